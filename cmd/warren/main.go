@@ -1,0 +1,57 @@
+// Command warren is one binary for the whole of warren: the wg command set,
+// the userspace daemon, and (later) the wg-quick set. Invoked through a link
+// named wg it behaves as wg.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/warren-vpn/warren/internal/daemon"
+	"github.com/warren-vpn/warren/internal/wgcmd"
+)
+
+const usage = `Usage: warren <cmd> [<args>]
+
+Available subcommands:
+  daemon: run a WireGuard interface in userspace (as wireguard-go)
+  show: Shows the current configuration and device information
+  showconf: Shows the current configuration of a given WireGuard interface, for use with 'setconf'
+  set: Change the current configuration, add peers, remove peers, or change peers
+  setconf: Applies a configuration file to a WireGuard interface
+  addconf: Appends a configuration file to a WireGuard interface
+  syncconf: Synchronizes a configuration file to a WireGuard interface
+  genkey: Generates a new private key and writes it to stdout
+  genpsk: Generates a new preshared key and writes it to stdout
+  pubkey: Reads a private key from stdin and writes a public key to stdout
+You may pass '--help' to any of these subcommands to view usage.
+`
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+func run(argv []string) int {
+	name := strings.TrimSuffix(filepath.Base(argv[0]), ".exe")
+	args := argv[1:]
+	switch name {
+	case "wg":
+		return wgcmd.Main("wg", args, os.Stdin, os.Stdout, os.Stderr)
+	case "wireguard-go":
+		return daemon.Main(name, args, os.Stdout, os.Stderr)
+	}
+	if len(args) == 0 {
+		// Like wg with no arguments: show all interfaces.
+		return wgcmd.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
+	}
+	switch args[0] {
+	case "daemon":
+		return daemon.Main("warren daemon", args[1:], os.Stdout, os.Stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(os.Stdout, usage)
+		return 0
+	}
+	return wgcmd.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
+}
