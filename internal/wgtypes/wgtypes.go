@@ -6,6 +6,7 @@
 package wgtypes
 
 import (
+	"errors"
 	"net/netip"
 	"time"
 
@@ -70,3 +71,13 @@ type Peer struct {
 	AllowedIPs        []netip.Prefix
 	ProtocolVersion   int
 }
+
+// Errors an engine returns from applying a Config, so that control
+// protocols can map them to the errno a wg user expects. Wrap them with
+// context (fmt.Errorf("...: %w", ErrInvalidConfig)).
+var (
+	// ErrInvalidConfig: a value is out of range or contradictory (EINVAL).
+	ErrInvalidConfig = errors.New("invalid configuration")
+	// ErrPortInUse: the listen port cannot be bound (EADDRINUSE).
+	ErrPortInUse = errors.New("listen port already in use")
+)
