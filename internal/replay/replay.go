@@ -8,10 +8,10 @@
 package replay
 
 const (
-	blockBits  = 64                    // bits in one ring block
-	blockShift = 6                     // log2(blockBits)
-	ringBlocks = 128                   // blocks in the ring; a power of two
-	ringMask   = ringBlocks - 1        // index mask for the ring
+	blockBits  = 64                     // bits in one ring block
+	blockShift = 6                      // log2(blockBits)
+	ringBlocks = 128                    // blocks in the ring; a power of two
+	ringMask   = ringBlocks - 1         // index mask for the ring
 	ringBits   = ringBlocks * blockBits // 8192 counters tracked
 
 	// WindowSize is how far behind the highest counter seen a packet may
