@@ -1,0 +1,118 @@
+package layering
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/warren-vpn/warren"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+// listPackages runs `go list -deps=false -json` over the module for goos.
+func listPackages(t *testing.T, goos string) map[string]pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json", mod+"/...")
+	cmd.Env = append(cmd.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list (GOOS=%s): %v", goos, err)
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		pkgs[strings.TrimPrefix(p.ImportPath, mod+"/")] = p
+	}
+	return pkgs
+}
+
+func ours(deps []string) []string {
+	var r []string
+	for _, d := range deps {
+		if strings.HasPrefix(d, mod+"/") {
+			r = append(r, strings.TrimPrefix(d, mod+"/"))
+		}
+	}
+	return r
+}
+
+// TestImportRules checks what each layer may import directly.
+func TestImportRules(t *testing.T) {
+	allowed := map[string][]string{
+		"internal/wire":      {},
+		"internal/replay":    {},
+		"internal/routing":   {},
+		"internal/ratelimit": {},
+		"internal/clock":     {},
+		"internal/noise":     {"internal/wire"},
+		"internal/wgtypes":   {"internal/noise"},
+		"internal/tun":       {},
+		"internal/bind":      {},
+		"internal/device": {"internal/noise", "internal/wire", "internal/replay", "internal/routing",
+			"internal/ratelimit", "internal/clock", "internal/wgtypes", "internal/tun", "internal/bind"},
+		"internal/uapi": {"internal/wgtypes", "internal/noise"},
+	}
+	for _, goos := range []string{"linux", "windows", "darwin"} {
+		pkgs := listPackages(t, goos)
+		for name, want := range allowed {
+			p, ok := pkgs[name]
+			if !ok {
+				t.Errorf("GOOS=%s: package %s not found", goos, name)
+				continue
+			}
+			ok2 := map[string]bool{}
+			for _, w := range want {
+				ok2[w] = true
+			}
+			for _, imp := range ours(p.Imports) {
+				if !ok2[imp] {
+					t.Errorf("GOOS=%s: %s imports %s, which its layer may not", goos, name, imp)
+				}
+			}
+		}
+	}
+}
+
+// TestLinkRules checks what binaries and tools link transitively.
+func TestLinkRules(t *testing.T) {
+	for _, goos := range []string{"linux", "windows", "darwin"} {
+		pkgs := listPackages(t, goos)
+		for name, p := range pkgs {
+			if name == "internal/netsim/wgref" {
+				continue
+			}
+			for _, d := range p.Imports {
+				if strings.HasPrefix(d, "golang.zx2c4.com/wireguard") && !strings.HasPrefix(d, "golang.zx2c4.com/wireguard/windows") {
+					t.Errorf("GOOS=%s: %s imports the reference implementation %s outside tests", goos, name, d)
+				}
+			}
+		}
+		if p, ok := pkgs["internal/wgcmd"]; ok {
+			for _, d := range ours(p.Deps) {
+				if d == "internal/device" {
+					t.Errorf("GOOS=%s: the wg command set links the engine", goos)
+				}
+			}
+		}
+		if p, ok := pkgs["cmd/warren"]; ok {
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, mod+"/internal/netsim") {
+					t.Errorf("GOOS=%s: cmd/warren links the test network %s", goos, d)
+				}
+			}
+		}
+	}
+}

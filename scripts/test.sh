@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's one test command (README.md): formatting, vet for every
+# platform we build for, staticcheck, then every test. Tests that need root,
+# TUN or network namespaces skip with a message when those are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$bad" ]; then
+	echo "gofmt would change:"; echo "$bad"; exit 1
+fi
+
+echo "== go vet (linux, windows, darwin)"
+go vet ./...
+GOOS=windows go vet ./...
+GOOS=darwin go vet ./...
+
+if command -v staticcheck >/dev/null 2>&1; then
+	echo "== staticcheck"
+	staticcheck ./...
+else
+	echo "== staticcheck: not installed, skipped (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)"
+fi
+
+echo "== go test"
+go test -count=1 -timeout 25m "$@" ./...
