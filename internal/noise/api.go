@@ -27,6 +27,9 @@ type Identity struct {
 	// unexported precomputations (mac1 key, cookie key) live here
 	mac1Key   [32]byte
 	cookieKey [32]byte
+	// initHash is HASH(HASH(HASH(CONSTRUCTION) || IDENTIFIER) || Public): the
+	// responder's starting hash.
+	initHash [32]byte
 }
 
 // NewIdentity precomputes an Identity for priv.
@@ -44,6 +47,8 @@ type PeerKeys struct {
 	// precomputed MAC1 key for messages sent to Remote
 	mac1Key   [32]byte
 	cookieKey [32]byte
+	// initHash is the initiator's starting hash, bound to Remote.
+	initHash [32]byte
 }
 
 // NewPeerKeys precomputes the static-static DH between local and remote.
