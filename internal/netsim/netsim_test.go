@@ -1,0 +1,506 @@
+package netsim
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/bind"
+)
+
+// checkGoroutines fails t if, after the test, more goroutines run than before.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(2 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<16)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("leaked goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+}
+
+var (
+	addrA = netip.MustParseAddr("10.0.0.1")
+	addrB = netip.MustParseAddr("10.0.0.2")
+	addrC = netip.MustParseAddr("fd00::3")
+)
+
+// open opens b at port and returns its receive function.
+func open(t *testing.T, b *Bind, port uint16) (bind.ReceiveFunc, uint16) {
+	t.Helper()
+	fns, p, err := b.Open(port)
+	if err != nil {
+		t.Fatalf("Open(%d): %v", port, err)
+	}
+	if len(fns) != 1 {
+		t.Fatalf("Open returned %d receive functions, want 1", len(fns))
+	}
+	t.Cleanup(func() { b.Close() })
+	return fns[0], p
+}
+
+// recvAll receives until want datagrams arrived or timeout passes.
+func recvAll(t *testing.T, fn bind.ReceiveFunc, batch int, want int, timeout time.Duration) ([][]byte, []bind.Endpoint) {
+	t.Helper()
+	var got [][]byte
+	var eps []bind.Endpoint
+	bufs := make([][]byte, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, 2048)
+	}
+	sizes := make([]int, batch)
+	epsBuf := make([]bind.Endpoint, batch)
+	type result struct {
+		n   int
+		err error
+	}
+	deadline := time.After(timeout)
+	for len(got) < want {
+		ch := make(chan result, 1)
+		go func() {
+			n, err := fn(bufs, sizes, epsBuf)
+			ch <- result{n, err}
+		}()
+		select {
+		case r := <-ch:
+			if r.err != nil {
+				t.Fatalf("receive: %v", r.err)
+			}
+			for i := range r.n {
+				got = append(got, append([]byte(nil), bufs[i][:sizes[i]]...))
+				eps = append(eps, epsBuf[i])
+			}
+		case <-deadline:
+			t.Fatalf("received %d datagrams, want %d", len(got), want)
+		}
+	}
+	return got, eps
+}
+
+func TestDelivery(t *testing.T) {
+	checkGoroutines(t)
+	n := New(Options{})
+	defer n.Close()
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	_, pa := open(t, a, 0)
+	fb, pb := open(t, b, 51820)
+	if pb != 51820 {
+		t.Fatalf("Open(51820) bound %d", pb)
+	}
+	if pa == 0 {
+		t.Fatal("Open(0) returned port 0")
+	}
+	ep, err := a.ParseEndpoint("10.0.0.2:51820")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := [][]byte{[]byte("one"), []byte("two"), []byte("three")}
+	if err := a.Send(msgs, ep); err != nil {
+		t.Fatal(err)
+	}
+	msgs[0][0] = 'X' // Send must have copied
+	got, eps := recvAll(t, fb, b.BatchSize(), 3, time.Second)
+	for i, want := range []string{"one", "two", "three"} {
+		if string(got[i]) != want {
+			t.Errorf("datagram %d = %q, want %q", i, got[i], want)
+		}
+		if from := eps[i].DstAddrPort(); from != netip.AddrPortFrom(addrA, pa) {
+			t.Errorf("datagram %d from %v, want %v", i, from, netip.AddrPortFrom(addrA, pa))
+		}
+		if eps[i].SrcAddr() != addrB {
+			t.Errorf("endpoint src %v, want %v", eps[i].SrcAddr(), addrB)
+		}
+	}
+	// Reply to the endpoint we received from.
+	fa := a.sock.receive
+	if err := b.Send([][]byte{[]byte("pong")}, eps[0]); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = recvAll(t, fa, 1, 1, time.Second)
+	if string(got[0]) != "pong" {
+		t.Errorf("reply %q", got[0])
+	}
+	// Nobody at the destination: dropped silently, counted.
+	if err := a.Send([][]byte{{1}}, NewEndpoint(netip.MustParseAddrPort("10.9.9.9:1"))); err != nil {
+		t.Fatalf("Send to nobody: %v", err)
+	}
+	if s := a.Stats(); s.Sent != 4 || s.NoRoute != 1 {
+		t.Errorf("a stats %+v", s)
+	}
+	if s := b.Stats(); s.Received != 3 || s.Sent != 1 {
+		t.Errorf("b stats %+v", s)
+	}
+}
+
+func TestIPv6AndMapped(t *testing.T) {
+	n := New(Options{})
+	defer n.Close()
+	a, c := n.NewBind(addrA), n.NewBind(addrC)
+	open(t, a, 1000)
+	fc, _ := open(t, c, 2000)
+	if err := a.Send([][]byte{{6}}, NewEndpoint(netip.MustParseAddrPort("[fd00::3]:2000"))); err != nil {
+		t.Fatal(err)
+	}
+	recvAll(t, fc, 1, 1, time.Second)
+	// A 4in6-mapped destination reaches the IPv4 socket.
+	fa := a.sock.receive
+	c.Send([][]byte{{4}}, NewEndpoint(netip.MustParseAddrPort("[::ffff:10.0.0.1]:1000")))
+	recvAll(t, fa, 1, 1, time.Second)
+}
+
+func TestPortsInUse(t *testing.T) {
+	n := New(Options{Seed: 1})
+	defer n.Close()
+	a := n.NewBind(addrA)
+	_, p := open(t, a, 0)
+	a2 := n.NewBind(addrA)
+	if _, _, err := a2.Open(p); !errors.Is(err, syscall.EADDRINUSE) || !errors.Is(err, ErrAddrInUse) {
+		t.Fatalf("Open on taken port: %v, want EADDRINUSE", err)
+	}
+	if _, _, err := a.Open(0); !errors.Is(err, ErrAlreadyOpen) {
+		t.Fatalf("second Open: %v, want ErrAlreadyOpen", err)
+	}
+	// Same port on another address is fine.
+	b := n.NewBind(addrB)
+	open(t, b, p)
+	// After Close the port is free again.
+	a.Close()
+	open(t, a2, p)
+	// Many allocations are distinct.
+	seen := map[uint16]bool{p: true}
+	for range 200 {
+		x := n.NewBind(addrA)
+		_, q := open(t, x, 0)
+		if seen[q] {
+			t.Fatalf("port %d allocated twice", q)
+		}
+		seen[q] = true
+	}
+}
+
+func TestCloseUnblocksReceive(t *testing.T) {
+	checkGoroutines(t)
+	n := New(Options{})
+	a := n.NewBind(addrA)
+	fns, _, err := a.Open(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := fns[0](make([][]byte, 1), make([]int, 1), make([]bind.Endpoint, 1))
+		errc <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	a.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) || !errors.Is(err, bind.ErrClosed) {
+			t.Fatalf("receive after Close: %v, want net.ErrClosed and bind.ErrClosed", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("receive still blocked after Close")
+	}
+	if err := a.Send([][]byte{{1}}, NewEndpoint(netip.MustParseAddrPort("10.0.0.2:1"))); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Send on closed bind: %v", err)
+	}
+	// Reopen works; Network.Close closes it.
+	fns, _, err = a.Open(0)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	n.Close()
+	if _, err := fns[0](make([][]byte, 1), make([]int, 1), make([]bind.Endpoint, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("receive after Network.Close: %v", err)
+	}
+	if _, _, err := a.Open(0); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Open after Network.Close: %v", err)
+	}
+}
+
+func TestSetMark(t *testing.T) {
+	n := New(Options{})
+	a := n.NewBind(addrA)
+	a.SetMark(0x51820)
+	if a.Mark() != 0x51820 {
+		t.Fatalf("Mark = %#x", a.Mark())
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"1.2.3.4:51820", "1.2.3.4:51820", true},
+		{"[fd00::1]:5", "[fd00::1]:5", true},
+		{"[::ffff:1.2.3.4]:7", "1.2.3.4:7", true},
+		{"1.2.3.4", "", false},
+		{"host:1", "", false},
+	} {
+		ep, err := ParseEndpoint(tc.in)
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseEndpoint(%q) err = %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		if tc.ok && ep.String() != tc.want {
+			t.Errorf("ParseEndpoint(%q) = %v, want %v", tc.in, ep, tc.want)
+		}
+	}
+}
+
+// blast sends count numbered datagrams from a to b and returns the
+// sequence numbers b received, in order of arrival.
+func blast(t *testing.T, n *Network, count int) []uint32 {
+	t.Helper()
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	fb, pb := open(t, b, 0)
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	var seqs []uint32
+	bufs := make([][]byte, 64)
+	for i := range bufs {
+		bufs[i] = make([]byte, 16)
+	}
+	sizes := make([]int, 64)
+	eps := make([]bind.Endpoint, 64)
+	for i := range count {
+		var pkt [4]byte
+		binary.BigEndian.PutUint32(pkt[:], uint32(i))
+		if err := a.Send([][]byte{pkt[:]}, ep); err != nil {
+			t.Fatal(err)
+		}
+		// Drain as we go so the queue never overflows.
+		for len(b.sock.queue) > 0 {
+			k, err := fb(bufs, sizes, eps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range k {
+				seqs = append(seqs, binary.BigEndian.Uint32(bufs[j][:4]))
+			}
+		}
+	}
+	return seqs
+}
+
+func TestLoss(t *testing.T) {
+	n := New(Options{Seed: 42, Loss: 0.3, ReorderTimeout: time.Hour})
+	defer n.Close()
+	seqs := blast(t, n, 10000)
+	if len(seqs) < 6700 || len(seqs) > 7300 {
+		t.Fatalf("Loss 0.3 delivered %d of 10000, want about 7000", len(seqs))
+	}
+	if s := n.Stats(); s.Lost+uint64(len(seqs)) != 10000 || s.Sent != 10000 {
+		t.Fatalf("stats %+v, delivered %d", s, len(seqs))
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Fatalf("out of order without Reorder: %d after %d", seqs[i], seqs[i-1])
+		}
+	}
+}
+
+func TestDuplicate(t *testing.T) {
+	n := New(Options{Seed: 7, Duplicate: 0.1})
+	defer n.Close()
+	seqs := blast(t, n, 10000)
+	if len(seqs) < 10800 || len(seqs) > 11200 {
+		t.Fatalf("Duplicate 0.1 delivered %d datagrams for 10000 sent, want about 11000", len(seqs))
+	}
+	count := map[uint32]int{}
+	for _, s := range seqs {
+		count[s]++
+	}
+	if len(count) != 10000 {
+		t.Fatalf("%d distinct datagrams arrived, want all 10000", len(count))
+	}
+	if s := n.Stats(); int(s.Duplicated)+10000 != len(seqs) {
+		t.Fatalf("Duplicated counter %d, but %d extra arrived", s.Duplicated, len(seqs)-10000)
+	}
+}
+
+func TestReorder(t *testing.T) {
+	n := New(Options{Seed: 9, Reorder: 0.2, ReorderTimeout: time.Hour})
+	defer n.Close()
+	seqs := blast(t, n, 10000)
+	// The last datagram may still be held (timeout is an hour).
+	if len(seqs) < 9999 {
+		t.Fatalf("Reorder lost datagrams: %d of 10000 arrived", len(seqs))
+	}
+	inversions := 0
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] < seqs[i-1] {
+			inversions++
+		}
+	}
+	// A held datagram is overtaken by the next one: each hold is one
+	// inversion. Holds happen with p=0.2 when nothing is held already.
+	if inversions < 1300 || inversions > 2000 {
+		t.Fatalf("Reorder 0.2 produced %d inversions in 10000, want about 1667", inversions)
+	}
+}
+
+func TestReorderTimeoutFlushes(t *testing.T) {
+	checkGoroutines(t)
+	n := New(Options{Reorder: 1, ReorderTimeout: time.Millisecond})
+	defer n.Close()
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	fb, pb := open(t, b, 0)
+	a.Send([][]byte{{1}}, NewEndpoint(netip.AddrPortFrom(addrB, pb)))
+	got, _ := recvAll(t, fb, 1, 1, time.Second)
+	if got[0][0] != 1 {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestDelay(t *testing.T) {
+	checkGoroutines(t)
+	n := New(Options{})
+	defer n.Close()
+	n.SetDelay(30*time.Millisecond, 0)
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	fb, pb := open(t, b, 0)
+	start := time.Now()
+	a.Send([][]byte{{1}}, NewEndpoint(netip.AddrPortFrom(addrB, pb)))
+	if len(b.sock.queue) != 0 {
+		t.Fatal("delayed datagram arrived immediately")
+	}
+	recvAll(t, fb, 1, 1, time.Second)
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Fatalf("arrived after %v, want >= 30ms", d)
+	}
+}
+
+func TestOverflow(t *testing.T) {
+	n := New(Options{QueueLen: 8})
+	defer n.Close()
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	_, pb := open(t, b, 0)
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	for range 20 {
+		a.Send([][]byte{{1}}, ep)
+	}
+	if s := b.Stats(); s.Received != 8 || s.Overflow != 12 {
+		t.Fatalf("stats %+v, want 8 received, 12 overflow", s)
+	}
+}
+
+func TestBlocked(t *testing.T) {
+	n := New(Options{})
+	defer n.Close()
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	_, pb := open(t, b, 0)
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	n.SetBlocked(addrB, addrA, true)
+	a.Send([][]byte{{1}}, ep)
+	n.SetBlocked(addrA, addrB, false)
+	a.Send([][]byte{{1}}, ep)
+	if s := b.Stats(); s.Received != 1 {
+		t.Fatalf("received %d, want 1 (first blocked)", s.Received)
+	}
+	if s := a.Stats(); s.Lost != 1 {
+		t.Fatalf("lost %d, want 1", s.Lost)
+	}
+}
+
+func TestNAT(t *testing.T) {
+	n := New(Options{})
+	defer n.Close()
+	inside := netip.MustParseAddr("192.168.1.10")
+	out1 := netip.MustParseAddrPort("203.0.113.1:40000")
+	out2 := netip.MustParseAddrPort("203.0.113.2:50000")
+	client, server := n.NewBind(inside), n.NewBind(addrB)
+	fc, pc := open(t, client, 0)
+	fs, ps := open(t, server, 51820)
+	serverEP := NewEndpoint(netip.AddrPortFrom(addrB, ps))
+
+	n.SetNAT(inside, out1)
+	// Unsolicited datagram to the outside address: dropped.
+	server.Send([][]byte{{0}}, NewEndpoint(out1))
+	if s := server.Stats(); s.NoRoute != 1 {
+		t.Fatalf("unsolicited datagram through NAT not dropped: %+v", s)
+	}
+
+	client.Send([][]byte{[]byte("hi")}, serverEP)
+	_, eps := recvAll(t, fs, 1, 1, time.Second)
+	if got := eps[0].DstAddrPort(); got != out1 {
+		t.Fatalf("server sees client at %v, want NAT outside %v", got, out1)
+	}
+	server.Send([][]byte{[]byte("reply")}, eps[0])
+	got, eps := recvAll(t, fc, 1, 1, time.Second)
+	if string(got[0]) != "reply" || eps[0].DstAddrPort() != netip.AddrPortFrom(addrB, ps) {
+		t.Fatalf("client got %q from %v", got[0], eps[0].DstAddrPort())
+	}
+
+	// The NAT rebinds: the old outside address is dead, the client appears at the new one.
+	n.SetNAT(inside, out2)
+	server.Send([][]byte{{0}}, NewEndpoint(out1))
+	if s := server.Stats(); s.NoRoute != 2 {
+		t.Fatalf("datagram to stale NAT mapping not dropped: %+v", s)
+	}
+	client.Send([][]byte{[]byte("again")}, serverEP)
+	_, eps = recvAll(t, fs, 1, 1, time.Second)
+	if got := eps[0].DstAddrPort(); got != out2 {
+		t.Fatalf("after rebinding server sees client at %v, want %v", got, out2)
+	}
+	server.Send([][]byte{{2}}, eps[0])
+	recvAll(t, fc, 1, 1, time.Second)
+
+	// Without NAT the client is seen at its own address.
+	n.ClearNAT(inside)
+	client.Send([][]byte{{3}}, serverEP)
+	_, eps = recvAll(t, fs, 1, 1, time.Second)
+	if got := eps[0].DstAddrPort(); got != netip.AddrPortFrom(inside, pc) {
+		t.Fatalf("after ClearNAT server sees %v", got)
+	}
+}
+
+func TestMove(t *testing.T) {
+	n := New(Options{})
+	defer n.Close()
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	_, pa := open(t, a, 0)
+	fb, pb := open(t, b, 0)
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	roamed := netip.MustParseAddr("10.0.7.7")
+	if err := a.Move(roamed); err != nil {
+		t.Fatal(err)
+	}
+	if a.LocalAddrPort() != netip.AddrPortFrom(roamed, pa) {
+		t.Fatalf("LocalAddrPort after Move = %v", a.LocalAddrPort())
+	}
+	a.Send([][]byte{{1}}, ep)
+	_, eps := recvAll(t, fb, 1, 1, time.Second)
+	if got := eps[0].DstAddrPort(); got != netip.AddrPortFrom(roamed, pa) {
+		t.Fatalf("after Move peer sees %v", got)
+	}
+	// The old address no longer reaches a.
+	b.Send([][]byte{{1}}, NewEndpoint(netip.AddrPortFrom(addrA, pa)))
+	if s := b.Stats(); s.NoRoute != 1 {
+		t.Fatalf("datagram to old address delivered: %+v", s)
+	}
+	// Moving onto a taken address:port fails.
+	c := n.NewBind(netip.MustParseAddr("10.0.8.8"))
+	open(t, c, pa)
+	if err := a.Move(netip.MustParseAddr("10.0.8.8")); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("Move onto taken address: %v", err)
+	}
+}
