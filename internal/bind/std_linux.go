@@ -1,0 +1,468 @@
+package bind
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// linuxBatchSize is how many datagrams one recvmmsg or sendmmsg moves.
+const linuxBatchSize = 128
+
+// controlSize is the control-message space per datagram: room for an
+// in6_pktinfo (the larger of the two pktinfos) with space to spare for a
+// UDP_GRO segment size later.
+const controlSize = 64
+
+// NewStd returns a Bind over the operating system's UDP sockets: one IPv4
+// and one IPv6 socket on the same port. On Linux it moves up to 128
+// datagrams per system call (recvmmsg/sendmmsg) and keeps sticky source
+// addresses: a reply leaves from the local address the peer's datagram
+// arrived on (IP_PKTINFO / IPV6_PKTINFO).
+func NewStd() Bind { return &linuxBind{} }
+
+type linuxBind struct {
+	mu     sync.RWMutex // guards everything below
+	mark   uint32
+	v4, v6 *linuxSocket
+}
+
+// linuxSocket is one UDP socket of the Bind with its reusable batch state.
+type linuxSocket struct {
+	conn *net.UDPConn
+	rc   syscall.RawConn
+	is6  bool
+	rx   sync.Pool // *mmsgBatch
+	tx   sync.Pool // *mmsgBatch
+}
+
+// mmsgBatch holds the kernel-facing arrays for one recvmmsg or sendmmsg.
+type mmsgBatch struct {
+	msgs  [linuxBatchSize]unix.Mmsghdr
+	iovs  [linuxBatchSize]unix.Iovec
+	names [linuxBatchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
+	ctrl  [linuxBatchSize * controlSize]byte
+}
+
+func (b *linuxBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.v4 != nil || b.v6 != nil {
+		return nil, 0, fmt.Errorf("open udp port %d: bind already open", port)
+	}
+	v4, v6, actual, err := listenPair(port, b.control)
+	if err != nil {
+		return nil, 0, err
+	}
+	var fns []ReceiveFunc
+	for _, c := range []*net.UDPConn{v4, v6} {
+		if c == nil {
+			continue
+		}
+		s, err := newLinuxSocket(c, c == v6)
+		if err != nil {
+			closeConns(v4, v6)
+			return nil, 0, err
+		}
+		if c == v4 {
+			b.v4 = s
+		} else {
+			b.v6 = s
+		}
+		fns = append(fns, s.receive)
+	}
+	return fns, actual, nil
+}
+
+func closeConns(cs ...*net.UDPConn) {
+	for _, c := range cs {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+func newLinuxSocket(c *net.UDPConn, is6 bool) (*linuxSocket, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("udp socket %v: %w", c.LocalAddr(), err)
+	}
+	s := &linuxSocket{conn: c, rc: rc, is6: is6}
+	s.rx.New = func() any { return new(mmsgBatch) }
+	s.tx.New = func() any { return new(mmsgBatch) }
+	return s, nil
+}
+
+// control prepares each socket before bind: packet info for sticky
+// sources, large buffers, and the firewall mark. It runs with b.mu held.
+func (b *linuxBind) control(network, address string, c syscall.RawConn) error {
+	var err error
+	cerr := c.Control(func(fd uintptr) {
+		s := int(fd)
+		if network == "udp4" {
+			err = unix.SetsockoptInt(s, unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
+		} else {
+			err = unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
+		}
+		if err != nil {
+			err = fmt.Errorf("enable packet info on %s %s: %w", network, address, err)
+			return
+		}
+		setBuffer(s, unix.SO_RCVBUFFORCE, unix.SO_RCVBUF)
+		setBuffer(s, unix.SO_SNDBUFFORCE, unix.SO_SNDBUF)
+		if b.mark != 0 {
+			if e := unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_MARK, int(b.mark)); e != nil {
+				err = fmt.Errorf("set fwmark %d on %s %s: %w", b.mark, network, address, e)
+			}
+		}
+	})
+	return errors.Join(cerr, err)
+}
+
+// setBuffer asks for socketBufferSize, beyond the sysctl limit if the
+// process may (CAP_NET_ADMIN), else as much as the limit allows. A small
+// buffer only costs drops under load, so failure is not an error.
+func setBuffer(fd, force, plain int) {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, force, socketBufferSize) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, plain, socketBufferSize)
+	}
+}
+
+func (b *linuxBind) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for _, s := range []*linuxSocket{b.v4, b.v6} {
+		if s != nil {
+			errs = append(errs, s.conn.Close())
+		}
+	}
+	b.v4, b.v6 = nil, nil
+	return errors.Join(errs...)
+}
+
+func (b *linuxBind) SetMark(mark uint32) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.mark = mark
+	for _, s := range []*linuxSocket{b.v4, b.v6} {
+		if s == nil {
+			continue
+		}
+		var err error
+		cerr := s.rc.Control(func(fd uintptr) {
+			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, int(mark))
+		})
+		if err = errors.Join(cerr, err); err != nil {
+			return fmt.Errorf("set fwmark %d on %v: %w", mark, s.conn.LocalAddr(), err)
+		}
+	}
+	return nil
+}
+
+func (b *linuxBind) ParseEndpoint(s string) (Endpoint, error) { return parseEndpoint(s) }
+
+func (b *linuxBind) BatchSize() int { return linuxBatchSize }
+
+// receive is a ReceiveFunc: one recvmmsg for up to BatchSize datagrams.
+func (s *linuxSocket) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int, error) {
+	n := min(len(bufs), len(sizes), len(eps), linuxBatchSize)
+	if n == 0 {
+		return 0, nil
+	}
+	mb := s.rx.Get().(*mmsgBatch)
+	defer s.rx.Put(mb)
+	for i := range n {
+		if len(bufs[i]) == 0 {
+			return 0, fmt.Errorf("receive on %v: buffer %d is empty", s.conn.LocalAddr(), i)
+		}
+		mb.iovs[i].Base = &bufs[i][0]
+		mb.iovs[i].SetLen(len(bufs[i]))
+		h := &mb.msgs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&mb.names[i]))
+		h.Namelen = unix.SizeofSockaddrInet6
+		h.Iov = &mb.iovs[i]
+		h.SetIovlen(1)
+		h.Control = &mb.ctrl[i*controlSize]
+		h.SetControllen(controlSize)
+		h.Flags = 0
+	}
+	defer clear(mb.iovs[:n]) // do not keep the caller's buffers alive
+
+	var got int
+	var errno syscall.Errno
+	err := s.rc.Read(func(fd uintptr) bool {
+		for {
+			r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&mb.msgs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
+			switch e {
+			case 0:
+				got = int(r)
+				return true
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			default:
+				errno = e
+				return true
+			}
+		}
+	})
+	if err != nil {
+		if errors.Is(err, net.ErrClosed) {
+			return 0, ErrClosed
+		}
+		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), err)
+	}
+	if errno != 0 {
+		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), os.NewSyscallError("recvmmsg", errno))
+	}
+	for i := range got {
+		sizes[i] = int(mb.msgs[i].Len)
+		ctrl := mb.ctrl[i*controlSize : i*controlSize+int(mb.msgs[i].Hdr.Controllen)]
+		eps[i] = endpointFrom(&mb.names[i], ctrl)
+	}
+	return got, nil
+}
+
+// endpointFrom builds the Endpoint of a received datagram from its source
+// sockaddr and its packet-info control message.
+func endpointFrom(sa *unix.RawSockaddrInet6, ctrl []byte) *stdEndpoint {
+	ep := new(stdEndpoint)
+	port := beUint16(&sa.Port)
+	switch sa.Family {
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		ep.dst = netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), port)
+	case unix.AF_INET6:
+		a := netip.AddrFrom16(sa.Addr)
+		if sa.Scope_id != 0 && a.IsLinkLocalUnicast() {
+			a = a.WithZone(strconv.FormatUint(uint64(sa.Scope_id), 10))
+		}
+		ep.dst = unmapAddrPort(netip.AddrPortFrom(a, port))
+	}
+	ep.src, ep.srcIfindex = parsePktinfo(ctrl)
+	return ep
+}
+
+// parsePktinfo finds the local address (and interface) a datagram arrived
+// on in its control messages, without allocating.
+func parsePktinfo(ctrl []byte) (netip.Addr, int32) {
+	hdrLen := unix.CmsgLen(0)
+	for len(ctrl) >= hdrLen {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&ctrl[0]))
+		l := int(h.Len)
+		if l < hdrLen || l > len(ctrl) {
+			break
+		}
+		data := ctrl[hdrLen:l]
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			info := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
+			// Spec_dst is the local address the kernel itself would answer from.
+			return netip.AddrFrom4(info.Spec_dst), 0
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			info := (*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0]))
+			a := netip.AddrFrom16(info.Addr)
+			if a.IsLinkLocalUnicast() {
+				// A link-local source means something only with its interface.
+				return a, int32(info.Ifindex)
+			}
+			return a, 0
+		}
+		next := unix.CmsgSpace(l - hdrLen)
+		if next > len(ctrl) {
+			break
+		}
+		ctrl = ctrl[next:]
+	}
+	return netip.Addr{}, 0
+}
+
+func beUint16(p *uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+func putBeUint16(p *uint16, v uint16) {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	b[0], b[1] = byte(v>>8), byte(v)
+}
+
+func (b *linuxBind) Send(bufs [][]byte, ep Endpoint) error {
+	dst := unmapAddrPort(ep.DstAddrPort())
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	s := b.v6
+	if dst.Addr().Is4() {
+		s = b.v4
+	}
+	if s == nil {
+		if b.v4 == nil && b.v6 == nil {
+			return ErrClosed
+		}
+		return noSocketError(dst)
+	}
+	var src netip.Addr
+	var ifindex int32
+	sep, sticky := ep.(*stdEndpoint)
+	if sticky {
+		src, ifindex = sep.source()
+		if src.Is4() != dst.Addr().Is4() {
+			src, ifindex = netip.Addr{}, 0 // a source of the other family cannot be used
+		}
+	}
+	sent, err := s.send(bufs, dst, src, ifindex)
+	if err != nil && src.IsValid() && sourceGone(err) {
+		// The sticky source address disappeared (or moved): forget it and
+		// let the routing table choose for the datagrams not yet sent.
+		sep.ClearSrc()
+		_, err = s.send(bufs[sent:], dst, netip.Addr{}, 0)
+	}
+	return err
+}
+
+// sourceGone reports whether a send failed because its fixed source
+// address can no longer be used.
+func sourceGone(err error) bool {
+	return errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENETUNREACH)
+}
+
+// send sends bufs to dst in sendmmsg batches, from src if it is valid. It
+// returns how many datagrams went out.
+func (s *linuxSocket) send(bufs [][]byte, dst netip.AddrPort, src netip.Addr, ifindex int32) (int, error) {
+	mb := s.tx.Get().(*mmsgBatch)
+	defer s.tx.Put(mb)
+	namelen, err := putSockaddr(&mb.names[0], dst)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	ctrllen := putPktinfo(mb.ctrl[:controlSize], src, ifindex)
+	for len(bufs) > 0 {
+		n := min(len(bufs), linuxBatchSize)
+		for i := range n {
+			mb.iovs[i].Base = unsafe.SliceData(bufs[i])
+			mb.iovs[i].SetLen(len(bufs[i]))
+			h := &mb.msgs[i].Hdr
+			h.Name = (*byte)(unsafe.Pointer(&mb.names[0]))
+			h.Namelen = namelen
+			h.Iov = &mb.iovs[i]
+			h.SetIovlen(1)
+			h.Control = nil
+			if ctrllen > 0 {
+				h.Control = &mb.ctrl[0]
+			}
+			h.SetControllen(ctrllen)
+			h.Flags = 0
+		}
+		sent, err := s.sendmmsg(mb, n)
+		clear(mb.iovs[:n])
+		total += sent
+		if err != nil {
+			return total, fmt.Errorf("send to %v from %v: %w", dst, s.conn.LocalAddr(), err)
+		}
+		bufs = bufs[n:]
+	}
+	return total, nil
+}
+
+// sendmmsg sends the first n prepared messages and returns how many went out.
+func (s *linuxSocket) sendmmsg(mb *mmsgBatch, n int) (int, error) {
+	var errno syscall.Errno
+	start := 0
+	err := s.rc.Write(func(fd uintptr) bool {
+		for start < n {
+			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&mb.msgs[start])), uintptr(n-start), 0, 0, 0)
+			switch e {
+			case 0:
+				start += int(r)
+			case unix.EINTR:
+			case unix.EAGAIN:
+				return false
+			default:
+				errno = e
+				return true
+			}
+		}
+		return true
+	})
+	if err != nil {
+		if errors.Is(err, net.ErrClosed) {
+			return start, ErrClosed
+		}
+		return start, err
+	}
+	if errno != 0 {
+		return start, os.NewSyscallError("sendmmsg", errno)
+	}
+	return start, nil
+}
+
+// putSockaddr writes dst as a sockaddr_in or sockaddr_in6 and returns its length.
+func putSockaddr(sa *unix.RawSockaddrInet6, dst netip.AddrPort) (uint32, error) {
+	*sa = unix.RawSockaddrInet6{}
+	a := dst.Addr()
+	if a.Is4() {
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		sa4.Family = unix.AF_INET
+		putBeUint16(&sa4.Port, dst.Port())
+		sa4.Addr = a.As4()
+		return unix.SizeofSockaddrInet4, nil
+	}
+	sa.Family = unix.AF_INET6
+	putBeUint16(&sa.Port, dst.Port())
+	sa.Addr = a.As16()
+	if z := a.Zone(); z != "" {
+		id, err := zoneIndex(z)
+		if err != nil {
+			return 0, fmt.Errorf("send to %v: %w", dst, err)
+		}
+		sa.Scope_id = id
+	}
+	return unix.SizeofSockaddrInet6, nil
+}
+
+// zoneIndex turns an IPv6 zone ("3" or "eth0") into an interface index.
+func zoneIndex(zone string) (uint32, error) {
+	if id, err := strconv.ParseUint(zone, 10, 32); err == nil {
+		return uint32(id), nil
+	}
+	ifi, err := net.InterfaceByName(zone)
+	if err != nil {
+		return 0, fmt.Errorf("zone %q: %w", zone, err)
+	}
+	return uint32(ifi.Index), nil
+}
+
+// putPktinfo writes the control message that fixes the source address and
+// returns its length, or 0 when src is not set.
+func putPktinfo(ctrl []byte, src netip.Addr, ifindex int32) int {
+	if !src.IsValid() {
+		return 0
+	}
+	clear(ctrl)
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctrl[0]))
+	data := unsafe.Pointer(&ctrl[unix.CmsgLen(0)])
+	if src.Is4() {
+		h.Level, h.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
+		h.SetLen(unix.CmsgLen(unix.SizeofInet4Pktinfo))
+		info := (*unix.Inet4Pktinfo)(data)
+		info.Spec_dst = src.As4()
+		return unix.CmsgSpace(unix.SizeofInet4Pktinfo)
+	}
+	h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
+	h.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
+	info := (*unix.Inet6Pktinfo)(data)
+	info.Addr = src.As16()
+	info.Ifindex = uint32(ifindex)
+	return unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+}
