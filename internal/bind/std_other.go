@@ -101,4 +101,3 @@ func (b *portableBind) Send(bufs [][]byte, ep Endpoint) error {
 func (b *portableBind) ParseEndpoint(s string) (Endpoint, error) { return parseEndpoint(s) }
 
 func (b *portableBind) BatchSize() int { return 1 }
-

@@ -1,0 +1,220 @@
+package bind
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_NET_ADMIN) for network namespaces and SO_MARK")
+	}
+}
+
+func ip(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %v: %v\n%s", args, err, out)
+	}
+}
+
+// newNetns creates a network namespace with lo up, deleted when the test ends.
+func newNetns(t *testing.T) string {
+	t.Helper()
+	requireRoot(t)
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2's ip command")
+	}
+	var r [4]byte
+	rand.Read(r[:])
+	name := "wrn-bind-" + hex.EncodeToString(r[:])
+	ip(t, "netns", "add", name)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	ip(t, "-n", name, "link", "set", "lo", "up")
+	return name
+}
+
+// inNetns runs fn on an OS thread switched into the namespace; sockets fn
+// opens stay in it. The thread is discarded afterwards.
+func inNetns(t *testing.T, ns string, fn func()) {
+	t.Helper()
+	f, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	done := make(chan error)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- err
+			return
+		}
+		fn()
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("setns %s: %v", ns, err)
+	}
+}
+
+func TestStickySource(t *testing.T) {
+	tests := []struct {
+		name       string
+		x, y, peer netip.Addr
+		plen       string
+	}{
+		{"ipv4", netip.MustParseAddr("10.77.0.1"), netip.MustParseAddr("10.77.0.2"), netip.MustParseAddr("10.77.0.9"), "/32"},
+		{"ipv6", netip.MustParseAddr("fd77::1"), netip.MustParseAddr("fd77::2"), netip.MustParseAddr("fd77::9"), "/128"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := newNetns(t)
+			for _, a := range []netip.Addr{tt.x, tt.y, tt.peer} {
+				ip(t, "-n", ns, "addr", "add", a.String()+tt.plen, "dev", "lo", "nodad")
+			}
+			var (
+				b    Bind
+				fns  []ReceiveFunc
+				port uint16
+				peer *net.UDPConn
+				err  error
+				perr error
+			)
+			inNetns(t, ns, func() {
+				b = NewStd()
+				fns, port, err = b.Open(0)
+				peer, perr = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(tt.peer, 0)))
+			})
+			if err != nil {
+				t.Fatalf("Open in netns: %v", err)
+			}
+			t.Cleanup(func() { b.Close() })
+			if perr != nil {
+				t.Fatalf("peer socket: %v", perr)
+			}
+			t.Cleanup(func() { peer.Close() })
+			fn := fnFor(t, fns, tt.x)
+
+			// Routing picks one source for the reply whichever address the
+			// peer wrote to; sticky sources answer from each in turn.
+			for _, local := range []netip.Addr{tt.y, tt.x} {
+				ch := receiveN(b, fn, 1)
+				if _, err := peer.WriteToUDPAddrPort([]byte("hello"), netip.AddrPortFrom(local, port)); err != nil {
+					t.Fatal(err)
+				}
+				r := waitReceived(t, ch)
+				ep := r.eps[0]
+				if got := ep.SrcAddr(); got != local {
+					t.Fatalf("datagram to %v: sticky source %v", local, got)
+				}
+				if err := b.Send([][]byte{[]byte("reply")}, ep); err != nil {
+					t.Fatalf("Send: %v", err)
+				}
+				if from := readFrom(t, peer); from.Addr() != local {
+					t.Fatalf("reply to datagram sent to %v came from %v", local, from)
+				}
+			}
+
+			// Now Y disappears: the send falls back to a routed source.
+			ch := receiveN(b, fn, 1)
+			if _, err := peer.WriteToUDPAddrPort([]byte("hello"), netip.AddrPortFrom(tt.y, port)); err != nil {
+				t.Fatal(err)
+			}
+			ep := waitReceived(t, ch).eps[0]
+			ip(t, "-n", ns, "addr", "del", tt.y.String()+tt.plen, "dev", "lo")
+			if err := b.Send([][]byte{[]byte("after delete")}, ep); err != nil {
+				t.Fatalf("Send after source address deleted: %v", err)
+			}
+			if from := readFrom(t, peer); from.Addr() == tt.y || from.Port() != port {
+				t.Fatalf("reply after delete came from %v", from)
+			}
+			if ep.SrcAddr().IsValid() {
+				t.Errorf("sticky source still %v after fallback", ep.SrcAddr())
+			}
+		})
+	}
+}
+
+func readFrom(t *testing.T, c *net.UDPConn) netip.AddrPort {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	_, from, err := c.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatalf("peer read: %v", err)
+	}
+	return from
+}
+
+func socketMarks(t *testing.T, b Bind) []int {
+	t.Helper()
+	lb := b.(*linuxBind)
+	var marks []int
+	for _, s := range []*linuxSocket{lb.v4, lb.v6} {
+		if s == nil {
+			continue
+		}
+		var mark int
+		var err error
+		s.rc.Control(func(fd uintptr) { mark, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK) })
+		if err != nil {
+			t.Fatalf("getsockopt SO_MARK: %v", err)
+		}
+		marks = append(marks, mark)
+	}
+	return marks
+}
+
+func TestSetMark(t *testing.T) {
+	requireRoot(t)
+	b, fns, _ := openStd(t, 0)
+	check := func(want int) {
+		t.Helper()
+		marks := socketMarks(t, b)
+		if len(marks) != len(fns) {
+			t.Fatalf("%d marks for %d sockets", len(marks), len(fns))
+		}
+		for _, m := range marks {
+			if m != want {
+				t.Fatalf("SO_MARK = %#x, want %#x", m, want)
+			}
+		}
+	}
+	if err := b.SetMark(0x51820); err != nil {
+		t.Fatalf("SetMark: %v", err)
+	}
+	check(0x51820)
+
+	// Sockets opened later carry the mark too.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Open(0); err != nil {
+		t.Fatal(err)
+	}
+	check(0x51820)
+
+	if err := b.SetMark(0); err != nil {
+		t.Fatalf("SetMark(0): %v", err)
+	}
+	check(0)
+}
+
+func TestParsePktinfoIgnoresGarbage(t *testing.T) {
+	for _, ctrl := range [][]byte{nil, {1, 2, 3}, make([]byte, 64), {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}} {
+		if a, _ := parsePktinfo(ctrl); a.IsValid() {
+			t.Errorf("parsePktinfo(%x) = %v", ctrl, a)
+		}
+	}
+}
