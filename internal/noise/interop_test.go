@@ -118,7 +118,12 @@ func newRefHarness(t *testing.T, psk PresharedKey) *refHarness {
 // recv returns the next datagram of type want from the reference, skipping others.
 func (h *refHarness) recv(t *testing.T, want uint8) []byte {
 	t.Helper()
-	deadline := time.After(ioTimeout)
+	return h.recvWithin(t, want, ioTimeout)
+}
+
+func (h *refHarness) recvWithin(t *testing.T, want uint8, timeout time.Duration) []byte {
+	t.Helper()
+	deadline := time.After(timeout)
 	for {
 		select {
 		case b := <-h.rx:
@@ -131,7 +136,7 @@ func (h *refHarness) recv(t *testing.T, want uint8) []byte {
 			}
 			h.skipped = append(h.skipped, b)
 		case <-deadline:
-			t.Fatalf("no type %d message from the reference within %v", want, ioTimeout)
+			t.Fatalf("no type %d message from the reference within %v", want, timeout)
 		}
 	}
 }
@@ -408,4 +413,43 @@ func drain(c chan []byte) [][]byte {
 			return out
 		}
 	}
+}
+
+// TestInteropReferenceConsumesCookie answers the reference's initiation with
+// our cookie reply and checks that its retry carries a MAC2 our checker
+// accepts for the source address we bound the cookie to.
+func TestInteropReferenceConsumesCookie(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the reference's 5 s handshake retransmission")
+	}
+	h := newRefHarness(t, PresharedKey{})
+	first := tuntest.Ping(ourTunnelAddr, refTunnelAddr)
+	h.sendToTUN(t, first)
+	init1 := h.recv(t, wire.TypeInitiation)
+	src := AppendSource(nil, netip.MustParseAddrPort("192.0.2.7:51820"))
+	if h.ck.CheckMAC2(init1, src, time.Now()) {
+		t.Fatal("first initiation carries a valid MAC2 before any cookie was sent")
+	}
+	m1, err := wire.ParseInitiation(init1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.ck.CreateReply(init1, m1.Sender, src, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rb [wire.CookieReplySize]byte
+	h.inject(t, r.Marshal(rb[:]))
+
+	// RekeyTimeout (5 s) plus up to 333 ms of jitter.
+	init2 := h.recvWithin(t, wire.TypeInitiation, 8*time.Second)
+	if !h.ck.CheckMAC2(init2, src, time.Now()) {
+		t.Fatal("retried initiation's MAC2 does not verify with our cookie")
+	}
+	other := AppendSource(nil, netip.MustParseAddrPort("192.0.2.7:51821"))
+	if h.ck.CheckMAC2(init2, other, time.Now()) {
+		t.Fatal("MAC2 verifies for a different source port")
+	}
+	kp := h.respond(t, init2, PresharedKey{}, 0x77)
+	checkPadded(t, openTransport(t, kp, h.recv(t, wire.TypeTransport)), first)
 }
