@@ -1,6 +1,7 @@
 package uapi
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -174,5 +175,33 @@ func TestParseGetReadsReference(t *testing.T) {
 	}
 	if len(dev.Peers) != 1 || dev.Peers[0].AllowedIPs[1] != netip.MustParsePrefix("fd00::/8") {
 		t.Errorf("allowed IPs = %v", dev.Peers)
+	}
+}
+
+// TestParseSetErrnoMatchesReference feeds every malformed request to
+// wireguard-go and checks that it answers with the same errno.
+func TestParseSetErrnoMatchesReference(t *testing.T) {
+	// Deliberate differences.
+	skip := map[string]string{
+		"allowed_ip removal unsupported": "wgtypes has no per-prefix removal",
+	}
+	for _, tt := range setErrorCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			if why, ok := skip[tt.name]; ok {
+				t.Skip(why)
+			}
+			td := downTUN{Device: tuntest.NewChannelTUN().TUN(), events: make(chan tun.Event)}
+			defer close(td.events)
+			dev := device.NewDevice(td, conn.NewStdNetBind(), device.NewLogger(device.LogLevelSilent, ""))
+			defer dev.Close()
+			err := dev.IpcSet(tt.in)
+			var ipcErr *device.IPCError
+			if !errors.As(err, &ipcErr) {
+				t.Fatalf("reference IpcSet = %v, want an IPCError", err)
+			}
+			if got := -ipcErr.ErrorCode(); got != tt.errno {
+				t.Errorf("reference errno = %d, ours = %d", got, tt.errno)
+			}
+		})
 	}
 }

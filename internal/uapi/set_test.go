@@ -113,13 +113,15 @@ func TestParseSet(t *testing.T) {
 	}
 }
 
-func TestParseSetErrors(t *testing.T) {
+type setErrorCase struct {
+	name  string
+	in    string
+	errno int64
+}
+
+func setErrorCases() []setErrorCase {
 	peer := "public_key=" + hexOf(0x11) + "\n"
-	tests := []struct {
-		name  string
-		in    string
-		errno int64
-	}{
+	return []setErrorCase{
 		{"no equals sign", "listen_port\n\n", errnoProtocol},
 		{"bare key in peer", peer + "remove\n\n", errnoProtocol},
 		{"unknown device key", "foo=1\n\n", errnoInvalid},
@@ -164,7 +166,10 @@ func TestParseSetErrors(t *testing.T) {
 		{"protocol_version 01", peer + "protocol_version=01\n\n", errnoInvalid},
 		{"line too long", "listen_port=" + strings.Repeat("1", MaxLineLength) + "\n\n", errnoInvalid},
 	}
-	for _, tt := range tests {
+}
+
+func TestParseSetErrors(t *testing.T) {
+	for _, tt := range setErrorCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, err := ParseSet(strings.NewReader(tt.in))
 			var ue *Error
