@@ -1,0 +1,207 @@
+package wgref
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/tun/tuntest"
+
+	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/tun"
+)
+
+// checkGoroutines fails t if, after the test and its cleanups, more
+// goroutines run than before. Register it first so it runs last.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("leaked goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+var (
+	outerA = netip.MustParseAddr("192.0.2.1")
+	outerB = netip.MustParseAddr("192.0.2.2")
+	innerA = netip.MustParseAddr("10.10.0.1")
+	innerB = netip.MustParseAddr("10.10.0.2")
+)
+
+// pair configures a and b as each other's only peer, a listening on portA
+// and b on portB, with b's endpoint known to a (so a initiates).
+func pair(t *testing.T, a, b *Device, portA, portB uint16) {
+	t.Helper()
+	skA, pkA := GenerateKeys(t)
+	skB, pkB := GenerateKeys(t)
+	a.IpcSet(t, fmt.Sprintf("private_key=%s\nlisten_port=%d\nreplace_peers=true\npublic_key=%s\nendpoint=%s\nallowed_ip=%s/32\npersistent_keepalive_interval=0\n",
+		skA.Hex(), portA, pkB.Hex(), netip.AddrPortFrom(outerB, portB), innerB))
+	b.IpcSet(t, fmt.Sprintf("private_key=%s\nlisten_port=%d\nreplace_peers=true\npublic_key=%s\nallowed_ip=%s/32\n",
+		skB.Hex(), portB, pkA.Hex(), innerA))
+}
+
+func expectPacket(t *testing.T, ch <-chan []byte, want []byte) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		if !bytes.Equal(got, want) {
+			t.Fatalf("got packet %x, want %x", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no packet came out of the tunnel")
+	}
+}
+
+func TestReferencePingOverNetsim(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New(netsim.Options{Seed: 1})
+	t.Cleanup(func() { n.Close() })
+	a := NewDevice(t, n, outerA, Options{})
+	b := NewDevice(t, n, outerB, Options{})
+	pair(t, a, b, 51820, 51821)
+	if got := a.AddrPort(); got != netip.AddrPortFrom(outerA, 51820) {
+		t.Fatalf("a bound at %v", got)
+	}
+
+	ping := tuntest.Ping(innerB, innerA)
+	a.TUN.Outbound <- ping
+	expectPacket(t, b.TUN.Inbound, ping)
+
+	// And back: b learned a's endpoint from the handshake.
+	pong := tuntest.Ping(innerA, innerB)
+	b.TUN.Outbound <- pong
+	expectPacket(t, a.TUN.Inbound, pong)
+
+	if ep := b.Get(t, "endpoint"); ep != netip.AddrPortFrom(outerA, 51820).String() {
+		t.Errorf("b sees a at %q", ep)
+	}
+	if rx, _ := strconv.Atoi(a.Get(t, "rx_bytes")); rx == 0 {
+		t.Errorf("a rx_bytes = 0 after receiving a packet")
+	}
+	if s := a.Bind.Sim.Stats(); s.Sent < 2 {
+		t.Errorf("a's socket sent %d datagrams, want handshake and data", s.Sent)
+	}
+}
+
+func TestReferenceRoamsBehindNAT(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New(netsim.Options{Seed: 2})
+	t.Cleanup(func() { n.Close() })
+	a := NewDevice(t, n, outerA, Options{})
+	b := NewDevice(t, n, outerB, Options{})
+	pair(t, a, b, 1000, 2000)
+
+	nat1 := netip.MustParseAddrPort("203.0.113.7:40000")
+	n.SetNAT(outerA, nat1)
+	ping := tuntest.Ping(innerB, innerA)
+	a.TUN.Outbound <- ping
+	expectPacket(t, b.TUN.Inbound, ping)
+	if ep := b.Get(t, "endpoint"); ep != nat1.String() {
+		t.Fatalf("b sees a at %q, want NAT address %v", ep, nat1)
+	}
+
+	// The NAT rebinds; a's next packet makes b roam to the new address.
+	nat2 := netip.MustParseAddrPort("203.0.113.8:50000")
+	n.SetNAT(outerA, nat2)
+	a.TUN.Outbound <- ping
+	expectPacket(t, b.TUN.Inbound, ping)
+	if ep := b.Get(t, "endpoint"); ep != nat2.String() {
+		t.Fatalf("after rebinding b sees a at %q, want %v", ep, nat2)
+	}
+	pong := tuntest.Ping(innerA, innerB)
+	b.TUN.Outbound <- pong
+	expectPacket(t, a.TUN.Inbound, pong)
+}
+
+func TestReferenceOnMemoryTUN(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New(netsim.Options{Seed: 3})
+	t.Cleanup(func() { n.Close() })
+	ma, mb := tun.NewMemory("wga", 1420), tun.NewMemory("wgb", 1420)
+	a := NewDevice(t, n, outerA, Options{Memory: ma})
+	b := NewDevice(t, n, outerB, Options{Memory: mb})
+	pair(t, a, b, 0, 7777)
+	if a.AddrPort().Port() == 0 {
+		t.Fatal("listen_port=0 did not allocate a port")
+	}
+	ping := tuntest.Ping(innerB, innerA)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ma.InjectContext(ctx, ping); err != nil {
+		t.Fatal(err)
+	}
+	got, err := mb.ReadOutbound(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, ping) {
+		t.Fatalf("got %x, want %x", got, ping)
+	}
+	// MTU events reach the reference through the adapter.
+	if err := mb.SetMTU(1280); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(b.IpcGet(t), "listen_port=7777") || b.Dev.BatchSize() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("device lost its port")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestBindAdapter(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New(netsim.Options{})
+	defer n.Close()
+	a, b := NewBind(n, outerA), NewBind(n, outerB)
+	_, _, err := a.Open(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	fns, pb, err := b.Open(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ep, err := a.ParseEndpoint(netip.AddrPortFrom(outerB, pb).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send([][]byte{[]byte("x")}, ep); err != nil {
+		t.Fatal(err)
+	}
+	bufs := [][]byte{make([]byte, 10)}
+	sizes := make([]int, 1)
+	eps := make([]conn.Endpoint, 1)
+	k, err := fns[0](bufs, sizes, eps)
+	if err != nil || k != 1 || string(bufs[0][:sizes[0]]) != "x" {
+		t.Fatalf("receive = %d, %v, %q", k, err, bufs[0][:sizes[0]])
+	}
+	if got := eps[0].DstToString(); got != a.Sim.LocalAddrPort().String() {
+		t.Fatalf("sender %q, want %v", got, a.Sim.LocalAddrPort())
+	}
+	if eps[0].SrcIP() != outerB {
+		t.Fatalf("SrcIP %v", eps[0].SrcIP())
+	}
+	if len(eps[0].DstToBytes()) == 0 {
+		t.Fatal("empty DstToBytes")
+	}
+}
