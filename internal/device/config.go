@@ -1,0 +1,279 @@
+package device
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/wgtypes"
+)
+
+// Apply makes one atomic configuration change: every value is validated
+// and the new listen port bound before anything changes, so a failing Apply
+// leaves the device exactly as it was. Errors wrap wgtypes.ErrInvalidConfig
+// for bad values and wgtypes.ErrPortInUse when the port cannot be bound.
+// Applying the same Config twice is harmless.
+func (d *Device) Apply(cfg *wgtypes.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	endpoints, err := d.validate(cfg)
+	if err != nil {
+		return err
+	}
+	if !d.enter() {
+		return ErrClosed
+	}
+	defer d.leave()
+	d.mu.Lock()
+	kick, err := d.applyLocked(cfg, endpoints)
+	d.mu.Unlock()
+	for _, p := range kick {
+		p.sendKeepalive()
+	}
+	return err
+}
+
+// validate checks every value of cfg and parses its endpoints (one per
+// peer, nil where unchanged).
+func (d *Device) validate(cfg *wgtypes.Config) ([]bind.Endpoint, error) {
+	eps := make([]bind.Endpoint, len(cfg.Peers))
+	for i := range cfg.Peers {
+		pc := &cfg.Peers[i]
+		if pc.Remove {
+			continue
+		}
+		if pc.ProtocolVersion != nil && *pc.ProtocolVersion != 1 {
+			return nil, fmt.Errorf("peer %s: protocol version %d: %w", shortKey(pc.PublicKey), *pc.ProtocolVersion, wgtypes.ErrInvalidConfig)
+		}
+		for _, pfx := range pc.AllowedIPs {
+			if !pfx.IsValid() {
+				return nil, fmt.Errorf("peer %s: allowed IP %v: %w", shortKey(pc.PublicKey), pfx, wgtypes.ErrInvalidConfig)
+			}
+		}
+		if pc.Endpoint != nil {
+			if !pc.Endpoint.Addr().IsValid() {
+				return nil, fmt.Errorf("peer %s: endpoint %v: %w", shortKey(pc.PublicKey), *pc.Endpoint, wgtypes.ErrInvalidConfig)
+			}
+			ep, err := d.bind.ParseEndpoint(pc.Endpoint.String())
+			if err != nil {
+				return nil, fmt.Errorf("peer %s: endpoint %v: %w: %w", shortKey(pc.PublicKey), *pc.Endpoint, wgtypes.ErrInvalidConfig, err)
+			}
+			eps[i] = ep
+		}
+	}
+	return eps, nil
+}
+
+// applyLocked changes the bind first (the only step that can fail), then
+// everything else. It returns the peers owed an immediate keepalive.
+func (d *Device) applyLocked(cfg *wgtypes.Config, eps []bind.Endpoint) ([]*Peer, error) {
+	if d.closed {
+		return nil, ErrClosed
+	}
+	if err := d.applyBindLocked(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.PrivateKey != nil {
+		d.setPrivateKeyLocked(cfg.PrivateKey.Clamped(), cfg.PrivateKey.IsZero())
+	}
+	if cfg.ReplacePeers {
+		for _, p := range d.peers {
+			d.removePeerLocked(p)
+		}
+	}
+	var kick []*Peer
+	for i := range cfg.Peers {
+		pc := &cfg.Peers[i]
+		if id := d.identity.Load(); id != nil && pc.PublicKey == id.Public {
+			continue // a peer with our own key is ignored, as wg does
+		}
+		p := d.peers[pc.PublicKey]
+		if pc.Remove {
+			if p != nil {
+				d.removePeerLocked(p)
+			}
+			continue
+		}
+		if p == nil {
+			if pc.UpdateOnly {
+				continue
+			}
+			p = d.addPeerLocked(pc.PublicKey)
+		}
+		if pc.PresharedKey != nil {
+			p.hsMu.Lock()
+			p.psk = *pc.PresharedKey
+			p.hsMu.Unlock()
+			d.rekeyPeerLocked(p)
+		}
+		if eps[i] != nil {
+			p.mu.Lock()
+			p.endpoint = eps[i]
+			p.mu.Unlock()
+		}
+		if pc.PersistentKeepaliveInterval != nil {
+			v := uint32(*pc.PersistentKeepaliveInterval)
+			old := p.keepalive.Swap(v)
+			if v != 0 && old == 0 && d.up {
+				kick = append(kick, p)
+			}
+		}
+		d.tableMu.Lock()
+		if pc.ReplaceAllowedIPs {
+			d.table.RemovePeer(p)
+		}
+		for _, pfx := range pc.AllowedIPs {
+			d.table.Insert(pfx.Masked(), p)
+		}
+		d.tableMu.Unlock()
+	}
+	return kick, nil
+}
+
+// applyBindLocked rebinds for a new listen port and applies the fwmark,
+// restoring the old socket if the new port cannot be bound.
+func (d *Device) applyBindLocked(cfg *wgtypes.Config) error {
+	port, mark := d.listenPort, d.fwmark
+	if cfg.ListenPort != nil {
+		port = *cfg.ListenPort
+	}
+	if cfg.FwMark != nil {
+		mark = *cfg.FwMark
+	}
+	if !d.up {
+		d.listenPort, d.fwmark = port, mark
+		return nil
+	}
+	if port != d.listenPort {
+		oldMark, oldBound := d.fwmark, d.boundPort
+		d.closeBindLocked()
+		d.fwmark = mark
+		if err := d.openBindLocked(port); err != nil {
+			d.fwmark = oldMark
+			if rerr := d.openBindLocked(oldBound); rerr != nil {
+				d.log.Errorf("reopen port %d: %v", oldBound, rerr)
+			}
+			return err
+		}
+		d.listenPort = port
+		return nil
+	}
+	if mark != d.fwmark {
+		if err := d.bind.SetMark(mark); err != nil {
+			return fmt.Errorf("set fwmark %d: %w", mark, err)
+		}
+		d.fwmark = mark
+	}
+	return nil
+}
+
+// setPrivateKeyLocked replaces the identity, recomputing every peer's keys
+// and dropping their sessions, which belonged to the old key.
+func (d *Device) setPrivateKeyLocked(priv noise.PrivateKey, remove bool) {
+	old := d.identity.Load()
+	if old != nil && !remove && old.Private == priv {
+		return
+	}
+	if old == nil && remove {
+		return
+	}
+	d.identity.Store(nil)
+	d.checker = nil
+	if !remove {
+		id := noise.NewIdentity(priv)
+		d.identity.Store(id)
+		d.checker = noise.NewCookieChecker(id.Public, d.rand)
+		if p := d.peers[id.Public]; p != nil {
+			d.removePeerLocked(p)
+		}
+	}
+	for _, p := range d.peers {
+		p.zeroSessions()
+		d.rekeyPeerLocked(p)
+	}
+	if old != nil {
+		old.Zero()
+	}
+}
+
+// rekeyPeerLocked recomputes p's precomputed keys from the identity and PSK.
+func (d *Device) rekeyPeerLocked(p *Peer) {
+	p.hsMu.Lock()
+	defer p.hsMu.Unlock()
+	if p.keys != nil {
+		p.keys.Zero()
+		p.keys = nil
+	}
+	id := d.identity.Load()
+	if id == nil {
+		return
+	}
+	keys, err := noise.NewPeerKeys(id, p.pub, p.psk)
+	if err != nil {
+		d.log.Errorf("%v: %v", p, err)
+		return
+	}
+	p.keys = keys
+}
+
+func (d *Device) addPeerLocked(pub noise.PublicKey) *Peer {
+	p := newPeer(d, pub)
+	d.peers[pub] = p
+	d.rekeyPeerLocked(p)
+	if d.up {
+		p.timersStart()
+	}
+	d.log.Verbosef("%v - Created", p)
+	return p
+}
+
+func (d *Device) removePeerLocked(p *Peer) {
+	delete(d.peers, p.pub)
+	d.tableMu.Lock()
+	d.table.RemovePeer(p)
+	d.tableMu.Unlock()
+	p.destroy()
+	d.log.Verbosef("%v - Removed", p)
+}
+
+// State returns a snapshot of the configuration and statistics.
+func (d *Device) State() *wgtypes.Device {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	s := &wgtypes.Device{ListenPort: d.listenPort, FwMark: d.fwmark}
+	if d.up {
+		s.ListenPort = d.boundPort
+	}
+	if id := d.identity.Load(); id != nil {
+		s.PrivateKey = id.Private
+		s.PublicKey = id.Public
+	}
+	s.Peers = make([]wgtypes.Peer, 0, len(d.peers))
+	for _, p := range d.peers {
+		ps := wgtypes.Peer{
+			PublicKey:                   p.pub,
+			PersistentKeepaliveInterval: uint16(p.keepalive.Load()),
+			RxBytes:                     p.rxBytes.Load(),
+			TxBytes:                     p.txBytes.Load(),
+			ProtocolVersion:             1,
+		}
+		d.tableMu.RLock()
+		ps.AllowedIPs = d.table.Prefixes(p)
+		d.tableMu.RUnlock()
+		p.hsMu.Lock()
+		ps.PresharedKey = p.psk
+		p.hsMu.Unlock()
+		p.mu.Lock()
+		if p.endpoint != nil {
+			ps.Endpoint = p.endpoint.DstAddrPort()
+		}
+		ps.LastHandshakeTime = p.lastHandshake
+		p.mu.Unlock()
+		s.Peers = append(s.Peers, ps)
+	}
+	slices.SortFunc(s.Peers, func(a, b wgtypes.Peer) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
+	return s
+}

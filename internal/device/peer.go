@@ -1,0 +1,171 @@
+package device
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/clock"
+	"github.com/warren-vpn/warren/internal/noise"
+)
+
+// Peer is one remote WireGuard peer: its keys, sessions, endpoint, staged
+// packets and timers.
+type Peer struct {
+	d       *Device
+	pub     noise.PublicKey
+	name    string // short public key, for logs
+	cookies *noise.CookieGenerator
+
+	keepalive  atomic.Uint32 // persistent keepalive interval in seconds
+	initiating atomic.Bool   // a goroutine is starting a handshake (goInitiate)
+
+	// hsMu guards the handshake state and the peer's precomputed keys.
+	hsMu                   sync.Mutex
+	keys                   *noise.PeerKeys // nil without a private key or with an invalid public key
+	psk                    noise.PresharedKey
+	initiator              *noise.Initiator
+	hsIndex                uint32 // local index of the pending initiation, 0 if none
+	lastSentHandshake      time.Time
+	lastTimestamp          noise.Timestamp
+	lastInitiationConsumed time.Time
+
+	// mu guards the sessions, the endpoint and the staged packets.
+	mu            sync.Mutex
+	endpoint      bind.Endpoint
+	prev, cur     *keypair
+	next          *keypair
+	staged        []*elem
+	lastHandshake time.Time
+
+	// tmu guards the timers (timers.go).
+	tmu                     sync.Mutex
+	timers                  [numTimers]clock.Timer
+	pending                 [numTimers]bool
+	timersOn                bool
+	handshakeAttempts       int
+	needAnotherKeepalive    bool
+	sentLastMinuteHandshake atomic.Bool
+
+	rxBytes, txBytes atomic.Uint64
+}
+
+// shortKey renders a public key the way logs name peers: "peer(AbCd…xyz=)".
+func shortKey(k noise.PublicKey) string {
+	s := k.String()
+	return "peer(" + s[:4] + "…" + s[len(s)-5:] + ")"
+}
+
+func newPeer(d *Device, pub noise.PublicKey) *Peer {
+	return &Peer{
+		d:       d,
+		pub:     pub,
+		name:    shortKey(pub),
+		cookies: noise.NewCookieGenerator(pub),
+	}
+}
+
+func (p *Peer) String() string { return p.name }
+
+// getEndpoint returns the peer's current endpoint or nil.
+func (p *Peer) getEndpoint() bind.Endpoint {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.endpoint
+}
+
+// setEndpoint records where an authenticated packet came from (roaming).
+func (p *Peer) setEndpoint(ep bind.Endpoint) {
+	if ep == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.endpoint == nil || p.endpoint.DstAddrPort() != ep.DstAddrPort() || p.endpoint.SrcAddr() != ep.SrcAddr() {
+		p.endpoint = ep
+	}
+	p.mu.Unlock()
+}
+
+// stage queues e until a session exists, dropping the oldest packet when
+// the queue is full.
+func (p *Peer) stage(e *elem) {
+	p.mu.Lock()
+	if len(p.staged) >= MaxStagedPackets {
+		old := p.staged[0]
+		copy(p.staged, p.staged[1:])
+		p.staged[len(p.staged)-1] = nil
+		p.staged = p.staged[:len(p.staged)-1]
+		p.d.pools.putElem(old)
+	}
+	if p.staged == nil {
+		p.staged = make([]*elem, 0, 8)
+	}
+	p.staged = append(p.staged, e)
+	p.mu.Unlock()
+}
+
+// dropStaged discards the staged packets.
+func (p *Peer) dropStaged() {
+	p.mu.Lock()
+	for i, e := range p.staged {
+		p.d.pools.putElem(e)
+		p.staged[i] = nil
+	}
+	p.staged = nil
+	p.mu.Unlock()
+}
+
+// zeroSessions wipes every session and the handshake state.
+func (p *Peer) zeroSessions() {
+	p.hsMu.Lock()
+	p.zeroHandshakeLocked()
+	p.hsMu.Unlock()
+	p.mu.Lock()
+	prev, cur, next := p.prev, p.cur, p.next
+	p.prev, p.cur, p.next = nil, nil, nil
+	p.mu.Unlock()
+	for _, kp := range []*keypair{prev, cur, next} {
+		if kp != nil {
+			p.d.index.remove(kp.localIndex)
+			kp.zero()
+		}
+	}
+}
+
+// zeroHandshakeLocked forgets a pending initiation. p.hsMu is held.
+func (p *Peer) zeroHandshakeLocked() {
+	if p.initiator != nil {
+		p.initiator.Zero()
+		p.initiator = nil
+	}
+	if p.hsIndex != 0 {
+		p.d.index.remove(p.hsIndex)
+		p.hsIndex = 0
+	}
+}
+
+// stop disables the peer's timers, wipes its sessions and drops its staged
+// packets (device down or peer removed).
+func (p *Peer) stop() {
+	p.timersStop()
+	p.zeroSessions()
+	p.dropStaged()
+}
+
+// destroy is stop plus wiping the long-term keys (peer removed or device closed).
+func (p *Peer) destroy() {
+	p.stop()
+	p.hsMu.Lock()
+	if p.keys != nil {
+		p.keys.Zero()
+		p.keys = nil
+	}
+	p.psk.Zero()
+	p.hsMu.Unlock()
+}
+
+// sessionUsable reports whether kp may still send at now.
+func sessionUsable(kp *keypair, now time.Time) bool {
+	return kp != nil && now.Sub(kp.created) < RejectAfterTime && kp.sendNonce.Load() < RejectAfterMessages
+}

@@ -1,0 +1,245 @@
+package device
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/wire"
+)
+
+// receive reads batches of datagrams from one socket of the bind: transport
+// messages go to the crypto workers and the receive sequencer, handshake
+// messages to the handshake queue. It returns when the bind is closed.
+func (d *Device) receive(fn bind.ReceiveFunc) {
+	defer d.recvWG.Done()
+	bs := max(1, d.bind.BatchSize())
+	elems := make([]*elem, bs)
+	bufs := make([][]byte, bs)
+	sizes := make([]int, bs)
+	eps := make([]bind.Endpoint, bs)
+	refill := func() {
+		for i, e := range elems {
+			if e == nil {
+				e = d.pools.getElem()
+				elems[i] = e
+			}
+			bufs[i] = e.buf[:MaxMessageSize]
+		}
+	}
+	refill()
+	defer func() {
+		for _, e := range elems {
+			if e != nil {
+				d.pools.putElem(e)
+			}
+		}
+	}()
+	for {
+		n, err := fn(bufs, sizes, eps)
+		if n > 0 {
+			d.demux(elems[:n], sizes[:n], eps[:n])
+			clear(eps)
+			refill()
+		}
+		if err != nil {
+			if isClosedErr(err) {
+				return
+			}
+			d.log.Verbosef("Failed to receive packet: %v", err)
+		}
+	}
+}
+
+// demux sorts one received batch; transport messages are taken out of
+// elems into a batch for decryption.
+func (d *Device) demux(elems []*elem, sizes []int, eps []bind.Endpoint) {
+	now := d.now()
+	b := d.pools.getBatch()
+	var lastIdx uint32
+	var last indexEntry
+	var haveLast bool
+	for i, e := range elems {
+		msg := e.buf[:sizes[i]]
+		if len(msg) < 4 {
+			continue
+		}
+		switch msg[0] {
+		case wire.TypeTransport:
+			h, err := wire.ParseTransportHeader(msg)
+			if err != nil {
+				continue
+			}
+			if !haveLast || h.Receiver != lastIdx {
+				last, haveLast = d.index.lookup(h.Receiver)
+				lastIdx = h.Receiver
+			}
+			kp := last.kp
+			if !haveLast || kp == nil || h.Counter >= RejectAfterMessages || now.Sub(kp.created) >= RejectAfterTime {
+				continue
+			}
+			e.pkt, e.kp, e.peer, e.counter, e.ep = msg, kp, kp.peer, h.Counter, eps[i]
+			b.elems = append(b.elems, e)
+			elems[i] = nil
+		case wire.TypeInitiation, wire.TypeResponse, wire.TypeCookieReply:
+			if _, err := wire.Type(msg); err != nil {
+				continue
+			}
+			m := d.pools.getHS()
+			m.n = copy(m.buf[:], msg)
+			m.ep = eps[i]
+			select {
+			case d.hsQ <- m:
+			default:
+				d.pools.putHS(m) // queue full: drop, as under any flood
+			}
+		}
+	}
+	if len(b.elems) == 0 {
+		d.pools.putBatch(b)
+		return
+	}
+	d.recvQ <- b
+	d.dispatch(b, true, 0)
+}
+
+// rxGroup accumulates what one peer's run of packets in a batch means for
+// its timers.
+type rxGroup struct {
+	p       *Peer
+	kp      *keypair
+	ep      bind.Endpoint
+	bytes   uint64
+	data    bool
+	rotated bool
+}
+
+// recvSequencer takes decrypted batches in order, applies the replay
+// window and the AllowedIPs source check, and writes the packets to the
+// TUN device.
+func (d *Device) recvSequencer() {
+	defer d.goroutines.Done()
+	var bufs [][]byte
+	var groups []rxGroup
+	var flush []*Peer
+	for b := range d.recvQ {
+		b.wg.Wait()
+		bufs, groups = d.filterInbound(b, bufs[:0], groups[:0])
+		if len(bufs) > 0 {
+			if _, err := d.tun.Write(bufs, Headroom); err != nil {
+				d.log.Verbosef("Failed to write packets to TUN device: %v", err)
+			}
+		}
+		now := d.now()
+		flush = flush[:0]
+		for i := range groups {
+			g := &groups[i]
+			p := g.p
+			p.rxBytes.Add(g.bytes)
+			p.setEndpoint(g.ep)
+			if g.rotated {
+				p.timersHandshakeComplete()
+				flush = append(flush, p)
+			}
+			p.timersAnyAuthenticatedPacketTraversal()
+			p.timersAnyAuthenticatedPacketReceived()
+			if g.data {
+				p.timersDataReceived()
+			}
+			p.keepKeyFreshReceiving(g.kp, now)
+			*g = rxGroup{}
+		}
+		clear(bufs)
+		d.pools.putBatch(b)
+		if len(flush) > 0 {
+			// The responder's session is confirmed: send what waited.
+			d.flushPeers(flush, false)
+			clear(flush)
+		}
+	}
+}
+
+// filterInbound keeps the authentic, fresh packets of b whose inner source
+// routes back to the peer they came from, trimmed to their IP length.
+func (d *Device) filterInbound(b *batch, bufs [][]byte, groups []rxGroup) ([][]byte, []rxGroup) {
+	d.tableMu.RLock()
+	defer d.tableMu.RUnlock()
+	var g *rxGroup
+	for _, e := range b.elems {
+		if !e.ok {
+			continue
+		}
+		kp := e.kp
+		kp.replayMu.Lock()
+		fresh := kp.replay.Accept(e.counter, RejectAfterMessages)
+		kp.replayMu.Unlock()
+		if !fresh {
+			continue
+		}
+		p := kp.peer
+		if g == nil || g.p != p || g.kp != kp {
+			groups = append(groups, rxGroup{p: p, kp: kp})
+			g = &groups[len(groups)-1]
+		}
+		g.ep = e.ep
+		g.bytes += uint64(len(e.pkt) + wire.TransportOverhead)
+		if p.receivedWith(kp) {
+			g.rotated = true
+		}
+		if len(e.pkt) == 0 {
+			continue // keepalive
+		}
+		src, n, ok := srcAndLen(e.pkt)
+		if !ok {
+			continue
+		}
+		if q, ok := d.table.Lookup(src); !ok || q != p {
+			continue // §2: the inner source must be one of the peer's AllowedIPs
+		}
+		g.data = true
+		bufs = append(bufs, e.buf[:Headroom+n])
+	}
+	return bufs, groups
+}
+
+// srcAndLen returns the source address and the length the IP header claims
+// (padding excluded) of a decrypted packet.
+func srcAndLen(pkt []byte) (netip.Addr, int, bool) {
+	switch pkt[0] >> 4 {
+	case 4:
+		if len(pkt) < 20 {
+			return netip.Addr{}, 0, false
+		}
+		n := int(binary.BigEndian.Uint16(pkt[2:4]))
+		if n < 20 || n > len(pkt) {
+			return netip.Addr{}, 0, false
+		}
+		return netip.AddrFrom4([4]byte(pkt[12:16])), n, true
+	case 6:
+		if len(pkt) < 40 {
+			return netip.Addr{}, 0, false
+		}
+		n := 40 + int(binary.BigEndian.Uint16(pkt[4:6]))
+		if n > len(pkt) {
+			return netip.Addr{}, 0, false
+		}
+		return netip.AddrFrom16([16]byte(pkt[8:24])), n, true
+	}
+	return netip.Addr{}, 0, false
+}
+
+// keepKeyFreshReceiving: an initiator whose session nears RejectAfterTime
+// rekeys once, even if it sends nothing (§6.2).
+func (p *Peer) keepKeyFreshReceiving(kp *keypair, now time.Time) {
+	if !kp.initiator || now.Sub(kp.created) <= RejectAfterTime-KeepaliveTimeout-RekeyTimeout {
+		return
+	}
+	p.mu.Lock()
+	cur := p.cur
+	p.mu.Unlock()
+	if cur != kp || p.sentLastMinuteHandshake.Swap(true) {
+		return
+	}
+	p.d.goInitiate(p)
+}

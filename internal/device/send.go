@@ -1,0 +1,277 @@
+package device
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/wire"
+)
+
+var errNoEndpoint = errors.New("no known endpoint for peer")
+
+// readTUN reads batches of packets from the TUN device, routes each to its
+// peer by destination (cryptokey routing, §2) and sends them.
+func (d *Device) readTUN() {
+	defer d.producers.Done()
+	bs := max(1, d.tun.BatchSize())
+	elems := make([]*elem, bs)
+	bufs := make([][]byte, bs)
+	sizes := make([]int, bs)
+	touched := make([]*Peer, 0, 8)
+	refill := func() {
+		for i, e := range elems {
+			if e == nil {
+				e = d.pools.getElem()
+				elems[i] = e
+			}
+			bufs[i] = e.buf[:Headroom+MaxPacketSize]
+		}
+	}
+	refill()
+	defer func() {
+		for _, e := range elems {
+			if e != nil {
+				d.pools.putElem(e)
+			}
+		}
+	}()
+	for {
+		n, err := d.tun.Read(bufs, sizes, Headroom)
+		if n > 0 {
+			touched = d.routeOutbound(elems[:n], sizes[:n], touched[:0])
+			d.flushPeers(touched, true)
+			clear(touched)
+			refill()
+		}
+		if err != nil {
+			if isClosedErr(err) {
+				d.lifeMu.Lock()
+				closing := d.closing
+				d.lifeMu.Unlock()
+				if !closing {
+					d.log.Errorf("TUN device closed: %v", err)
+					go d.Close()
+				}
+				return
+			}
+			d.log.Verbosef("Failed to read packet from TUN device: %v", err)
+		}
+	}
+}
+
+// routeOutbound stages each packet on the peer its destination routes to,
+// taking it out of elems, and returns the peers that got packets.
+func (d *Device) routeOutbound(elems []*elem, sizes []int, touched []*Peer) []*Peer {
+	if !d.isUp.Load() {
+		return touched
+	}
+	d.tableMu.RLock()
+	defer d.tableMu.RUnlock()
+	var last *Peer
+	for i, e := range elems {
+		pkt := e.buf[Headroom : Headroom+sizes[i]]
+		dst, ok := dstAddr(pkt)
+		if !ok {
+			continue
+		}
+		p, ok := d.table.Lookup(dst)
+		if !ok {
+			continue
+		}
+		e.pkt = pkt
+		e.peer = p
+		p.stage(e)
+		elems[i] = nil
+		if p != last {
+			last = p
+			if !containsPeer(touched, p) {
+				touched = append(touched, p)
+			}
+		}
+	}
+	return touched
+}
+
+func containsPeer(ps []*Peer, p *Peer) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// dstAddr returns the destination address of an IPv4 or IPv6 packet.
+func dstAddr(pkt []byte) (netip.Addr, bool) {
+	if len(pkt) == 0 {
+		return netip.Addr{}, false
+	}
+	switch pkt[0] >> 4 {
+	case 4:
+		if len(pkt) < 20 {
+			return netip.Addr{}, false
+		}
+		return netip.AddrFrom4([4]byte(pkt[16:20])), true
+	case 6:
+		if len(pkt) < 40 {
+			return netip.Addr{}, false
+		}
+		return netip.AddrFrom16([16]byte(pkt[24:40])), true
+	}
+	return netip.Addr{}, false
+}
+
+// sendKeepalive sends an empty transport packet, or the staged packets if
+// there are any (they serve the same purpose).
+func (p *Peer) sendKeepalive() {
+	p.mu.Lock()
+	if len(p.staged) == 0 {
+		e := p.d.pools.getElem()
+		e.pkt = e.buf[Headroom:Headroom]
+		e.peer = p
+		p.staged = append(p.staged, e)
+	}
+	p.mu.Unlock()
+	p.d.flushPeers([]*Peer{p}, false)
+}
+
+// flushPeers moves the staged packets of peers that have a usable session
+// into one batch, numbering them, and hands it to the crypto workers and
+// the send sequencer. Peers without a session get a handshake. initiate
+// says whether this goroutine may start handshakes itself; otherwise that
+// happens on a goroutine of its own.
+func (d *Device) flushPeers(peers []*Peer, initiate bool) {
+	if len(peers) == 0 {
+		return
+	}
+	var hsBuf [8]*Peer
+	needHS := hsBuf[:0]
+	now := d.now()
+	b := d.pools.getBatch()
+	d.sendMu.Lock()
+	for _, p := range peers {
+		p.mu.Lock()
+		if len(p.staged) == 0 {
+			p.mu.Unlock()
+			continue
+		}
+		kp := p.cur
+		if !sessionUsable(kp, now) {
+			p.mu.Unlock()
+			needHS = append(needHS, p)
+			continue
+		}
+		taken := 0
+		for _, e := range p.staged {
+			c := kp.sendNonce.Add(1) - 1
+			if c >= RejectAfterMessages {
+				kp.sendNonce.Store(RejectAfterMessages)
+				break
+			}
+			e.counter, e.kp, e.peer = c, kp, p
+			b.elems = append(b.elems, e)
+			taken++
+		}
+		rest := copy(p.staged, p.staged[taken:])
+		clear(p.staged[rest:])
+		p.staged = p.staged[:rest]
+		// §6.2: the initiator rekeys when its session gets old.
+		rekey := rest > 0 || (kp.initiator &&
+			(kp.sendNonce.Load() > RekeyAfterMessages || now.Sub(kp.created) > RekeyAfterTime))
+		p.mu.Unlock()
+		if rekey {
+			needHS = append(needHS, p)
+		}
+	}
+	if len(b.elems) > 0 {
+		d.sendQ <- b
+		d.dispatch(b, false, int(d.mtu.Load()))
+	} else {
+		d.pools.putBatch(b)
+	}
+	d.sendMu.Unlock()
+	for _, p := range needHS {
+		if initiate {
+			p.sendInitiation(false)
+		} else {
+			d.goInitiate(p)
+		}
+	}
+}
+
+// goInitiate starts a handshake on a goroutine of its own, for callers
+// that must not block on handshake locks (the receive pipeline).
+func (d *Device) goInitiate(p *Peer) {
+	if !p.initiating.CompareAndSwap(false, true) {
+		return
+	}
+	if !d.enter() {
+		p.initiating.Store(false)
+		return
+	}
+	go func() {
+		defer d.leave()
+		defer p.initiating.Store(false)
+		p.sendInitiation(false)
+	}()
+}
+
+// sendSequencer sends sealed batches in order, grouped by peer into
+// bind.Send calls.
+func (d *Device) sendSequencer() {
+	defer d.goroutines.Done()
+	maxBatch := max(1, d.bind.BatchSize())
+	bufs := make([][]byte, 0, maxBatch)
+	for b := range d.sendQ {
+		b.wg.Wait()
+		elems := b.elems
+		for i := 0; i < len(elems); {
+			p := elems[i].peer
+			j := i
+			var bytes uint64
+			data := false
+			bufs = bufs[:0]
+			for ; j < len(elems) && elems[j].peer == p; j++ {
+				e := elems[j]
+				if !e.ok {
+					continue
+				}
+				bufs = append(bufs, e.pkt)
+				bytes += uint64(len(e.pkt))
+				if len(e.pkt) > wire.MinTransportSize {
+					data = true
+				}
+			}
+			i = j
+			if len(bufs) == 0 {
+				continue
+			}
+			p.timersAnyAuthenticatedPacketTraversal()
+			p.timersAnyAuthenticatedPacketSent()
+			if ep := p.getEndpoint(); ep != nil {
+				if err := d.sendChunked(bufs, maxBatch, ep); err != nil {
+					d.log.Verbosef("%v - Failed to send data packets: %v", p, err)
+				} else {
+					p.txBytes.Add(bytes)
+				}
+			}
+			if data {
+				p.timersDataSent()
+			}
+		}
+		d.pools.putBatch(b)
+	}
+}
+
+// sendChunked sends bufs in chunks of at most n per bind.Send.
+func (d *Device) sendChunked(bufs [][]byte, n int, ep bind.Endpoint) error {
+	for len(bufs) > 0 {
+		k := min(n, len(bufs))
+		if err := d.bind.Send(bufs[:k], ep); err != nil {
+			return err
+		}
+		bufs = bufs[k:]
+	}
+	return nil
+}
