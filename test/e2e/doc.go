@@ -10,7 +10,8 @@
 // warren<->warren closes the set. WARREN_E2E_IMPLS (e.g. "ref" or
 // "warren,ref") restricts which implementations take part. Pairs involving
 // warren are skipped, not failed, while `warren daemon` reports "not
-// implemented"; once it exists, failures are real.
+// implemented"; once it exists, failures are real. WARREN_E2E_WARREN_BIN
+// names a prebuilt warren binary to test instead of building ./cmd/warren.
 //
 // All traffic stays inside namespaces named wre2e-<pid>-*, on addresses in
 // 10.77.0.0/16 and 10.78.0.0/16 (outer and inner IPv4) and fd77::/16 and

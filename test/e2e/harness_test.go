@@ -29,6 +29,7 @@ const (
 	reachTimeout    = 20 * time.Second // first ping through a fresh tunnel (handshake included)
 	uapiSocketDir   = "/var/run/wireguard"
 	implsEnv        = "WARREN_E2E_IMPLS"
+	warrenBinEnv    = "WARREN_E2E_WARREN_BIN" // a prebuilt warren to use instead of building one
 	defaultImplsEnv = "ref,warren"
 	logTailLines    = 200
 )
@@ -161,6 +162,12 @@ func buildImpls(dir string) error {
 				return fmt.Errorf("building the reference wireguard-go: %v\n%s", err, out)
 			}
 		case warrenImpl:
+			if bin := os.Getenv(warrenBinEnv); bin != "" {
+				if im.Bin, err = filepath.Abs(bin); err != nil {
+					return err
+				}
+				continue
+			}
 			im.Bin = filepath.Join(dir, "warren")
 			cmd := exec.Command("go", "build", "-o", im.Bin, "./cmd/warren")
 			cmd.Dir = root
@@ -669,5 +676,13 @@ func (d *Daemon) WaitEndpoint(pub Key, host string, timeout time.Duration) strin
 			d.t.Fatalf("%s: peer endpoint is %q, want host %s within %v", d.Iface, ep, host, timeout)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// writeFile writes content to path or fails the test.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
