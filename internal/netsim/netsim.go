@@ -15,6 +15,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
+	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -39,6 +41,9 @@ var (
 	ErrAlreadyOpen = errors.New("netsim: bind already open")
 	// ErrNotOpen is returned by Send on a Bind that is not open.
 	ErrNotOpen = fmt.Errorf("netsim: bind not open: %w", net.ErrClosed)
+	// ErrBadAddr is returned by Open on a Bind whose address is invalid or
+	// unspecified: every simulated socket has one concrete address.
+	ErrBadAddr = errors.New("netsim: bind needs a concrete address")
 	// ErrNoPorts is returned by Open(0) when every ephemeral port is taken.
 	ErrNoPorts = fmt.Errorf("netsim: no free ephemeral port: %w", syscall.EADDRINUSE)
 	// ErrClosed is returned by receive functions of a closed Bind. It
@@ -70,7 +75,7 @@ type Network struct {
 	nat     map[netip.Addr]*natRule     // by inside address
 	natOut  map[netip.AddrPort]*natRule // by outside address
 	blocked map[[2]netip.Addr]bool      // unordered address pairs that cannot talk
-	timers  map[*time.Timer]struct{}    // pending delayed deliveries
+	filter  Filter
 	loss    float64
 	dup     float64
 	reorder float64
@@ -108,7 +113,6 @@ func New(opts Options) *Network {
 		nat:     make(map[netip.Addr]*natRule),
 		natOut:  make(map[netip.AddrPort]*natRule),
 		blocked: make(map[[2]netip.Addr]bool),
-		timers:  make(map[*time.Timer]struct{}),
 		loss:    opts.Loss,
 		dup:     opts.Duplicate,
 		reorder: opts.Reorder,
@@ -137,6 +141,19 @@ func (n *Network) SetDelay(d, jitter time.Duration) {
 	n.delay, n.jitter = d, jitter
 	n.mu.Unlock()
 }
+
+// Filter decides whether the network carries a datagram (true) or drops it
+// (false, counted as Filtered). src is the sending socket's address and dst
+// the destination it addressed, both before NAT. data is the sender's
+// buffer: read it, never keep or modify it. A Filter runs on the sending
+// goroutine, outside the Network's lock, so it may call the Network's
+// methods (e.g. change a knob after the first handshake), and must be safe
+// for concurrent use if several goroutines send.
+type Filter func(src, dst netip.AddrPort, data []byte) bool
+
+// SetFilter installs f, replacing any previous Filter; nil removes it. A
+// Filter that always returns true is a tap that sees every datagram.
+func (n *Network) SetFilter(f Filter) { n.mu.Lock(); n.filter = f; n.mu.Unlock() }
 
 // SetBlocked cuts (true) or restores (false) the path between a and b, in
 // both directions: datagrams between them are dropped and counted as lost.
@@ -194,7 +211,7 @@ func (n *Network) Stats() Stats {
 	return n.total
 }
 
-// Close closes every Bind and cancels delayed deliveries.
+// Close closes every Bind, dropping datagrams still in flight.
 func (n *Network) Close() error {
 	n.mu.Lock()
 	n.closed = true
@@ -202,10 +219,6 @@ func (n *Network) Close() error {
 	for _, s := range n.sockets {
 		socks = append(socks, s)
 	}
-	for t := range n.timers {
-		t.Stop()
-	}
-	clear(n.timers)
 	n.mu.Unlock()
 	for _, s := range socks {
 		s.b.Close()
@@ -219,6 +232,7 @@ type Stats struct {
 	Sent       uint64 // handed to Send
 	Received   uint64 // queued for a receive function (duplicates included)
 	Lost       uint64 // dropped by the Loss knob or a blocked path
+	Filtered   uint64 // dropped by the Filter
 	NoRoute    uint64 // dropped because no socket was bound at the destination
 	Overflow   uint64 // dropped because the receiver's queue was full
 	Duplicated uint64 // extra copies made by the Duplicate knob
@@ -239,9 +253,17 @@ type socket struct {
 	done  chan struct{}
 	once  sync.Once
 
-	// held is a datagram held back for reordering; guarded by Network.mu.
-	held      *datagram
-	heldTimer *time.Timer
+	// Guarded by Network.mu: a datagram held back for reordering, and
+	// datagrams delayed in flight, ordered by arrival time.
+	held        *datagram
+	heldTimer   *time.Timer
+	inflight    []inflight
+	flightTimer *time.Timer
+}
+
+type inflight struct {
+	at time.Time
+	d  datagram
 }
 
 func (s *socket) close() { s.once.Do(func() { close(s.done) }) }
@@ -263,11 +285,21 @@ func (n *Network) allocPortLocked(addr netip.Addr) (uint16, error) {
 // when handing the datagram to the receive queue.
 func (n *Network) send(s *socket, data []byte, dst netip.AddrPort) {
 	n.mu.Lock()
+	f, src := n.filter, s.addr
+	n.mu.Unlock()
+	pass := f == nil || f(src, dst, data)
+
+	n.mu.Lock()
 	defer n.mu.Unlock()
 	b := s.b
-	src := s.addr
+	src = s.addr
 	n.total.Sent++
 	b.stats.Sent++
+	if !pass {
+		n.total.Filtered++
+		b.stats.Filtered++
+		return
+	}
 	if n.closed {
 		n.total.NoRoute++
 		b.stats.NoRoute++
@@ -312,20 +344,44 @@ func (n *Network) send(s *socket, data []byte, dst netip.AddrPort) {
 			if n.jitter > 0 {
 				wait += time.Duration(n.rng.Int64N(int64(n.jitter)))
 			}
-			var t *time.Timer
-			t = time.AfterFunc(wait, func() {
-				n.mu.Lock()
-				defer n.mu.Unlock()
-				if _, ok := n.timers[t]; !ok {
-					return // cancelled by Close
-				}
-				delete(n.timers, t)
-				n.arriveLocked(to, d)
-			})
-			n.timers[t] = struct{}{}
+			n.delayLocked(to, d, wait)
 			continue
 		}
 		n.arriveLocked(to, d)
+	}
+}
+
+// delayLocked puts d in flight to s for wait. Datagrams to one socket
+// arrive in order of their arrival times, and in sending order among equal
+// times, so a constant delay never reorders.
+func (n *Network) delayLocked(s *socket, d datagram, wait time.Duration) {
+	at := time.Now().Add(wait)
+	i := sort.Search(len(s.inflight), func(i int) bool { return s.inflight[i].at.After(at) })
+	s.inflight = slices.Insert(s.inflight, i, inflight{at: at, d: d})
+	if i == 0 {
+		if s.flightTimer == nil {
+			s.flightTimer = time.AfterFunc(wait, func() { n.land(s) })
+		} else {
+			s.flightTimer.Reset(wait)
+		}
+	}
+}
+
+// land delivers the datagrams in flight to s whose time has come.
+func (n *Network) land(s *socket) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := time.Now()
+	due := 0
+	for due < len(s.inflight) && !s.inflight[due].at.After(now) {
+		due++
+	}
+	for _, f := range s.inflight[:due] {
+		n.arriveLocked(s, f.d)
+	}
+	s.inflight = slices.Delete(s.inflight, 0, due)
+	if len(s.inflight) > 0 {
+		s.flightTimer.Reset(s.inflight[0].at.Sub(now))
 	}
 }
 
@@ -396,6 +452,9 @@ func (b *Bind) Open(port uint16) ([]bind.ReceiveFunc, uint16, error) {
 	n := b.net
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if !b.addr.IsValid() || b.addr.IsUnspecified() {
+		return nil, 0, fmt.Errorf("netsim: open: %w: %v", ErrBadAddr, b.addr)
+	}
 	if n.closed {
 		return nil, 0, fmt.Errorf("netsim: open %v: network closed: %w", b.addr, net.ErrClosed)
 	}
@@ -473,6 +532,10 @@ func (b *Bind) Close() error {
 			s.heldTimer.Stop()
 		}
 		s.held = nil
+		if s.flightTimer != nil {
+			s.flightTimer.Stop()
+		}
+		s.inflight = nil
 	}
 	n.mu.Unlock()
 	if s != nil {
@@ -601,3 +664,10 @@ func (e *Endpoint) ClearSrc() { e.src = netip.Addr{} }
 
 // String implements bind.Endpoint.
 func (e *Endpoint) String() string { return e.dst.String() }
+
+// Pipe returns a new Network and two Binds on it, not yet opened, at
+// 192.0.2.1 and 192.0.2.2 (TEST-NET-1): the shape most two-peer tests need.
+func Pipe(opts Options) (n *Network, a, b *Bind) {
+	n = New(opts)
+	return n, n.NewBind(netip.AddrFrom4([4]byte{192, 0, 2, 1})), n.NewBind(netip.AddrFrom4([4]byte{192, 0, 2, 2}))
+}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/warren-vpn/warren/internal/bind"
@@ -502,5 +503,110 @@ func TestMove(t *testing.T) {
 	open(t, c, pa)
 	if err := a.Move(netip.MustParseAddr("10.0.8.8")); !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("Move onto taken address: %v", err)
+	}
+}
+
+func TestDelayKeepsOrder(t *testing.T) {
+	checkGoroutines(t)
+	n := New(Options{Delay: 2 * time.Millisecond})
+	defer n.Close()
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	fb, pb := open(t, b, 0)
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	for i := range 500 {
+		a.Send([][]byte{{byte(i >> 8), byte(i)}}, ep)
+	}
+	got, _ := recvAll(t, fb, 64, 500, 5*time.Second)
+	for i, p := range got {
+		if int(p[0])<<8|int(p[1]) != i {
+			t.Fatalf("datagram %d arrived as %d-th: constant delay reordered", int(p[0])<<8|int(p[1]), i)
+		}
+	}
+}
+
+func TestJitterReordersButDelivers(t *testing.T) {
+	checkGoroutines(t)
+	n := New(Options{Seed: 5})
+	defer n.Close()
+	n.SetDelay(time.Millisecond, 5*time.Millisecond)
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	fb, pb := open(t, b, 0)
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	for i := range 500 {
+		a.Send([][]byte{{byte(i >> 8), byte(i)}}, ep)
+	}
+	got, _ := recvAll(t, fb, 64, 500, 5*time.Second)
+	seen, inversions := map[int]bool{}, 0
+	for i, p := range got {
+		seen[int(p[0])<<8|int(p[1])] = true
+		if i > 0 && int(p[0])<<8|int(p[1]) < int(got[i-1][0])<<8|int(got[i-1][1]) {
+			inversions++
+		}
+	}
+	if len(seen) != 500 {
+		t.Fatalf("%d distinct datagrams arrived, want 500", len(seen))
+	}
+	if inversions == 0 {
+		t.Fatal("5ms jitter on a burst reordered nothing")
+	}
+}
+
+// TestSynctestDelay shows the network runs on testing/synctest's fake clock:
+// a one-hour delay passes instantly.
+func TestSynctestDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := New(Options{Delay: time.Hour})
+		defer n.Close()
+		a, b := n.NewBind(addrA), n.NewBind(addrB)
+		open(t, a, 0)
+		fb, pb := open(t, b, 0)
+		start := time.Now()
+		a.Send([][]byte{{1}}, NewEndpoint(netip.AddrPortFrom(addrB, pb)))
+		bufs, sizes, eps := [][]byte{make([]byte, 8)}, []int{0}, []bind.Endpoint{nil}
+		if _, err := fb(bufs, sizes, eps); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != time.Hour {
+			t.Fatalf("delivered after %v of fake time, want 1h", d)
+		}
+	})
+}
+
+func TestFilter(t *testing.T) {
+	n, a, b := Pipe(Options{})
+	defer n.Close()
+	open(t, a, 1)
+	fb, pb := open(t, b, 2)
+	ep := NewEndpoint(netip.AddrPortFrom(b.Addr(), pb))
+	var seen []netip.AddrPort
+	n.SetFilter(func(src, dst netip.AddrPort, data []byte) bool {
+		seen = append(seen, src, dst)
+		return data[0] != 0 // drop datagrams starting with 0
+	})
+	a.Send([][]byte{{0}, {1}}, ep)
+	got, _ := recvAll(t, fb, 4, 1, time.Second)
+	if len(got) != 1 || got[0][0] != 1 {
+		t.Fatalf("got %v, want only the datagram the filter passed", got)
+	}
+	if s := a.Stats(); s.Filtered != 1 || s.Sent != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+	if len(seen) != 4 || seen[0] != netip.AddrPortFrom(a.Addr(), 1) || seen[1] != ep.DstAddrPort() {
+		t.Fatalf("filter saw %v", seen)
+	}
+	n.SetFilter(nil)
+	a.Send([][]byte{{0}}, ep)
+	recvAll(t, fb, 4, 1, time.Second)
+}
+
+func TestOpenBadAddr(t *testing.T) {
+	n := New(Options{})
+	defer n.Close()
+	for _, addr := range []netip.Addr{{}, netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+		if _, _, err := n.NewBind(addr).Open(0); !errors.Is(err, ErrBadAddr) {
+			t.Errorf("Open at %v: %v, want ErrBadAddr", addr, err)
+		}
 	}
 }
