@@ -520,22 +520,30 @@ func (d *Daemon) kill() {
 	}
 }
 
-// Stop sends SIGTERM and returns how long the daemon took to exit and its
-// exit error (nil for status 0); it fails the test if it does not exit
-// within stopTimeout.
-func (d *Daemon) Stop() (time.Duration, error) {
+// Stop sends sig and returns how long the daemon took to exit and its
+// exit error (nil for status 0); it fails the test if the daemon does not
+// exit within stopTimeout.
+func (d *Daemon) Stop(sig os.Signal) (time.Duration, error) {
 	d.t.Helper()
 	d.stopped = true
 	start := time.Now()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		d.t.Fatalf("SIGTERM: %v", err)
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		d.t.Fatalf("%v: %v", sig, err)
 	}
+	return d.WaitExit(start)
+}
+
+// WaitExit waits for the daemon to exit by itself and returns how long
+// that took since start and its exit error (nil for status 0); it fails
+// the test if the daemon does not exit within stopTimeout.
+func (d *Daemon) WaitExit(start time.Time) (time.Duration, error) {
+	d.t.Helper()
 	select {
 	case <-d.done:
 		return time.Since(start), d.waitErr
 	case <-time.After(stopTimeout):
 		d.kill()
-		d.t.Fatalf("%s daemon did not exit within %v of SIGTERM", d.Impl.Name, stopTimeout)
+		d.t.Fatalf("%s daemon did not exit within %v", d.Impl.Name, stopTimeout)
 		return 0, nil
 	}
 }
