@@ -19,17 +19,15 @@ type job struct {
 // compared with the crypto they carry.
 const minJobSize = 4
 
-// dispatch splits b into jobs for the workers. The caller has already put
-// b on its ordered queue.
-func (d *Device) dispatch(b *batch, open bool, mtu int) {
+// dispatch puts b on the ordered queue q and splits it into jobs for the
+// workers. The jobs are counted before b is queued, so the sequencer never
+// sees a batch whose work has not been registered.
+func (d *Device) dispatch(q chan<- *batch, b *batch, open bool, mtu int) {
 	n := len(b.elems)
-	if n == 0 {
-		return
-	}
-	per := (n + d.workers - 1) / d.workers
-	per = max(per, minJobSize)
+	per := max((n+d.workers-1)/d.workers, minJobSize)
 	jobs := (n + per - 1) / per
 	b.wg.Add(jobs)
+	q <- b
 	for lo := 0; lo < n; lo += per {
 		d.jobs <- job{b: b, lo: lo, hi: min(lo+per, n), open: open, mtu: mtu}
 	}

@@ -100,8 +100,7 @@ func (d *Device) demux(elems []*elem, sizes []int, eps []bind.Endpoint) {
 		d.pools.putBatch(b)
 		return
 	}
-	d.recvQ <- b
-	d.dispatch(b, true, 0)
+	d.dispatch(d.recvQ, b, true, 0)
 }
 
 // rxGroup accumulates what one peer's run of packets in a batch means for

@@ -185,8 +185,7 @@ func (d *Device) flushPeers(peers []*Peer, initiate bool) {
 		}
 	}
 	if len(b.elems) > 0 {
-		d.sendQ <- b
-		d.dispatch(b, false, int(d.mtu.Load()))
+		d.dispatch(d.sendQ, b, false, int(d.mtu.Load()))
 	} else {
 		d.pools.putBatch(b)
 	}

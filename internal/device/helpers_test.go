@@ -1,0 +1,202 @@
+package device
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/clock"
+	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/tun"
+	"github.com/warren-vpn/warren/internal/wgtypes"
+)
+
+// node is one test device on a netsim network.
+type node struct {
+	d    *Device
+	tun  *tun.Memory
+	bind *netsim.Bind
+	priv noise.PrivateKey
+	pub  noise.PublicKey
+	addr netip.Addr // underlay address
+	port uint16
+	v4   netip.Addr // tunnel addresses
+	v6   netip.Addr
+}
+
+func testLogger(t testing.TB) *Logger {
+	if os.Getenv("WARREN_TEST_LOG") == "" {
+		return nil
+	}
+	return &Logger{
+		Verbosef: func(f string, a ...any) { t.Logf("V: "+f, a...) },
+		Errorf:   func(f string, a ...any) { t.Logf("E: "+f, a...) },
+	}
+}
+
+func newNode(t testing.TB, n *netsim.Network, i int, clk clock.Clock) *node {
+	t.Helper()
+	priv, err := noise.NewPrivateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := &node{
+		priv: priv,
+		pub:  priv.PublicKey(),
+		addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}),
+		port: uint16(51820 + i),
+		v4:   netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}),
+		v6:   netip.AddrFrom16([16]byte{0xfd, 0, 15: byte(i)}),
+	}
+	nd.tun = tun.NewMemory(fmt.Sprintf("wt%d", i), 1420)
+	nd.bind = n.NewBind(nd.addr)
+	d, err := New(nd.tun, nd.bind, Options{Clock: clk, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd.d = d
+	t.Cleanup(func() { d.Close() })
+	if err := d.Apply(&wgtypes.Config{PrivateKey: &nd.priv, ListenPort: &nd.port}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Up(); err != nil {
+		t.Fatal(err)
+	}
+	return nd
+}
+
+// peerOf is the PeerConfig that makes other a peer of a node.
+func peerOf(other *node, keepalive uint16) wgtypes.PeerConfig {
+	ep := netip.AddrPortFrom(other.addr, other.port)
+	pc := wgtypes.PeerConfig{
+		PublicKey:  other.pub,
+		Endpoint:   &ep,
+		AllowedIPs: []netip.Prefix{netip.PrefixFrom(other.v4, 32), netip.PrefixFrom(other.v6, 128)},
+	}
+	if keepalive != 0 {
+		pc.PersistentKeepaliveInterval = &keepalive
+	}
+	return pc
+}
+
+// connect makes a and b peers of each other.
+func connect(t testing.TB, a, b *node) {
+	t.Helper()
+	if err := a.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{peerOf(b, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{peerOf(a, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newPair(t testing.TB, opts netsim.Options, clk clock.Clock) (*netsim.Network, *node, *node) {
+	t.Helper()
+	n := netsim.New(opts)
+	t.Cleanup(func() { n.Close() })
+	a := newNode(t, n, 1, clk)
+	b := newNode(t, n, 2, clk)
+	connect(t, a, b)
+	return n, a, b
+}
+
+// ipv4 builds an IPv4 packet (UDP-ish payload, header checksum not needed).
+func ipv4(src, dst netip.Addr, payload []byte) []byte {
+	p := make([]byte, 20+len(payload))
+	p[0] = 0x45
+	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
+	p[8] = 64
+	p[9] = 17
+	s, d := src.As4(), dst.As4()
+	copy(p[12:], s[:])
+	copy(p[16:], d[:])
+	copy(p[20:], payload)
+	return p
+}
+
+func ipv6(src, dst netip.Addr, payload []byte) []byte {
+	p := make([]byte, 40+len(payload))
+	p[0] = 0x60
+	binary.BigEndian.PutUint16(p[4:], uint16(len(payload)))
+	p[6] = 17
+	p[7] = 64
+	s, d := src.As16(), dst.As16()
+	copy(p[8:], s[:])
+	copy(p[24:], d[:])
+	copy(p[40:], payload)
+	return p
+}
+
+// recv waits for the next packet a node's TUN gets.
+func recv(t testing.TB, nd *node, timeout time.Duration) ([]byte, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	p, err := nd.tun.ReadOutbound(ctx)
+	return p, err == nil
+}
+
+// expectPacket injects pkt at from until to receives it (the first packets
+// wait for a handshake) and checks it arrives intact.
+func expectPacket(t testing.TB, from, to *node, pkt []byte) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := from.tun.Inject(pkt); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := recv(t, to, 500*time.Millisecond); ok {
+			if !bytes.Equal(got, pkt) {
+				t.Fatalf("packet altered:\n got %x\nwant %x", got, pkt)
+			}
+			return
+		}
+	}
+	t.Fatalf("packet from %v to %v never arrived", from.v4, to.v4)
+}
+
+// waitFor polls cond for up to 10 s of real time.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// checkGoroutines fails if goroutines of this package outlive the test.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			buf := make([]byte, 1<<20)
+			s := string(buf[:runtime.Stack(buf, true)])
+			var leaked []string
+			for _, g := range strings.Split(s, "\n\n") {
+				if strings.Contains(g, "internal/device.") && !strings.Contains(g, "testing.") {
+					leaked = append(leaked, g)
+				}
+			}
+			if len(leaked) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
