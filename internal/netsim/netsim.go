@@ -6,7 +6,8 @@
 // a run is reproducible given the same sequence of sends.
 //
 // It owns only the simulation; it imports internal/bind (the interface it
-// implements) and the standard library, nothing else of this module.
+// implements), internal/clock (whose time drives delays) and the standard
+// library, nothing else of this module.
 package netsim
 
 import (
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/clock"
 )
 
 // Defaults for Options left zero.
@@ -62,12 +64,18 @@ type Options struct {
 	Loss, Duplicate, Reorder float64
 	Delay, Jitter            time.Duration
 	ReorderTimeout           time.Duration
+
+	// Clock times delays and the reorder timeout; nil is the wall clock.
+	// With a clock.Manual, delayed datagrams arrive only as the test
+	// advances it (at the latest when it passes their arrival time).
+	Clock clock.Clock
 }
 
 // Network is a simulated UDP network. Its knobs may be changed at any time
 // from any goroutine.
 type Network struct {
 	opts Options
+	clk  clock.Clock
 
 	mu      sync.Mutex
 	rng     *rand.Rand
@@ -106,8 +114,12 @@ func New(opts Options) *Network {
 	if opts.ReorderTimeout <= 0 {
 		opts.ReorderTimeout = DefaultReorderTimeout
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
 	return &Network{
 		opts:    opts,
+		clk:     opts.Clock,
 		rng:     rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		sockets: make(map[netip.AddrPort]*socket),
 		nat:     make(map[netip.Addr]*natRule),
@@ -256,9 +268,9 @@ type socket struct {
 	// Guarded by Network.mu: a datagram held back for reordering, and
 	// datagrams delayed in flight, ordered by arrival time.
 	held        *datagram
-	heldTimer   *time.Timer
+	heldTimer   clock.Timer
 	inflight    []inflight
-	flightTimer *time.Timer
+	flightTimer clock.Timer
 }
 
 type inflight struct {
@@ -355,12 +367,12 @@ func (n *Network) send(s *socket, data []byte, dst netip.AddrPort) {
 // arrive in order of their arrival times, and in sending order among equal
 // times, so a constant delay never reorders.
 func (n *Network) delayLocked(s *socket, d datagram, wait time.Duration) {
-	at := time.Now().Add(wait)
+	at := n.clk.Now().Add(wait)
 	i := sort.Search(len(s.inflight), func(i int) bool { return s.inflight[i].at.After(at) })
 	s.inflight = slices.Insert(s.inflight, i, inflight{at: at, d: d})
 	if i == 0 {
 		if s.flightTimer == nil {
-			s.flightTimer = time.AfterFunc(wait, func() { n.land(s) })
+			s.flightTimer = n.clk.AfterFunc(wait, func() { n.land(s) })
 		} else {
 			s.flightTimer.Reset(wait)
 		}
@@ -371,7 +383,7 @@ func (n *Network) delayLocked(s *socket, d datagram, wait time.Duration) {
 func (n *Network) land(s *socket) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	now := time.Now()
+	now := n.clk.Now()
 	due := 0
 	for due < len(s.inflight) && !s.inflight[due].at.After(now) {
 		due++
@@ -391,7 +403,7 @@ func (n *Network) arriveLocked(to *socket, d datagram) {
 		n.total.Reordered++
 		to.b.stats.Reordered++ // counted at the receiver: the sender may be gone
 		to.held = &d
-		to.heldTimer = time.AfterFunc(n.reorTO, func() {
+		to.heldTimer = n.clk.AfterFunc(n.reorTO, func() {
 			n.mu.Lock()
 			defer n.mu.Unlock()
 			if h := to.held; h != nil {
@@ -631,9 +643,12 @@ func (b *Bind) Move(addr netip.Addr) error {
 	return nil
 }
 
-// Endpoint is a netsim bind.Endpoint.
+// Endpoint is a netsim bind.Endpoint. Its methods are safe for concurrent
+// use.
 type Endpoint struct {
 	dst netip.AddrPort
+
+	mu  sync.Mutex
 	src netip.Addr // the receiving Bind's address; cleared by ClearSrc
 }
 
@@ -657,10 +672,18 @@ func ParseEndpoint(s string) (*Endpoint, error) {
 func (e *Endpoint) DstAddrPort() netip.AddrPort { return e.dst }
 
 // SrcAddr implements bind.Endpoint.
-func (e *Endpoint) SrcAddr() netip.Addr { return e.src }
+func (e *Endpoint) SrcAddr() netip.Addr {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.src
+}
 
 // ClearSrc implements bind.Endpoint.
-func (e *Endpoint) ClearSrc() { e.src = netip.Addr{} }
+func (e *Endpoint) ClearSrc() {
+	e.mu.Lock()
+	e.src = netip.Addr{}
+	e.mu.Unlock()
+}
 
 // String implements bind.Endpoint.
 func (e *Endpoint) String() string { return e.dst.String() }

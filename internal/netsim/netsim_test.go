@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/clock"
 )
 
 // checkGoroutines fails t if, after the test, more goroutines run than before.
@@ -608,5 +609,34 @@ func TestOpenBadAddr(t *testing.T) {
 		if _, _, err := n.NewBind(addr).Open(0); !errors.Is(err, ErrBadAddr) {
 			t.Errorf("Open at %v: %v, want ErrBadAddr", addr, err)
 		}
+	}
+}
+
+func TestManualClockDelay(t *testing.T) {
+	clk := clock.NewManual(time.Unix(1e9, 0))
+	n := New(Options{Clock: clk, Delay: time.Second, Jitter: time.Second, Seed: 3})
+	defer n.Close()
+	a, b := n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	_, pb := open(t, b, 0)
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	for i := range 100 {
+		a.Send([][]byte{{byte(i)}}, ep)
+	}
+	if got := len(b.sock.queue); got != 0 {
+		t.Fatalf("%d datagrams arrived before the clock moved", got)
+	}
+	clk.Advance(999 * time.Millisecond)
+	if got := len(b.sock.queue); got != 0 {
+		t.Fatalf("%d datagrams arrived before the minimum delay", got)
+	}
+	clk.Advance(500 * time.Millisecond)
+	mid := len(b.sock.queue)
+	if mid == 0 || mid == 100 {
+		t.Fatalf("%d of 100 arrived halfway through the jitter window, want some", mid)
+	}
+	clk.Advance(time.Second)
+	if got := len(b.sock.queue); got != 100 {
+		t.Fatalf("%d of 100 arrived after the longest delay", got)
 	}
 }

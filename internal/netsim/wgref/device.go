@@ -156,3 +156,50 @@ func PublicKey(tb testing.TB, private Key) Key {
 	copy(pub[:], sk.PublicKey().Bytes())
 	return pub
 }
+
+// Peer is one peer for Configure.
+type Peer struct {
+	PublicKey    Key
+	PresharedKey *Key
+	// Endpoint is the peer's address; the zero value leaves it unset (the
+	// device learns it from the peer's first authenticated packet).
+	Endpoint   netip.AddrPort
+	AllowedIPs []netip.Prefix
+	// PersistentKeepalive is the keepalive interval in seconds; 0 is off.
+	PersistentKeepalive uint16
+}
+
+// Config is a whole device configuration for Configure.
+type Config struct {
+	PrivateKey Key
+	ListenPort uint16 // 0 picks a free port
+	Peers      []Peer
+}
+
+// UAPI returns the UAPI set body that replaces a device's configuration
+// with c.
+func (c Config) UAPI() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "private_key=%s\nlisten_port=%d\nreplace_peers=true\n", c.PrivateKey.Hex(), c.ListenPort)
+	for _, p := range c.Peers {
+		fmt.Fprintf(&b, "public_key=%s\n", p.PublicKey.Hex())
+		if p.PresharedKey != nil {
+			fmt.Fprintf(&b, "preshared_key=%s\n", p.PresharedKey.Hex())
+		}
+		if p.Endpoint.IsValid() {
+			fmt.Fprintf(&b, "endpoint=%s\n", p.Endpoint)
+		}
+		fmt.Fprintf(&b, "persistent_keepalive_interval=%d\nreplace_allowed_ips=true\n", p.PersistentKeepalive)
+		for _, ip := range p.AllowedIPs {
+			fmt.Fprintf(&b, "allowed_ip=%s\n", ip)
+		}
+	}
+	return b.String()
+}
+
+// Configure replaces the device's configuration with c, failing tb if the
+// device rejects it.
+func (d *Device) Configure(tb testing.TB, c Config) {
+	tb.Helper()
+	d.IpcSet(tb, c.UAPI())
+}

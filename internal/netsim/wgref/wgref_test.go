@@ -3,7 +3,6 @@ package wgref
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/netip"
 	"runtime"
 	"strconv"
@@ -50,10 +49,28 @@ func pair(t *testing.T, a, b *Device, portA, portB uint16) {
 	t.Helper()
 	skA, pkA := GenerateKeys(t)
 	skB, pkB := GenerateKeys(t)
-	a.IpcSet(t, fmt.Sprintf("private_key=%s\nlisten_port=%d\nreplace_peers=true\npublic_key=%s\nendpoint=%s\nallowed_ip=%s/32\npersistent_keepalive_interval=0\n",
-		skA.Hex(), portA, pkB.Hex(), netip.AddrPortFrom(outerB, portB), innerB))
-	b.IpcSet(t, fmt.Sprintf("private_key=%s\nlisten_port=%d\nreplace_peers=true\npublic_key=%s\nallowed_ip=%s/32\n",
-		skB.Hex(), portB, pkA.Hex(), innerA))
+	if PublicKey(t, skA) != pkA {
+		t.Fatal("PublicKey disagrees with GenerateKeys")
+	}
+	psk, _ := GenerateKeys(t)
+	a.Configure(t, Config{PrivateKey: skA, ListenPort: portA, Peers: []Peer{{
+		PublicKey:    pkB,
+		PresharedKey: &psk,
+		Endpoint:     netip.AddrPortFrom(outerB, portB),
+		AllowedIPs:   []netip.Prefix{netip.PrefixFrom(innerB, 32)},
+	}}})
+	b.Configure(t, Config{PrivateKey: skB, ListenPort: portB, Peers: []Peer{{
+		PublicKey:           pkA,
+		PresharedKey:        &psk,
+		AllowedIPs:          []netip.Prefix{netip.PrefixFrom(innerA, 32), netip.MustParsePrefix("fd00::/64")},
+		PersistentKeepalive: 25,
+	}}})
+	got := b.IpcGet(t)
+	for _, want := range []string{"public_key=" + pkA.Hex(), "allowed_ip=fd00::/64", "persistent_keepalive_interval=25", "preshared_key=" + psk.Hex()} {
+		if !strings.Contains(got, want+"\n") {
+			t.Fatalf("b's configuration lacks %q:\n%s", want, got)
+		}
+	}
 }
 
 func expectPacket(t *testing.T, ch <-chan []byte, want []byte) {
@@ -153,17 +170,26 @@ func TestReferenceOnMemoryTUN(t *testing.T) {
 	if !bytes.Equal(got, ping) {
 		t.Fatalf("got %x, want %x", got, ping)
 	}
-	// MTU events reach the reference through the adapter.
-	if err := mb.SetMTU(1280); err != nil {
+	// Up/down events reach the reference through the adapter: down closes
+	// its socket, up opens it again at the same port.
+	waitBound := func(want netip.AddrPort) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for b.AddrPort() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("b bound at %v, want %v", b.AddrPort(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := mb.SetUp(false); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(b.IpcGet(t), "listen_port=7777") || b.Dev.BatchSize() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("device lost its port")
-		}
-		time.Sleep(10 * time.Millisecond)
+	waitBound(netip.AddrPort{})
+	if err := mb.SetUp(true); err != nil {
+		t.Fatal(err)
 	}
+	waitBound(netip.AddrPortFrom(outerB, 7777))
 }
 
 func TestBindAdapter(t *testing.T) {
