@@ -43,7 +43,7 @@ func fixedPrivateKey(b byte) PrivateKey {
 
 // transcript runs a fully deterministic handshake and cookie exchange and
 // returns its named byte strings in order.
-func transcript(t *testing.T) [][2]string {
+func transcript(t testing.TB) [][2]string {
 	t.Helper()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
 	rnd := newDetRand("warren transcript")
