@@ -1,17 +1,130 @@
 // Package wgcmd implements the wg command set (genkey, pubkey, genpsk, show,
 // showconf, set, setconf, addconf, syncconf) with wg(8)'s grammar, output and
-// exit codes. It is a UAPI client and never links the engine.
+// exit codes. It is a UAPI client and never links the engine: it imports
+// internal/conf, internal/uapi, internal/wgtypes and internal/noise only.
+//
+// Interfaces are found through their UAPI sockets in uapi.DefaultSocketDir,
+// or in the directory named by the WARREN_SOCKET_DIR environment variable.
 package wgcmd
 
 import (
+	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/uapi"
 )
+
+// SocketDirEnv names the environment variable that overrides the directory
+// of UAPI sockets.
+const SocketDirEnv = "WARREN_SOCKET_DIR"
 
 // Main runs one wg command. prog is the name to use in messages ("wg" when
 // invoked through a link of that name); args excludes the program name.
 // It returns the process exit code.
 func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintf(stderr, "%s: not implemented yet\n", prog)
+	dir := os.Getenv(SocketDirEnv)
+	if dir == "" {
+		dir = uapi.DefaultSocketDir
+	}
+	e := &env{
+		prog:      prog,
+		stdin:     stdin,
+		stdout:    stdout,
+		stderr:    stderr,
+		lookupEnv: os.LookupEnv,
+		now:       time.Now,
+		rand:      rand.Reader,
+		devices:   uapiDevices{dir: dir},
+		ctx:       context.Background(),
+	}
+	e.color = colorMode(os.Getenv("WG_COLOR_MODE"), stdout)
+	return e.run(args)
+}
+
+// env is everything a command touches besides its arguments, so that tests
+// run without devices, terminals, clocks or randomness of their own.
+type env struct {
+	prog           string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	lookupEnv      func(string) (string, bool)
+	now            func() time.Time
+	rand           io.Reader
+	devices        devices
+	ctx            context.Context
+	// color selects ANSI colours in show's human view.
+	color bool
+	// sleep, if set, replaces the wait between endpoint resolution retries.
+	sleep func(context.Context, time.Duration) error
+	// lookup, if set, replaces the system resolver.
+	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	// keyFile, if set, replaces reading key files from disk.
+	keyFile func(path string) ([noise.KeySize]byte, error)
+}
+
+func (e *env) getenv(key string) string {
+	v, _ := e.lookupEnv(key)
+	return v
+}
+
+type subcommand struct {
+	name, description string
+	run               func(e *env, args []string) int
+}
+
+// subcommands in wg's order; the descriptions are wg's, for its usage text.
+var subcommands = [...]subcommand{
+	{"show", "Shows the current configuration and device information", (*env).show},
+	{"showconf", "Shows the current configuration of a given WireGuard interface, for use with `setconf'", (*env).showconf},
+	{"set", "Change the current configuration, add peers, remove peers, or change peers", (*env).set},
+	{"setconf", "Applies a configuration file to a WireGuard interface", (*env).setconf},
+	{"addconf", "Appends a configuration file to a WireGuard interface", (*env).setconf},
+	{"syncconf", "Synchronizes a configuration file to a WireGuard interface", (*env).setconf},
+	{"genkey", "Generates a new private key and writes it to stdout", (*env).genkey},
+	{"genpsk", "Generates a new preshared key and writes it to stdout", (*env).genkey},
+	{"pubkey", "Reads a private key from stdin and writes a public key to stdout", (*env).pubkey},
+}
+
+// version is what --version prints.
+const version = "warren wg command set (wireguard-tools v1.0.20210914 compatible) - https://github.com/warren-vpn/warren"
+
+func (e *env) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s <cmd> [<args>]\n\n", e.prog)
+	fmt.Fprintf(w, "Available subcommands:\n")
+	for _, s := range subcommands {
+		fmt.Fprintf(w, "  %s: %s\n", s.name, s.description)
+	}
+	fmt.Fprintf(w, "You may pass `--help' to any of these subcommands to view usage.\n")
+}
+
+// run dispatches args (without the program name) as wg's main does. Each
+// subcommand receives its own name as args[0].
+func (e *env) run(args []string) int {
+	if len(args) == 1 {
+		switch args[0] {
+		case "-v", "--version", "version":
+			fmt.Fprintln(e.stdout, version)
+			return 0
+		case "-h", "--help", "help":
+			e.usage(e.stdout)
+			return 0
+		}
+	}
+	if len(args) == 0 {
+		return e.show([]string{"show"})
+	}
+	for _, s := range subcommands {
+		if args[0] == s.name {
+			return s.run(e, args)
+		}
+	}
+	fmt.Fprintf(e.stderr, "Invalid subcommand: `%s'\n", args[0])
+	e.usage(e.stderr)
 	return 1
 }
