@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -225,4 +226,26 @@ func TestMemoryEvents(t *testing.T) {
 	if err := m.SetUp(false); !errors.Is(err, os.ErrClosed) {
 		t.Fatalf("SetUp after Close: %v", err)
 	}
+}
+
+func ExampleMemory() {
+	m := NewMemory("wt0", 1420)
+	defer m.Close()
+
+	// The test plays the OS: it routes a packet into the interface...
+	m.Inject([]byte{0x45, 0, 0, 20})
+
+	// ...the engine reads it with headroom for its own header...
+	const headroom = 16
+	bufs := [][]byte{make([]byte, headroom+1500)}
+	sizes := make([]int, 1)
+	n, _ := m.Read(bufs, sizes, headroom)
+	fmt.Println(n, "packet of", sizes[0], "bytes")
+
+	// ...and writes a decrypted one, which the test receives.
+	m.Write([][]byte{append(make([]byte, headroom), 0x60, 0, 0, 0)}, headroom)
+	fmt.Printf("%x\n", <-m.Outbound())
+	// Output:
+	// 1 packet of 4 bytes
+	// 60000000
 }
