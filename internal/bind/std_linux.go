@@ -44,12 +44,67 @@ type linuxSocket struct {
 	tx   sync.Pool // *mmsgBatch
 }
 
-// mmsgBatch holds the kernel-facing arrays for one recvmmsg or sendmmsg.
+// mmsgBatch holds the kernel-facing arrays for one recvmmsg or sendmmsg,
+// and the state of the call, so that a batch costs no allocations.
 type mmsgBatch struct {
 	msgs  [linuxBatchSize]unix.Mmsghdr
 	iovs  [linuxBatchSize]unix.Iovec
 	names [linuxBatchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
 	ctrl  [linuxBatchSize * controlSize]byte
+
+	n     int           // messages prepared
+	done  int           // messages received or sent
+	errno syscall.Errno // the call's failure
+	recv  func(fd uintptr) bool
+	send  func(fd uintptr) bool
+
+	// last is the Endpoint handed out most recently: a burst from one
+	// peer path shares it instead of allocating one per datagram.
+	last *stdEndpoint
+}
+
+func newMmsgBatch() any {
+	mb := new(mmsgBatch)
+	mb.recv = mb.recvmmsg
+	mb.send = mb.sendmmsg
+	return mb
+}
+
+// recvmmsg is the RawConn.Read callback: it returns false to wait for data.
+func (mb *mmsgBatch) recvmmsg(fd uintptr) bool {
+	for {
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&mb.msgs[0])), uintptr(mb.n), unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			mb.done = int(r)
+			return true
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return false
+		default:
+			mb.errno = e
+			return true
+		}
+	}
+}
+
+// sendmmsg is the RawConn.Write callback: it sends until all n messages are
+// out and returns false to wait for buffer space.
+func (mb *mmsgBatch) sendmmsg(fd uintptr) bool {
+	for mb.done < mb.n {
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&mb.msgs[mb.done])), uintptr(mb.n-mb.done), 0, 0, 0)
+		switch e {
+		case 0:
+			mb.done += int(r)
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return false
+		default:
+			mb.errno = e
+			return true
+		}
+	}
+	return true
 }
 
 func (b *linuxBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
@@ -96,8 +151,8 @@ func newLinuxSocket(c *net.UDPConn, is6 bool) (*linuxSocket, error) {
 		return nil, fmt.Errorf("udp socket %v: %w", c.LocalAddr(), err)
 	}
 	s := &linuxSocket{conn: c, rc: rc, is6: is6}
-	s.rx.New = func() any { return new(mmsgBatch) }
-	s.tx.New = func() any { return new(mmsgBatch) }
+	s.rx.New = newMmsgBatch
+	s.tx.New = newMmsgBatch
 	return s, nil
 }
 
@@ -197,60 +252,55 @@ func (s *linuxSocket) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int, 
 	}
 	defer clear(mb.iovs[:n]) // do not keep the caller's buffers alive
 
-	var got int
-	var errno syscall.Errno
-	err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&mb.msgs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
-			switch e {
-			case 0:
-				got = int(r)
-				return true
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
-		}
-	})
+	mb.n, mb.done, mb.errno = n, 0, 0
+	err := s.rc.Read(mb.recv)
 	if err != nil {
 		if errors.Is(err, net.ErrClosed) {
 			return 0, ErrClosed
 		}
 		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), err)
 	}
-	if errno != 0 {
-		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), os.NewSyscallError("recvmmsg", errno))
+	if mb.errno != 0 {
+		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), os.NewSyscallError("recvmmsg", mb.errno))
 	}
-	for i := range got {
+	for i := range mb.done {
 		sizes[i] = int(mb.msgs[i].Len)
 		ctrl := mb.ctrl[i*controlSize : i*controlSize+int(mb.msgs[i].Hdr.Controllen)]
-		eps[i] = endpointFrom(&mb.names[i], ctrl)
+		eps[i] = mb.endpoint(&mb.names[i], ctrl)
 	}
-	return got, nil
+	return mb.done, nil
 }
 
-// endpointFrom builds the Endpoint of a received datagram from its source
-// sockaddr and its packet-info control message.
-func endpointFrom(sa *unix.RawSockaddrInet6, ctrl []byte) *stdEndpoint {
-	ep := new(stdEndpoint)
+// endpoint returns the Endpoint of a received datagram, reusing the one
+// handed out last when the path (both addresses) is the same.
+func (mb *mmsgBatch) endpoint(sa *unix.RawSockaddrInet6, ctrl []byte) Endpoint {
+	dst, src, ifindex := pathFrom(sa, ctrl)
+	if l := mb.last; l != nil && l.dst == dst {
+		if lsrc, lifindex := l.source(); lsrc == src && lifindex == ifindex {
+			return l
+		}
+	}
+	mb.last = &stdEndpoint{dst: dst, src: src, srcIfindex: ifindex}
+	return mb.last
+}
+
+// pathFrom reads a received datagram's path: the sender from its sockaddr
+// and the local address from its packet-info control message.
+func pathFrom(sa *unix.RawSockaddrInet6, ctrl []byte) (dst netip.AddrPort, src netip.Addr, ifindex int32) {
 	port := beUint16(&sa.Port)
 	switch sa.Family {
 	case unix.AF_INET:
 		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-		ep.dst = netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), port)
+		dst = netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), port)
 	case unix.AF_INET6:
 		a := netip.AddrFrom16(sa.Addr)
 		if sa.Scope_id != 0 && a.IsLinkLocalUnicast() {
 			a = a.WithZone(strconv.FormatUint(uint64(sa.Scope_id), 10))
 		}
-		ep.dst = unmapAddrPort(netip.AddrPortFrom(a, port))
+		dst = unmapAddrPort(netip.AddrPortFrom(a, port))
 	}
-	ep.src, ep.srcIfindex = parsePktinfo(ctrl)
-	return ep
+	src, ifindex = parsePktinfo(ctrl)
+	return dst, src, ifindex
 }
 
 // parsePktinfo finds the local address (and interface) a datagram arrived
@@ -377,34 +427,18 @@ func (s *linuxSocket) send(bufs [][]byte, dst netip.AddrPort, src netip.Addr, if
 
 // sendmmsg sends the first n prepared messages and returns how many went out.
 func (s *linuxSocket) sendmmsg(mb *mmsgBatch, n int) (int, error) {
-	var errno syscall.Errno
-	start := 0
-	err := s.rc.Write(func(fd uintptr) bool {
-		for start < n {
-			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&mb.msgs[start])), uintptr(n-start), 0, 0, 0)
-			switch e {
-			case 0:
-				start += int(r)
-			case unix.EINTR:
-			case unix.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
-		}
-		return true
-	})
+	mb.n, mb.done, mb.errno = n, 0, 0
+	err := s.rc.Write(mb.send)
 	if err != nil {
 		if errors.Is(err, net.ErrClosed) {
-			return start, ErrClosed
+			return mb.done, ErrClosed
 		}
-		return start, err
+		return mb.done, err
 	}
-	if errno != 0 {
-		return start, os.NewSyscallError("sendmmsg", errno)
+	if mb.errno != 0 {
+		return mb.done, os.NewSyscallError("sendmmsg", mb.errno)
 	}
-	return start, nil
+	return mb.done, nil
 }
 
 // putSockaddr writes dst as a sockaddr_in or sockaddr_in6 and returns its length.

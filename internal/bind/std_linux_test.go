@@ -218,3 +218,40 @@ func TestParsePktinfoIgnoresGarbage(t *testing.T) {
 		}
 	}
 }
+
+func TestReceivedEndpointReuse(t *testing.T) {
+	mb := newMmsgBatch().(*mmsgBatch)
+	src := netip.MustParseAddr("10.0.0.1")
+	ctrl := make([]byte, controlSize)
+	ctrl = ctrl[:putPktinfo(ctrl, src, 0)]
+	var sa unix.RawSockaddrInet6
+	if _, err := putSockaddr(&sa, netip.MustParseAddrPort("192.0.2.7:51820")); err != nil {
+		t.Fatal(err)
+	}
+
+	ep1 := mb.endpoint(&sa, ctrl)
+	if got := ep1.DstAddrPort(); got != netip.MustParseAddrPort("192.0.2.7:51820") {
+		t.Fatalf("DstAddrPort = %v", got)
+	}
+	if got := ep1.SrcAddr(); got != src {
+		t.Fatalf("SrcAddr = %v, want %v", got, src)
+	}
+	if ep2 := mb.endpoint(&sa, ctrl); ep2 != ep1 {
+		t.Error("same path: endpoint not reused")
+	}
+
+	// Once the engine cleared the source, a new datagram must not hand out
+	// that (changed) endpoint again.
+	ep1.ClearSrc()
+	ep3 := mb.endpoint(&sa, ctrl)
+	if ep3 == ep1 || ep3.SrcAddr() != src || ep1.SrcAddr().IsValid() {
+		t.Errorf("after ClearSrc: reused %v, new src %v, old src %v", ep3 == ep1, ep3.SrcAddr(), ep1.SrcAddr())
+	}
+
+	if _, err := putSockaddr(&sa, netip.MustParseAddrPort("192.0.2.7:51821")); err != nil {
+		t.Fatal(err)
+	}
+	if ep4 := mb.endpoint(&sa, ctrl); ep4 == ep3 || ep4.DstAddrPort().Port() != 51821 {
+		t.Error("different port: endpoint reused")
+	}
+}
