@@ -16,9 +16,13 @@ import (
 // bytes to a few kilobytes.
 const netlinkBufSize = 64 << 10
 
-// resubscribeDelay is the pause before retrying to follow the link after
-// a failure, e.g. while its new namespace is being set up.
-const resubscribeDelay = 100 * time.Millisecond
+// Pauses before retrying to follow the link after a failure (e.g. while
+// its new namespace is being set up, or when we may not enter it): they
+// start short and double up to the maximum.
+const (
+	resubscribeDelay    = 50 * time.Millisecond
+	maxResubscribeDelay = 5 * time.Second
+)
 
 // subscribe opens an rtnetlink socket in the interface's current
 // namespace, joined to the link group, and then reads the link's state.
@@ -75,7 +79,7 @@ func (d *linuxDevice) monitor(sub *os.File, st linkState) {
 		}
 		// The link left this namespace (or the subscription failed):
 		// find it again where it is now.
-		for {
+		for delay := resubscribeDelay; ; delay = min(2*delay, maxResubscribeDelay) {
 			select {
 			case <-d.closed:
 				return
@@ -98,7 +102,7 @@ func (d *linuxDevice) monitor(sub *os.File, st linkState) {
 			select {
 			case <-d.closed:
 				return
-			case <-time.After(resubscribeDelay):
+			case <-time.After(delay):
 			}
 		}
 	}
