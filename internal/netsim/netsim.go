@@ -75,6 +75,7 @@ type Options struct {
 // from any goroutine.
 type Network struct {
 	opts Options
+	bufs sync.Pool // of *[]byte: datagram copies, recycled once received
 	clk  clock.Clock
 
 	mu      sync.Mutex
@@ -350,7 +351,7 @@ func (n *Network) send(s *socket, data []byte, dst netip.AddrPort) {
 		b.stats.Duplicated++
 	}
 	for range copies {
-		d := datagram{data: append([]byte(nil), data...), src: src}
+		d := datagram{data: n.copyData(data), src: src}
 		if n.delay > 0 || n.jitter > 0 {
 			wait := n.delay
 			if n.jitter > 0 {
@@ -395,6 +396,20 @@ func (n *Network) land(s *socket) {
 	if len(s.inflight) > 0 {
 		s.flightTimer.Reset(s.inflight[0].at.Sub(now))
 	}
+}
+
+// copyData returns a copy of data in a recycled buffer.
+func (n *Network) copyData(data []byte) []byte {
+	if p, ok := n.bufs.Get().(*[]byte); ok && cap(*p) >= len(data) {
+		return append((*p)[:0], data...)
+	}
+	return append(make([]byte, 0, max(len(data), 2048)), data...)
+}
+
+// recycle returns a buffer from copyData once its datagram is received.
+func (n *Network) recycle(b []byte) {
+	b = b[:0]
+	n.bufs.Put(&b)
 }
 
 // arriveLocked applies the Reorder knob and queues d at to.
@@ -510,6 +525,7 @@ func (s *socket) receive(bufs [][]byte, sizes []int, eps []bind.Endpoint) (int, 
 	i := 0
 	for {
 		sizes[i] = copy(bufs[i], d.data)
+		s.b.net.recycle(d.data)
 		eps[i] = &Endpoint{dst: d.src, src: local}
 		i++
 		if i == len(bufs) {

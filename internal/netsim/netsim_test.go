@@ -640,3 +640,75 @@ func TestManualClockDelay(t *testing.T) {
 		t.Fatalf("%d of 100 arrived after the longest delay", got)
 	}
 }
+
+func TestConcurrentSenders(t *testing.T) {
+	checkGoroutines(t)
+	n := New(Options{Seed: 11, Loss: 0.1, Duplicate: 0.1, Reorder: 0.1, QueueLen: 1 << 16})
+	defer n.Close()
+	dst := n.NewBind(addrB)
+	fb, pb := open(t, dst, 0)
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	const senders, each = 8, 500
+	done := make(chan struct{})
+	for i := range senders {
+		s := n.NewBind(netip.AddrFrom4([4]byte{10, 1, 0, byte(i + 1)}))
+		open(t, s, 0)
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range each {
+				s.Send([][]byte{{byte(i)}}, ep)
+				n.SetLoss(0.1) // knobs may change while others send
+			}
+		}()
+	}
+	for range senders {
+		<-done
+	}
+	st := n.Stats()
+	if st.Sent != senders*each {
+		t.Fatalf("Sent = %d, want %d", st.Sent, senders*each)
+	}
+	if st.Received+st.Lost-st.Duplicated != st.Sent {
+		// Every datagram is lost or received once, plus duplicates, except
+		// one that may still be held for reordering.
+		held := st.Sent - (st.Received + st.Lost - st.Duplicated)
+		if held != 1 {
+			t.Fatalf("stats do not add up: %+v", st)
+		}
+	}
+	recvAll(t, fb, 64, int(st.Received), time.Second)
+}
+
+func BenchmarkSendReceive(b *testing.B) {
+	n := New(Options{})
+	defer n.Close()
+	src, dst := n.NewBind(addrA), n.NewBind(addrB)
+	if _, _, err := src.Open(0); err != nil {
+		b.Fatal(err)
+	}
+	fns, port, err := dst.Open(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ep := NewEndpoint(netip.AddrPortFrom(addrB, port))
+	const batch = 64
+	out := make([][]byte, batch)
+	for i := range out {
+		out[i] = make([]byte, 1400)
+	}
+	in, sizes, eps := make([][]byte, batch), make([]int, batch), make([]bind.Endpoint, batch)
+	for i := range in {
+		in[i] = make([]byte, 1500)
+	}
+	b.SetBytes(batch * 1400)
+	for b.Loop() {
+		src.Send(out, ep)
+		for got := 0; got < batch; {
+			k, err := fns[0](in, sizes, eps)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += k
+		}
+	}
+}
