@@ -263,7 +263,7 @@ func TestReadKey(t *testing.T) {
 		{"empty removes", "", [32]byte{}, ""},
 		{"short", privB64[:20], [32]byte{}, "Invalid length key in key file"},
 		{"only newline", "\n", [32]byte{}, "Invalid length key in key file"},
-		{"trailing garbage", privB64 + "\nx", [32]byte{}, "Found trailing character in key file"},
+		{"trailing garbage", privB64 + "\nx", [32]byte{}, "Found trailing character in key file: `x'"},
 		{"bad base64", strings.Repeat("!", 44), [32]byte{}, "Key is not the correct length or format"},
 	}
 	for _, tt := range tests {

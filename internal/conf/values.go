@@ -285,7 +285,8 @@ func ReadKey(r io.Reader) ([noise.KeySize]byte, error) {
 	}
 	for _, c := range buf[b64Len:] {
 		if !isSpace(c) {
-			return zero, &valueError{msg: "Found trailing character in key file", errs: []error{ErrKeyFile, noise.ErrKeyFormat}}
+			// One character after the key is no secret; wg shows it too.
+			return zero, &valueError{msg: "Found trailing character in key file: `" + string([]byte{c}) + "'", errs: []error{ErrKeyFile, noise.ErrKeyFormat}}
 		}
 	}
 	k, err := ParseKey(string(buf[:b64Len]))

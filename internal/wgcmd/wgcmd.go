@@ -28,23 +28,28 @@ const SocketDirEnv = "WARREN_SOCKET_DIR"
 // invoked through a link of that name); args excludes the program name.
 // It returns the process exit code.
 func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	dir := os.Getenv(SocketDirEnv)
-	if dir == "" {
-		dir = uapi.DefaultSocketDir
-	}
+	return newEnv(prog, stdin, stdout, stderr, os.LookupEnv).run(args)
+}
+
+// newEnv is the environment of a real run, with variables from lookupEnv.
+func newEnv(prog string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) *env {
 	e := &env{
 		prog:      prog,
 		stdin:     stdin,
 		stdout:    stdout,
 		stderr:    stderr,
-		lookupEnv: os.LookupEnv,
+		lookupEnv: lookupEnv,
 		now:       time.Now,
 		rand:      rand.Reader,
-		devices:   uapiDevices{dir: dir},
 		ctx:       context.Background(),
 	}
-	e.color = colorMode(os.Getenv("WG_COLOR_MODE"), stdout)
-	return e.run(args)
+	dir := e.getenv(SocketDirEnv)
+	if dir == "" {
+		dir = uapi.DefaultSocketDir
+	}
+	e.devices = uapiDevices{dir: dir}
+	e.color = colorMode(e.getenv("WG_COLOR_MODE"), stdout)
+	return e
 }
 
 // env is everything a command touches besides its arguments, so that tests

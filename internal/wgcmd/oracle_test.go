@@ -1,0 +1,317 @@
+//go:build linux
+
+package wgcmd
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/uapi"
+	"github.com/warren-vpn/warren/internal/wgtypes"
+)
+
+// The oracle tests run Debian's wg (wireguard-tools) and this package on
+// the same interface and compare their output byte for byte. wg only looks
+// in /var/run/wireguard, so they need root.
+
+const oracleWG = "/usr/bin/wg"
+
+func requireOracle(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("oracle tests need root: wg(8) only reads sockets in " + uapi.DefaultSocketDir)
+	}
+	if _, err := os.Stat(oracleWG); err != nil {
+		t.Skipf("oracle tests need wireguard-tools' wg at %s: %v", oracleWG, err)
+	}
+}
+
+// uniqueName returns an interface name no other test uses.
+func uniqueName(t *testing.T) string {
+	var b [5]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "wc" + hex.EncodeToString(b[:])
+}
+
+// fixedHandler serves a fixed snapshot and records applied changes.
+type fixedHandler struct {
+	mu      sync.Mutex
+	dev     *wgtypes.Device
+	applied []*wgtypes.Config
+}
+
+func (h *fixedHandler) Apply(cfg *wgtypes.Config) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.applied = append(h.applied, cfg)
+	return nil
+}
+
+func (h *fixedHandler) State() *wgtypes.Device {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dev
+}
+
+// serveFixed serves dev over UAPI as interface name until the test ends.
+func serveFixed(t *testing.T, name string, h uapi.Handler) {
+	t.Helper()
+	l, err := uapi.Listen(uapi.DefaultSocketDir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		uapi.Serve(l, h, nil)
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		os.Remove(uapi.DefaultSocketDir + "/" + name + ".sock")
+	})
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// runWG runs Debian's wg with exactly the given environment variables.
+func runWG(t *testing.T, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(oracleWG, args...)
+	cmd.Args[0] = "wg" // wg names itself by argv[0]
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run wg: %v", err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// runOurs runs the same command in process, reaching the same sockets.
+func runOurs(t *testing.T, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	e := newEnv("wg", strings.NewReader(stdin), &stdout, &stderr, lookup)
+	e.devices = uapiDevices{dir: uapi.DefaultSocketDir}
+	code := e.run(args)
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// compare runs args with both and reports differences. Outputs that hold
+// "seconds ago" can differ when the second changes between the two runs,
+// so a mismatch is retried a few times before it counts.
+func compare(t *testing.T, vars map[string]string, args ...string) {
+	t.Helper()
+	var want, got result
+	for range 3 {
+		want = runWG(t, vars, "", args...)
+		got = runOurs(t, vars, "", args...)
+		if want == got {
+			return
+		}
+	}
+	t.Errorf("wg %s (env %v) differs:\n--- wg (exit %d):\n%s%s--- ours (exit %d):\n%s%s",
+		strings.Join(args, " "), vars, want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+}
+
+func key(t *testing.T, s string) [32]byte {
+	t.Helper()
+	k, err := noise.ParseKey(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// richDevice exercises every branch of wg's formats; handshake times are
+// relative to now, as wg computes "ago" from its own clock.
+func richDevice(t *testing.T, now time.Time) *wgtypes.Device {
+	priv := noise.PrivateKey(key(t, "CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10="))
+	pfx := netip.MustParsePrefix
+	peer := func(pub string) wgtypes.Peer { return wgtypes.Peer{PublicKey: key(t, pub), ProtocolVersion: 1} }
+	p := []wgtypes.Peer{
+		peer("tstK29LF3N9D8e34YiZkN1ZOA3/34hPmoQFwBs38d14="),
+		peer("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="),
+		peer("TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="),
+		peer("gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA="),
+		peer("eL9tOf5KyfoUfUxIeArBo3j3qj26McI5qZWHYT/9SFc="),
+		peer("HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="),
+		peer("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+		peer("//////////////////////////////////////////8="),
+	}
+	// 0: everything, recent handshake.
+	p[0].PresharedKey = key(t, "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=")
+	p[0].Endpoint = netip.MustParseAddrPort("192.95.5.67:1234")
+	p[0].AllowedIPs = []netip.Prefix{pfx("10.192.122.3/32"), pfx("10.192.124.0/24"), pfx("::/0"), pfx("::1.2.3.4/128")}
+	p[0].LastHandshakeTime = now.Add(-5 * time.Second)
+	p[0].RxBytes, p[0].TxBytes = 1536, 1023
+	p[0].PersistentKeepaliveInterval = 25
+	// 1: v6 endpoint, old handshake, big counters.
+	p[1].Endpoint = netip.MustParseAddrPort("[2607:5300:60:6b0::c05f:543]:2468")
+	p[1].AllowedIPs = []netip.Prefix{pfx("fd00::/8")}
+	p[1].LastHandshakeTime = now.Add(-(400*24*time.Hour + 1*time.Hour + 1*time.Minute + 1*time.Second))
+	p[1].RxBytes, p[1].TxBytes = 5<<20+12345, 3<<30+1
+	p[1].PersistentKeepaliveInterval = 3661
+	// 2, 3, 4: no handshake: kept in device order, after the others.
+	p[2].RxBytes = 1 << 41
+	p[2].TxBytes = ^uint64(0)
+	p[3].AllowedIPs = []netip.Prefix{pfx("0.0.0.0/0")}
+	p[3].PersistentKeepaliveInterval = 65535
+	p[4].Endpoint = netip.MustParseAddrPort("[::ffff:10.0.0.1]:1")
+	// 5: the most recent, in the same second as 6.
+	p[5].LastHandshakeTime = now.Add(-3725 * time.Second)
+	p[5].TxBytes = 1
+	p[6].LastHandshakeTime = now.Add(-3725 * time.Second)
+	p[6].PersistentKeepaliveInterval = 1
+	// 7: handshake in the future.
+	p[7].LastHandshakeTime = now.Add(90 * time.Second)
+	return &wgtypes.Device{
+		PrivateKey: priv,
+		PublicKey:  priv.PublicKey(),
+		ListenPort: 51820,
+		FwMark:     0xca6c,
+		Peers:      p,
+	}
+}
+
+var showParams = []string{"", "public-key", "private-key", "listen-port", "fwmark", "peers", "preshared-keys",
+	"endpoints", "allowed-ips", "latest-handshakes", "transfer", "persistent-keepalive", "dump", "bogus"}
+
+func TestOracleShow(t *testing.T) {
+	requireOracle(t)
+	devs := map[string]*wgtypes.Device{
+		"rich":    richDevice(t, time.Now()),
+		"empty":   {},
+		"no-key":  {ListenPort: 1, Peers: []wgtypes.Peer{{PublicKey: key(t, "tstK29LF3N9D8e34YiZkN1ZOA3/34hPmoQFwBs38d14=")}}},
+		"no-peer": {PrivateKey: key(t, "CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10="), PublicKey: noise.PrivateKey(key(t, "CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10=")).PublicKey()},
+	}
+	envs := []map[string]string{
+		{},
+		{"WG_COLOR_MODE": "always"},
+		{"WG_COLOR_MODE": "always", "WG_HIDE_KEYS": "never"},
+		{"WG_HIDE_KEYS": "never"},
+	}
+	for label, dev := range devs {
+		t.Run(label, func(t *testing.T) {
+			name := uniqueName(t)
+			serveFixed(t, name, &fixedHandler{dev: dev})
+			for _, vars := range envs {
+				for _, param := range showParams {
+					args := []string{"show", name}
+					if param != "" {
+						args = append(args, param)
+					}
+					compare(t, vars, args...)
+				}
+			}
+			compare(t, nil, "showconf", name)
+		})
+	}
+}
+
+func TestOracleShowAll(t *testing.T) {
+	requireOracle(t)
+	// Other tests' interfaces may come and go in the shared directory, so
+	// this compares only while the list is stable.
+	a, b := uniqueName(t), uniqueName(t)
+	serveFixed(t, a, &fixedHandler{dev: richDevice(t, time.Now())})
+	serveFixed(t, b, &fixedHandler{dev: &wgtypes.Device{ListenPort: 7}})
+	for _, args := range [][]string{{}, {"show"}, {"show", "all"}, {"show", "all", "dump"}, {"show", "all", "peers"},
+		{"show", "all", "bogus"}, {"show", "interfaces"}} {
+		for range 3 {
+			before, _ := uapi.Interfaces(uapi.DefaultSocketDir)
+			want := runWG(t, map[string]string{"WG_COLOR_MODE": "always"}, "", args...)
+			got := runOurs(t, map[string]string{"WG_COLOR_MODE": "always"}, "", args...)
+			after, _ := uapi.Interfaces(uapi.DefaultSocketDir)
+			if strings.Join(before, " ") != strings.Join(after, " ") {
+				continue
+			}
+			if want != got {
+				t.Errorf("wg %s differs:\n--- wg (exit %d):\n%s%s--- ours (exit %d):\n%s%s",
+					strings.Join(args, " "), want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+			}
+			break
+		}
+	}
+}
+
+// TestOracleErrors compares usage and error paths that need no device.
+func TestOracleErrors(t *testing.T) {
+	requireOracle(t)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := dir + "/" + name
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	key := write("key", "CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10=\n")
+	short := write("short", "abc")
+	trailing := write("trailing", "CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10=\nx")
+	pub := "tstK29LF3N9D8e34YiZkN1ZOA3/34hPmoQFwBs38d14="
+	name := uniqueName(t)
+	for _, args := range [][]string{
+		{"foo"}, {"--version", "x"}, {"-h"}, {"help"}, {"genkey", "x"}, {"genpsk", "x"}, {"pubkey", "x"},
+		{"show", "a", "b", "c"}, {"show", "-h"}, {"show", "interfaces", "x"}, {"showconf"}, {"showconf", "a", "b"},
+		{"set"}, {"set", name}, {"setconf", name}, {"addconf", name, "a", "b"}, {"syncconf"},
+		{"setconf", name, dir + "/missing"},
+		{"set", name, "listen-port"}, {"set", name, "listen-port", ""}, {"set", name, "listen-port", "x1"},
+		{"set", name, "fwmark", "0xZZ"}, {"set", name, "fwmark", "4294967296"},
+		{"set", name, "private-key", dir + "/missing"}, {"set", name, "private-key", short}, {"set", name, "private-key", trailing},
+		{"set", name, "remove"}, {"set", name, "endpoint", "1.2.3.4:5"}, {"set", name, "peer", pub, "listen-port", "5"},
+		{"set", name, "peer", pub, "private-key", key}, {"set", name, "peer", pub, "endpoint", "1.2.3.4"},
+		{"set", name, "peer", pub, "endpoint", "[::1"}, {"set", name, "peer", pub, "endpoint", ""},
+		{"set", name, "peer", pub, "allowed-ips", "10.0.0.1/33"}, {"set", name, "peer", pub, "allowed-ips", "10.0.0.x"},
+		{"set", name, "peer", pub, "allowed-ips", "1.2.3.4/32,"}, {"set", name, "peer", pub, "persistent-keepalive", "65536"},
+		{"set", name, "peer", pub, "persistent-keepalive", "-1"}, {"set", name, "peer", pub, "preshared-key", short},
+		{"set", name, "peer", pub, "bogus", "x"}, {"set", name, "peer", pub, "remove", "endpoint"},
+	} {
+		want := runWG(t, nil, "", args...)
+		got := runOurs(t, nil, "", args...)
+		if want != got {
+			t.Errorf("wg %s differs:\n--- wg (exit %d):\n%s%s--- ours (exit %d):\n%s%s",
+				strings.Join(args, " "), want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+		}
+	}
+	// pubkey reads stdin.
+	for _, in := range []string{"", "short", "CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10=",
+		"CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10=\n\x00 \n", "CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10= x",
+		"CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V1B=", "CM/YZGRFE/7si3qaMhDtfTcjzypgP291Wmm7kJk5V10"} {
+		want := runWG(t, nil, in, "pubkey")
+		got := runOurs(t, nil, in, "pubkey")
+		if want != got {
+			t.Errorf("wg pubkey <%q differs:\n--- wg: %+v\n--- ours: %+v", in, want, got)
+		}
+	}
+}
+
+// unixDialable reports whether a UAPI socket answers (for skip messages).
+var _ = net.Dial
