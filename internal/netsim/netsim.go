@@ -417,13 +417,14 @@ func (n *Network) arriveLocked(to *socket, d datagram) {
 	if to.held == nil && n.reorder > 0 && n.rng.Float64() < n.reorder {
 		n.total.Reordered++
 		to.b.stats.Reordered++ // counted at the receiver: the sender may be gone
-		to.held = &d
+		held := &d
+		to.held = held
 		to.heldTimer = n.clk.AfterFunc(n.reorTO, func() {
 			n.mu.Lock()
 			defer n.mu.Unlock()
-			if h := to.held; h != nil {
+			if to.held == held { // not released (and replaced) meanwhile
 				to.held = nil
-				n.enqueueLocked(to, *h)
+				n.enqueueLocked(to, *held)
 			}
 		})
 		return
