@@ -64,6 +64,7 @@ type Options struct {
 	Loss, Duplicate, Reorder float64
 	Delay, Jitter            time.Duration
 	ReorderTimeout           time.Duration
+	NATTimeout               time.Duration
 
 	// Clock times delays and the reorder timeout; nil is the wall clock.
 	// With a clock.Manual, delayed datagrams arrive only as the test
@@ -91,6 +92,7 @@ type Network struct {
 	delay   time.Duration
 	jitter  time.Duration
 	reorTO  time.Duration
+	natTO   time.Duration
 	closed  bool
 	total   Stats
 }
@@ -102,6 +104,8 @@ type natRule struct {
 	// rule; replies to outside go there. Unsolicited packets (before any
 	// outbound one) are dropped, as by a real NAT.
 	last netip.AddrPort
+	// lastOut is when a datagram last went out through the rule.
+	lastOut time.Time
 }
 
 // New returns a Network configured by opts.
@@ -132,6 +136,7 @@ func New(opts Options) *Network {
 		delay:   opts.Delay,
 		jitter:  opts.Jitter,
 		reorTO:  opts.ReorderTimeout,
+		natTO:   opts.NATTimeout,
 	}
 }
 
@@ -206,6 +211,12 @@ func (n *Network) SetNAT(inside netip.Addr, outside netip.AddrPort) {
 	n.nat[inside] = r
 	n.natOut[outside] = r
 }
+
+// SetNATTimeout makes every NAT forget its mapping after d without an
+// outbound datagram (as real NATs do, which is what persistent keepalives
+// are for): replies then are dropped until inside sends again. Zero, the
+// default, keeps mappings forever.
+func (n *Network) SetNATTimeout(d time.Duration) { n.mu.Lock(); n.natTO = d; n.mu.Unlock() }
 
 // ClearNAT removes inside's NAT mapping.
 func (n *Network) ClearNAT(inside netip.Addr) {
@@ -321,11 +332,12 @@ func (n *Network) send(s *socket, data []byte, dst netip.AddrPort) {
 	// Source NAT.
 	if r := n.nat[src.Addr()]; r != nil {
 		r.last = src
+		r.lastOut = n.clk.Now()
 		src = r.outside
 	}
 	// Destination NAT (replies to a NAT's outside address).
 	if r := n.natOut[dst]; r != nil {
-		if !r.last.IsValid() {
+		if !r.last.IsValid() || (n.natTO > 0 && n.clk.Now().Sub(r.lastOut) > n.natTO) {
 			n.total.NoRoute++
 			b.stats.NoRoute++
 			return

@@ -712,3 +712,31 @@ func BenchmarkSendReceive(b *testing.B) {
 		}
 	}
 }
+
+func TestNATTimeout(t *testing.T) {
+	clk := clock.NewManual(time.Unix(1e9, 0))
+	n := New(Options{Clock: clk, NATTimeout: 30 * time.Second})
+	defer n.Close()
+	inside := netip.MustParseAddr("192.168.1.10")
+	out := netip.MustParseAddrPort("203.0.113.1:40000")
+	n.SetNAT(inside, out)
+	client, server := n.NewBind(inside), n.NewBind(addrB)
+	open(t, client, 0)
+	_, ps := open(t, server, 0)
+	client.Send([][]byte{{1}}, NewEndpoint(netip.AddrPortFrom(addrB, ps)))
+	clk.Advance(29 * time.Second)
+	server.Send([][]byte{{2}}, NewEndpoint(out))
+	if s := client.Stats(); s.Received != 1 {
+		t.Fatalf("reply within the NAT timeout not delivered: %+v", s)
+	}
+	clk.Advance(31 * time.Second) // the reply does not refresh the mapping
+	server.Send([][]byte{{3}}, NewEndpoint(out))
+	if s := client.Stats(); s.Received != 1 {
+		t.Fatalf("reply after the NAT timeout delivered: %+v", s)
+	}
+	client.Send([][]byte{{4}}, NewEndpoint(netip.AddrPortFrom(addrB, ps)))
+	server.Send([][]byte{{5}}, NewEndpoint(out))
+	if s := client.Stats(); s.Received != 2 {
+		t.Fatalf("reply after the mapping was refreshed not delivered: %+v", s)
+	}
+}
