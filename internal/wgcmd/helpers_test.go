@@ -120,4 +120,3 @@ func mustKey(t testing.TB, s string) [32]byte {
 	}
 	return k
 }
-

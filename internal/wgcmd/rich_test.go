@@ -59,4 +59,3 @@ func richDevice(t testing.TB, now time.Time) *wgtypes.Device {
 		Peers:      p,
 	}
 }
-
