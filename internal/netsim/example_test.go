@@ -36,5 +36,5 @@ func Example() {
 	// Output:
 	// 1 datagram "hello" from 192.0.2.1:1000
 	// "again" from 203.0.113.1:40000
-	// {Sent:2 Received:2 Lost:0 Filtered:0 NoRoute:0 Overflow:0 Duplicated:0 Reordered:0}
+	// {Sent:2 Received:2 Lost:0 Filtered:0 TooBig:0 NoRoute:0 Overflow:0 Duplicated:0 Reordered:0}
 }

@@ -93,6 +93,7 @@ type Network struct {
 	jitter  time.Duration
 	reorTO  time.Duration
 	natTO   time.Duration
+	maxSize int
 	closed  bool
 	total   Stats
 }
@@ -172,6 +173,11 @@ type Filter func(src, dst netip.AddrPort, data []byte) bool
 // SetFilter installs f, replacing any previous Filter; nil removes it. A
 // Filter that always returns true is a tap that sees every datagram.
 func (n *Network) SetFilter(f Filter) { n.mu.Lock(); n.filter = f; n.mu.Unlock() }
+
+// SetMaxDatagram drops (counting TooBig) datagrams longer than size bytes,
+// as a path whose MTU is too small and whose fragments are lost (a PMTU
+// black hole). Zero, the default, carries any size.
+func (n *Network) SetMaxDatagram(size int) { n.mu.Lock(); n.maxSize = size; n.mu.Unlock() }
 
 // SetBlocked cuts (true) or restores (false) the path between a and b, in
 // both directions: datagrams between them are dropped and counted as lost.
@@ -257,6 +263,7 @@ type Stats struct {
 	Received   uint64 // queued for a receive function (duplicates included)
 	Lost       uint64 // dropped by the Loss knob or a blocked path
 	Filtered   uint64 // dropped by the Filter
+	TooBig     uint64 // dropped for exceeding SetMaxDatagram
 	NoRoute    uint64 // dropped because no socket was bound at the destination
 	Overflow   uint64 // dropped because the receiver's queue was full
 	Duplicated uint64 // extra copies made by the Duplicate knob
@@ -327,6 +334,11 @@ func (n *Network) send(s *socket, data []byte, dst netip.AddrPort) {
 	if n.closed {
 		n.total.NoRoute++
 		b.stats.NoRoute++
+		return
+	}
+	if n.maxSize > 0 && len(data) > n.maxSize {
+		n.total.TooBig++
+		b.stats.TooBig++
 		return
 	}
 	// Source NAT.

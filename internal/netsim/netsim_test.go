@@ -740,3 +740,19 @@ func TestNATTimeout(t *testing.T) {
 		t.Fatalf("reply after the mapping was refreshed not delivered: %+v", s)
 	}
 }
+
+func TestMaxDatagram(t *testing.T) {
+	n, a, b := Pipe(Options{})
+	defer n.Close()
+	open(t, a, 0)
+	fb, pb := open(t, b, 0)
+	n.SetMaxDatagram(1280)
+	a.Send([][]byte{make([]byte, 1281), make([]byte, 1280)}, NewEndpoint(netip.AddrPortFrom(b.Addr(), pb)))
+	got, _ := recvAll(t, fb, 4, 1, time.Second)
+	if len(got[0]) != 1280 {
+		t.Fatalf("got a %d-byte datagram", len(got[0]))
+	}
+	if s := a.Stats(); s.TooBig != 1 || b.Stats().Received != 1 {
+		t.Fatalf("stats %+v / %+v", s, b.Stats())
+	}
+}
