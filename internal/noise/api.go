@@ -4,6 +4,7 @@ package noise
 // handshake.go / cookie.go; see those files for the construction.
 
 import (
+	"crypto/ecdh"
 	"errors"
 	"io"
 	"time"
@@ -30,6 +31,8 @@ type Identity struct {
 	// initHash is HASH(HASH(HASH(CONSTRUCTION) || IDENTIFIER) || Public): the
 	// responder's starting hash.
 	initHash [32]byte
+	// key is Private loaded for DH (see dh.go).
+	key *ecdh.PrivateKey
 }
 
 // NewIdentity precomputes an Identity for priv.

@@ -5,6 +5,7 @@ package noise
 // hash, κ an AEAD key, τ the PSK-derived hash input.
 
 import (
+	"crypto/ecdh"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ type handshakeState struct {
 	hash     [32]byte // H
 	// ephemeral is the initiator's ephemeral private key, kept until the
 	// response arrives.
-	ephemeral PrivateKey
+	ephemeral *ecdh.PrivateKey
 	// remoteEphemeral is the initiator's ephemeral public key, kept by the
 	// responder until it answers.
 	remoteEphemeral PublicKey
@@ -34,7 +35,7 @@ type handshakeState struct {
 func (s *handshakeState) zero() {
 	clear(s.chainKey[:])
 	clear(s.hash[:])
-	s.ephemeral.Zero()
+	s.ephemeral = nil
 	clear(s.remoteEphemeral[:])
 	s.localIndex = 0
 	s.valid = false
@@ -47,15 +48,16 @@ func createInitiation(local *Identity, peer *PeerKeys, senderIndex uint32, now t
 	st.hash = peer.initHash         // Hi = HASH(HASH(Ci || IDENTIFIER) || Sr_pub)
 
 	msg := &wire.Initiation{Sender: senderIndex}
-	var epub PublicKey
-	if err := generateEphemeral(&st.ephemeral, &epub, rand); err != nil {
+	epriv, epub, err := generateEphemeral(rand)
+	if err != nil {
 		return nil, nil, fmt.Errorf("create initiation: %w", err)
 	}
+	st.ephemeral = epriv
 	msg.Ephemeral = epub
 	kdf1(&st.chainKey, st.chainKey[:], epub[:]) // Ci = KDF1(Ci, Ei_pub)
 	mixHash(&st.hash, epub[:])                  // Hi = HASH(Hi || msg.ephemeral)
 
-	es, err := dh((*[32]byte)(&st.ephemeral), (*[32]byte)(&peer.Remote))
+	es, err := dh(st.ephemeral, &peer.Remote)
 	if err != nil {
 		st.zero()
 		return nil, nil, fmt.Errorf("create initiation: ephemeral-static DH: %w", err)
@@ -86,7 +88,7 @@ func consumeInitiation(local *Identity, msg *wire.Initiation) (*ConsumedInitiati
 	kdf1(&st.chainKey, st.chainKey[:], e[:])
 	mixHash(&st.hash, e[:])
 
-	es, err := dh((*[32]byte)(&local.Private), (*[32]byte)(&e))
+	es, err := dh(local.dhKey(), &e)
 	if err != nil {
 		st.zero()
 		return nil, fmt.Errorf("consume initiation: ephemeral-static DH: %w", err)
@@ -104,7 +106,7 @@ func consumeInitiation(local *Identity, msg *wire.Initiation) (*ConsumedInitiati
 
 	// The responder has not looked the peer up yet, so it cannot use the
 	// precomputed static-static DH of PeerKeys: it computes it here.
-	ss, err := dh((*[32]byte)(&local.Private), (*[32]byte)(&static))
+	ss, err := dh(local.dhKey(), &static)
 	if err != nil {
 		clear(key[:])
 		st.zero()
@@ -138,23 +140,21 @@ func (c *ConsumedInitiation) createResponse(peer *PeerKeys, senderIndex uint32, 
 	ck, h := st.chainKey, st.hash
 	defer clear(ck[:])
 
-	var epriv PrivateKey
-	var epub PublicKey
-	if err := generateEphemeral(&epriv, &epub, rand); err != nil {
+	epriv, epub, err := generateEphemeral(rand)
+	if err != nil {
 		return nil, nil, fmt.Errorf("create response: %w", err)
 	}
-	defer epriv.Zero()
 	msg := &wire.Response{Sender: senderIndex, Receiver: c.Sender, Ephemeral: epub}
 	kdf1(&ck, ck[:], epub[:]) // Cr = KDF1(Cr, Er_pub)
 	mixHash(&h, epub[:])      // Hr = HASH(Hr || msg.ephemeral)
 
-	ee, err := dh((*[32]byte)(&epriv), (*[32]byte)(&st.remoteEphemeral))
+	ee, err := dh(epriv, &st.remoteEphemeral)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create response: ephemeral-ephemeral DH: %w", err)
 	}
 	kdf1(&ck, ck[:], ee[:]) // Cr = KDF1(Cr, DH(Er_priv, Ei_pub))
 	clear(ee[:])
-	se, err := dh((*[32]byte)(&epriv), (*[32]byte)(&c.Remote))
+	se, err := dh(epriv, &c.Remote)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create response: ephemeral-static DH: %w", err)
 	}
@@ -191,13 +191,13 @@ func (i *Initiator) consumeResponse(local *Identity, peer *PeerKeys, msg *wire.R
 	e := PublicKey(msg.Ephemeral)
 	kdf1(&ck, ck[:], e[:])
 	mixHash(&h, e[:])
-	ee, err := dh((*[32]byte)(&st.ephemeral), (*[32]byte)(&e))
+	ee, err := dh(st.ephemeral, &e)
 	if err != nil {
 		return nil, fmt.Errorf("consume response: ephemeral-ephemeral DH: %w", err)
 	}
 	kdf1(&ck, ck[:], ee[:])
 	clear(ee[:])
-	se, err := dh((*[32]byte)(&local.Private), (*[32]byte)(&e))
+	se, err := dh(local.dhKey(), &e)
 	if err != nil {
 		return nil, fmt.Errorf("consume response: static-ephemeral DH: %w", err)
 	}

@@ -390,7 +390,7 @@ func TestZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Zero()
-	if !isZero(st.st.chainKey[:]) || !isZero(st.st.hash[:]) || !st.st.ephemeral.IsZero() {
+	if !isZero(st.st.chainKey[:]) || !isZero(st.st.hash[:]) || st.st.ephemeral != nil {
 		t.Error("Initiator.Zero left state")
 	}
 }

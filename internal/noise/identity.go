@@ -7,7 +7,8 @@ import "fmt"
 
 func newIdentity(priv PrivateKey) *Identity {
 	id := &Identity{Private: priv.Clamped()}
-	id.Public = id.Private.PublicKey()
+	id.key = loadPrivate(&id.Private)
+	id.Public = PublicKey(id.key.PublicKey().Bytes())
 	id.mac1Key = labeledKey(labelMAC1, &id.Public)
 	id.cookieKey = labeledKey(labelCookie, &id.Public)
 	h0 := initialHash()
@@ -17,13 +18,14 @@ func newIdentity(priv PrivateKey) *Identity {
 
 func (id *Identity) zero() {
 	id.Private.Zero()
+	id.key = nil
 	clear(id.mac1Key[:])
 	clear(id.cookieKey[:])
 	clear(id.initHash[:])
 }
 
 func newPeerKeys(local *Identity, remote PublicKey, psk PresharedKey) (*PeerKeys, error) {
-	ss, err := dh((*[32]byte)(&local.Private), (*[32]byte)(&remote))
+	ss, err := dh(local.dhKey(), &remote)
 	if err != nil {
 		return nil, fmt.Errorf("peer %s: static-static DH: %w", remote, err)
 	}

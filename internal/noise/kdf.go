@@ -5,13 +5,10 @@ package noise
 
 import (
 	"crypto/hmac"
-	"fmt"
 	"hash"
-	"io"
 
 	"golang.org/x/crypto/blake2s"
 	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/curve25519"
 )
 
 // Protocol strings (whitepaper §5.4).
@@ -107,30 +104,6 @@ func mac(out *[16]byte, key []byte, input []byte) {
 	}
 	h.Write(input)
 	h.Sum(out[:0])
-}
-
-// dh is DH(priv, pub). An all-zero result (pub of low order) is ErrInvalidKey.
-func dh(priv *[32]byte, pub *[32]byte) ([32]byte, error) {
-	var out [32]byte
-	ss, err := curve25519.X25519(priv[:], pub[:])
-	if err != nil {
-		return out, fmt.Errorf("%w: %v", ErrInvalidKey, err)
-	}
-	copy(out[:], ss)
-	clear(ss)
-	return out, nil
-}
-
-// generateEphemeral is DH-GENERATE(): a clamped private key from rand and its public key.
-func generateEphemeral(priv *PrivateKey, pub *PublicKey, rand io.Reader) error {
-	k, err := NewPrivateKey(rand)
-	if err != nil {
-		return fmt.Errorf("ephemeral key: %w", err)
-	}
-	*priv = k
-	k.Zero()
-	*pub = priv.PublicKey()
-	return nil
 }
 
 // aeadSeal is AEAD(key, 0, plaintext, aad) appended to dst. The handshake
