@@ -38,13 +38,6 @@ func (e *stdEndpoint) ClearSrc() {
 // String implements Endpoint.
 func (e *stdEndpoint) String() string { return e.dst.String() }
 
-// source returns the sticky source address and its interface index.
-func (e *stdEndpoint) source() (netip.Addr, int32) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.src, e.srcIfindex
-}
-
 // parseEndpoint parses "ip:port" or "[ipv6]:port"; IPv4-mapped IPv6
 // addresses become plain IPv4 so that they are sent over the IPv4 socket.
 func parseEndpoint(s string) (Endpoint, error) {

@@ -227,6 +227,13 @@ func (b *linuxBind) ParseEndpoint(s string) (Endpoint, error) { return parseEndp
 
 func (b *linuxBind) BatchSize() int { return linuxBatchSize }
 
+// source returns the sticky source address and its interface index.
+func (e *stdEndpoint) source() (netip.Addr, int32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.src, e.srcIfindex
+}
+
 // receive is a ReceiveFunc: one recvmmsg for up to BatchSize datagrams.
 func (s *linuxSocket) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int, error) {
 	n := min(len(bufs), len(sizes), len(eps), linuxBatchSize)
