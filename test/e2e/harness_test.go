@@ -384,7 +384,7 @@ func (n *Netns) pingUntil(d time.Duration, addr string, extra ...string) error {
 // test unless every one is answered.
 func (n *Netns) PingCount(addr string, count int, extra ...string) {
 	n.t.Helper()
-	args := append([]string{"ping", "-n", "-q", "-c", strconv.Itoa(count), "-i", "0.05", "-W", "2"}, extra...)
+	args := append([]string{"ping", "-n", "-c", strconv.Itoa(count), "-i", "0.05", "-W", "2"}, extra...)
 	out, err := n.Run(append(args, addr)...)
 	if err != nil {
 		n.t.Fatalf("ping %s from %s: %v", addr, n.Name, err)

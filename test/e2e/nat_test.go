@@ -48,10 +48,12 @@ func TestNATRoaming(t *testing.T) {
 		client, server := StartDaemon(t, a, nsC), StartDaemon(t, b, nsS)
 		srv := server.PeerOf(server.Endpoint(natServerOuter), natServerInner+"/32")
 		srv.Keepalive = 1
-		client.SetConf(srv)
+		// The server first, so that the client's first initiation (sent
+		// as soon as the keepalive is configured) finds it ready.
 		server.SetConf(client.PeerOf("", natClientInner+"/32"))
-		client.Up(0, natClientInner+"/24")
 		server.Up(0, natServerInner+"/24")
+		client.SetConf(srv)
+		client.Up(0, natClientInner+"/24")
 
 		nsC.Ping(natServerInner)
 		ep1 := server.WaitEndpoint(client.Public, natRouterOut, 5*time.Second)
@@ -70,6 +72,7 @@ func TestNATRoaming(t *testing.T) {
 		t.Logf("after roaming the server sees the client at %s", ep2)
 		nsS.Ping(natClientInner)
 		nsS.PingCount(natClientInner, 3)
+		nsC.Ping(natServerInner)
 		nsC.PingCount(natServerInner, 3)
 	})
 }
