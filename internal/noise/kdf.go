@@ -69,32 +69,40 @@ func hmacBlake2s(out *[blake2s.Size]byte, key, in1, in2 []byte) {
 	m.Sum(out[:0])
 }
 
-// kdf1 is KDF1(ck, input): returns τ1.
-func kdf1(t1 *[blake2s.Size]byte, ck, input []byte) {
+// kdf is KDFn(ck, input) for n = 1, 2 or 3 (t2, t3 may be nil):
+// τ0 = HMAC(ck, input), τ1 = HMAC(τ0, 0x1), τi = HMAC(τ0, τi-1 || i).
+// Outputs may alias ck.
+func kdf(t1, t2, t3 *[blake2s.Size]byte, ck, input []byte) {
 	var t0 [blake2s.Size]byte
 	hmacBlake2s(&t0, ck, input, nil)
-	hmacBlake2s(t1, t0[:], []byte{0x1}, nil)
+	m := hmac.New(newBlake2s, t0[:])
 	clear(t0[:])
+	m.Write([]byte{0x1})
+	m.Sum(t1[:0])
+	if t2 == nil {
+		return
+	}
+	m.Reset()
+	m.Write(t1[:])
+	m.Write([]byte{0x2})
+	m.Sum(t2[:0])
+	if t3 == nil {
+		return
+	}
+	m.Reset()
+	m.Write(t2[:])
+	m.Write([]byte{0x3})
+	m.Sum(t3[:0])
 }
+
+// kdf1 is KDF1(ck, input): returns τ1.
+func kdf1(t1 *[blake2s.Size]byte, ck, input []byte) { kdf(t1, nil, nil, ck, input) }
 
 // kdf2 is KDF2(ck, input): returns τ1, τ2.
-func kdf2(t1, t2 *[blake2s.Size]byte, ck, input []byte) {
-	var t0 [blake2s.Size]byte
-	hmacBlake2s(&t0, ck, input, nil)
-	hmacBlake2s(t1, t0[:], []byte{0x1}, nil)
-	hmacBlake2s(t2, t0[:], t1[:], []byte{0x2})
-	clear(t0[:])
-}
+func kdf2(t1, t2 *[blake2s.Size]byte, ck, input []byte) { kdf(t1, t2, nil, ck, input) }
 
 // kdf3 is KDF3(ck, input): returns τ1, τ2, τ3.
-func kdf3(t1, t2, t3 *[blake2s.Size]byte, ck, input []byte) {
-	var t0 [blake2s.Size]byte
-	hmacBlake2s(&t0, ck, input, nil)
-	hmacBlake2s(t1, t0[:], []byte{0x1}, nil)
-	hmacBlake2s(t2, t0[:], t1[:], []byte{0x2})
-	hmacBlake2s(t3, t0[:], t2[:], []byte{0x3})
-	clear(t0[:])
-}
+func kdf3(t1, t2, t3 *[blake2s.Size]byte, ck, input []byte) { kdf(t1, t2, t3, ck, input) }
 
 // mac is MAC(key, input): keyed BLAKE2s with a 16-byte output.
 func mac(out *[16]byte, key []byte, input []byte) {
