@@ -221,6 +221,8 @@ func TestMoveToAnotherNetns(t *testing.T) {
 	ip(t, "-n", b, "link", "set", "wrn0", "mtu", "1280")
 	wantEvent(t, d, EventMTUUpdate)
 	wantMTU(t, d, 1280)
+	ip(t, "-n", b, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
+	exchangeUDP(t, d, b) // packets flow in the new namespace
 
 	// Renamed in its new home, Name follows.
 	ip(t, "-n", b, "link", "set", "wrn0", "down")
@@ -269,6 +271,15 @@ func TestCloseUnblocksRead(t *testing.T) {
 	if _, err := d.MTU(); err == nil {
 		t.Error("MTU after Close succeeded")
 	}
+	if stacks := goroutines(); strings.Contains(stacks, "(*linuxDevice)") {
+		t.Errorf("goroutines of the device left after Close:\n%s", stacks)
+	}
+}
+
+// goroutines returns the stacks of all goroutines.
+func goroutines() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
 }
 
 func TestDeletedInterface(t *testing.T) {
@@ -341,7 +352,14 @@ func TestPacketsThroughTUN(t *testing.T) {
 	ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
 	ip(t, "-n", ns, "link", "set", "wrn0", "up")
 	wantEvent(t, d, EventUp)
+	exchangeUDP(t, d, ns)
+}
 
+// exchangeUDP sends a datagram from 10.99.0.1 inside ns to 10.99.0.2, which
+// the kernel routes into the TUN; reads it from d with headroom; and writes
+// the answer back through d, which the socket must receive.
+func exchangeUDP(t *testing.T, d Device, ns string) {
+	t.Helper()
 	local := netip.MustParseAddrPort("10.99.0.1:4000")
 	remote := netip.MustParseAddrPort("10.99.0.2:9999")
 	var c *net.UDPConn
@@ -355,7 +373,6 @@ func TestPacketsThroughTUN(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The kernel routes the datagram into the TUN; read it with headroom.
 	const offset = 32
 	buf := make([]byte, offset+1500)
 	for i := range offset {
@@ -385,7 +402,6 @@ func TestPacketsThroughTUN(t *testing.T) {
 		t.Fatalf("payload %q, want ping", pkt[28:])
 	}
 
-	// Answer as 10.99.0.2 through the TUN; the socket must receive it.
 	reply := udp4Packet(remote, local, []byte("pong"))
 	wbuf := append(make([]byte, offset), reply...)
 	if n, err := d.Write([][]byte{wbuf}, offset); err != nil || n != 1 {
