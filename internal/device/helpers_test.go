@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/warren-vpn/warren/internal/noise"
 	"github.com/warren-vpn/warren/internal/tun"
 	"github.com/warren-vpn/warren/internal/wgtypes"
+	"github.com/warren-vpn/warren/internal/wire"
 )
 
 // node is one test device on a netsim network.
@@ -213,4 +215,110 @@ func checkGoroutines(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
+}
+
+// tap counts the datagrams of each message type sent from each address.
+type tap struct {
+	mu     sync.Mutex
+	counts map[netip.Addr]*[5]int
+	// keepalives counts transport messages of keepalive size.
+	keepalives map[netip.Addr]int
+}
+
+func installTap(n *netsim.Network) *tap {
+	tp := &tap{counts: make(map[netip.Addr]*[5]int), keepalives: make(map[netip.Addr]int)}
+	n.SetFilter(func(src, dst netip.AddrPort, data []byte) bool {
+		if len(data) == 0 || data[0] == 0 || data[0] > 4 {
+			return true
+		}
+		tp.mu.Lock()
+		defer tp.mu.Unlock()
+		c := tp.counts[src.Addr()]
+		if c == nil {
+			c = new([5]int)
+			tp.counts[src.Addr()] = c
+		}
+		c[data[0]]++
+		if data[0] == wire.TypeTransport && len(data) == wire.MinTransportSize {
+			tp.keepalives[src.Addr()]++
+		}
+		return true
+	})
+	return tp
+}
+
+func (tp *tap) count(src netip.Addr, typ int) int {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if c := tp.counts[src]; c != nil {
+		return c[typ]
+	}
+	return 0
+}
+
+func (tp *tap) keepalivesFrom(src netip.Addr) int {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.keepalives[src]
+}
+
+// peer returns the device's peer with key pub.
+func (nd *node) peer(t testing.TB, pub noise.PublicKey) *Peer {
+	t.Helper()
+	nd.d.mu.RLock()
+	defer nd.d.mu.RUnlock()
+	p := nd.d.peers[pub]
+	if p == nil {
+		t.Fatalf("no peer %v", shortKey(pub))
+	}
+	return p
+}
+
+// sessions returns a peer's previous, current and next sessions.
+func (p *Peer) sessions() (prev, cur, next *keypair) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.prev, p.cur, p.next
+}
+
+// settle gives the asynchronous pipelines a moment of real time.
+func settle() { time.Sleep(20 * time.Millisecond) }
+
+var testEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// idle reports whether the device's queues are empty.
+func (d *Device) idle() bool {
+	return len(d.hsQ) == 0 && len(d.sendQ) == 0 && len(d.recvQ) == 0 && len(d.jobs) == 0
+}
+
+// advance moves the manual clock forward by total in steps of at most one
+// second, letting the devices' asynchronous work settle after each step, as
+// it would in real time.
+func advance(clk *clock.Manual, total time.Duration, nodes ...*node) {
+	for total > 0 {
+		step := min(total, time.Second)
+		clk.Advance(step)
+		total -= step
+		quiesce(nodes...)
+	}
+}
+
+// quiesce waits (briefly) until every device's queues have stayed empty.
+func quiesce(nodes ...*node) {
+	deadline := time.Now().Add(time.Second)
+	calm := 0
+	for calm < 3 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Microsecond)
+		busy := false
+		for _, nd := range nodes {
+			if nd.d != nil && !nd.d.idle() {
+				busy = true
+			}
+		}
+		if busy {
+			calm = 0
+		} else {
+			calm++
+		}
+	}
 }

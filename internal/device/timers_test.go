@@ -1,0 +1,182 @@
+package device
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/clock"
+	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/wgtypes"
+	"github.com/warren-vpn/warren/internal/wire"
+)
+
+func TestRekeyAfterTime(t *testing.T) {
+	clk := clock.NewManual(testEpoch)
+	_, a, b := newPair(t, netsim.Options{}, clk)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("first")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("reply")))
+	pa := a.peer(t, b.pub)
+	_, first, _ := pa.sessions()
+	if first == nil || !first.initiator {
+		t.Fatalf("a has no initiator session: %+v", first)
+	}
+	// Traffic flows both ways for a while, across RekeyAfterTime.
+	for i := range 14 {
+		advance(clk, 10*time.Second, a, b)
+		expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte(fmt.Sprint("ping ", i))))
+		expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte(fmt.Sprint("pong ", i))))
+	}
+	waitFor(t, "rekey", func() bool { _, cur, _ := pa.sessions(); return cur != first })
+	prev, cur, _ := pa.sessions()
+	if d := cur.created.Sub(first.created); d <= RekeyAfterTime {
+		t.Errorf("rekeyed after %v, before RekeyAfterTime", d)
+	}
+	if prev != first || first.isZeroed() {
+		t.Errorf("old session should stay as previous until the next rekey")
+	}
+}
+
+func TestSessionExpiresAfterRejectAfterTime(t *testing.T) {
+	clk := clock.NewManual(testEpoch)
+	n, a, b := newPair(t, netsim.Options{}, clk)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("first")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("reply")))
+	pa := a.peer(t, b.pub)
+	_, old, _ := pa.sessions()
+	advance(clk, RejectAfterTime, a, b)
+	sent := old.sendNonce.Load()
+	tp := installTap(n)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("after expiry")))
+	if got := old.sendNonce.Load(); got != sent {
+		t.Errorf("expired session still used: nonce %d -> %d", sent, got)
+	}
+	if tp.count(a.addr, wire.TypeInitiation) == 0 {
+		t.Error("no new handshake for an expired session")
+	}
+	if _, cur, _ := pa.sessions(); cur == old {
+		t.Error("current session not replaced")
+	}
+}
+
+func TestKeysZeroedAfterRejectAfterTimeTimesThree(t *testing.T) {
+	clk := clock.NewManual(testEpoch)
+	_, a, b := newPair(t, netsim.Options{}, clk)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("first")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("reply")))
+	pa, pb := a.peer(t, b.pub), b.peer(t, a.pub)
+	_, ka, _ := pa.sessions()
+	_, kb, _ := pb.sessions()
+	advance(clk, 3*RejectAfterTime+time.Second, a, b)
+	waitFor(t, "keys zeroed", func() bool { return ka.isZeroed() && kb.isZeroed() })
+	for _, p := range []*Peer{pa, pb} {
+		if prev, cur, next := p.sessions(); prev != nil || cur != nil || next != nil {
+			t.Errorf("%v still holds sessions", p)
+		}
+	}
+	if a.d.index.len() != 0 || b.d.index.len() != 0 {
+		t.Errorf("index tables not empty: %d, %d", a.d.index.len(), b.d.index.len())
+	}
+}
+
+func TestPassiveKeepalive(t *testing.T) {
+	clk := clock.NewManual(testEpoch)
+	n, a, b := newPair(t, netsim.Options{}, clk)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("one way")))
+	settle()
+	tp := installTap(n)
+	advance(clk, KeepaliveTimeout-time.Second, a, b)
+	if k := tp.keepalivesFrom(b.addr); k != 0 {
+		t.Fatalf("%d keepalives before KeepaliveTimeout", k)
+	}
+	advance(clk, time.Second, a, b)
+	waitFor(t, "passive keepalive", func() bool { return tp.keepalivesFrom(b.addr) == 1 })
+	// The keepalive answered a's data: a does not start a new handshake.
+	advance(clk, KeepaliveTimeout+RekeyTimeout+time.Second, a, b)
+	if c := tp.count(a.addr, wire.TypeInitiation); c != 0 {
+		t.Errorf("a sent %d initiations although b answered", c)
+	}
+}
+
+func TestNewHandshakeWhenNoAnswer(t *testing.T) {
+	clk := clock.NewManual(testEpoch)
+	n, a, b := newPair(t, netsim.Options{}, clk)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("hello")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("hello")))
+	settle()
+	tp := installTap(n)
+	n.SetBlocked(a.addr, b.addr, true)
+	if err := a.tun.Inject(ipv4(a.v4, b.v4, []byte("into the void"))); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	advance(clk, KeepaliveTimeout+RekeyTimeout-time.Second, a, b)
+	if c := tp.count(a.addr, wire.TypeInitiation); c != 0 {
+		t.Fatalf("%d initiations too early", c)
+	}
+	clk.Advance(time.Second + RekeyTimeoutJitterMax)
+	waitFor(t, "new handshake", func() bool { return tp.count(a.addr, wire.TypeInitiation) == 1 })
+}
+
+func TestPersistentKeepalive(t *testing.T) {
+	clk := clock.NewManual(testEpoch)
+	n, a, b := newPair(t, netsim.Options{}, clk)
+	tp := installTap(n)
+	ka := uint16(25)
+	if err := a.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{{PublicKey: b.pub, PersistentKeepaliveInterval: &ka}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Setting it on a running peer sends one at once (here: a handshake
+	// first, then the keepalive).
+	waitFor(t, "immediate keepalive", func() bool { return tp.keepalivesFrom(a.addr) == 1 })
+	for i := 2; i <= 5; i++ {
+		advance(clk, 24*time.Second, a, b)
+		if k := tp.keepalivesFrom(a.addr); k != i-1 {
+			t.Fatalf("keepalive %d came early (%d)", i, k)
+		}
+		advance(clk, time.Second, a, b)
+		waitFor(t, fmt.Sprint("keepalive ", i), func() bool { return tp.keepalivesFrom(a.addr) == i })
+	}
+	if c := tp.count(a.addr, wire.TypeInitiation); c != 1 {
+		t.Errorf("%d initiations, want 1", c)
+	}
+}
+
+func TestHandshakeRetriesGiveUp(t *testing.T) {
+	clk := clock.NewManual(testEpoch)
+	n, a, b := newPair(t, netsim.Options{}, clk)
+	tp := installTap(n)
+	n.SetBlocked(a.addr, b.addr, true)
+	if err := a.tun.Inject(ipv4(a.v4, b.v4, []byte("nobody home"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "first initiation", func() bool { return tp.count(a.addr, wire.TypeInitiation) == 1 })
+	var times []time.Duration
+	last := 1
+	for s := 1; s <= 200; s++ {
+		advance(clk, time.Second, a, b)
+		if c := tp.count(a.addr, wire.TypeInitiation); c != last {
+			last = c
+			times = append(times, time.Duration(s)*time.Second)
+		}
+	}
+	// 1 + MaxTimerHandshakes+1 retries, ~RekeyTimeout apart, as wg does.
+	if last != MaxTimerHandshakes+2 {
+		t.Errorf("%d initiations, want %d (retries at %v)", last, MaxTimerHandshakes+2, times)
+	}
+	for i := 1; i < len(times); i++ {
+		if gap := times[i] - times[i-1]; gap < RekeyTimeout || gap > RekeyTimeout+time.Second {
+			t.Errorf("retry gap %v", gap)
+		}
+	}
+	if len(times) > 0 && times[len(times)-1] > 110*time.Second {
+		t.Errorf("still retrying at %v", times[len(times)-1])
+	}
+	pa := a.peer(t, b.pub)
+	pa.mu.Lock()
+	staged := len(pa.staged)
+	pa.mu.Unlock()
+	if staged != 0 {
+		t.Errorf("%d packets still staged after giving up", staged)
+	}
+}
