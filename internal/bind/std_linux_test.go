@@ -255,3 +255,67 @@ func TestReceivedEndpointReuse(t *testing.T) {
 		t.Error("different port: endpoint reused")
 	}
 }
+
+// TestStickySourceLinkLocal checks that an IPv6 link-local source is kept
+// with its interface: the reply must leave through the interface the
+// datagram came in on, with the same link-local address.
+func TestStickySourceLinkLocal(t *testing.T) {
+	ns := newNetns(t)
+	ip(t, "-n", ns, "link", "add", "wrnv0", "type", "veth", "peer", "name", "wrnv1")
+	ip(t, "-n", ns, "addr", "add", "fe80::1/64", "dev", "wrnv0", "nodad")
+	ip(t, "-n", ns, "addr", "add", "fe80::2/64", "dev", "wrnv1", "nodad")
+	// A second link-local address on wrnv0 that routing could prefer.
+	ip(t, "-n", ns, "addr", "add", "fe80::3/64", "dev", "wrnv0", "nodad")
+	ip(t, "-n", ns, "link", "set", "wrnv0", "up")
+	ip(t, "-n", ns, "link", "set", "wrnv1", "up")
+
+	var (
+		b         Bind
+		fns       []ReceiveFunc
+		port      uint16
+		peer      *net.UDPConn
+		err, perr error
+		idx0      int
+	)
+	inNetns(t, ns, func() {
+		b = NewStd()
+		fns, port, err = b.Open(0)
+		peer, perr = net.ListenUDP("udp6", &net.UDPAddr{IP: net.ParseIP("fe80::2"), Zone: "wrnv1"})
+		if ifi, e := net.InterfaceByName("wrnv0"); e == nil {
+			idx0 = ifi.Index
+		}
+	})
+	if err != nil {
+		t.Fatalf("Open in netns: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if perr != nil {
+		t.Fatalf("peer socket: %v", perr)
+	}
+	t.Cleanup(func() { peer.Close() })
+	fn := fnFor(t, fns, netip.IPv6Unspecified())
+
+	for _, local := range []string{"fe80::3", "fe80::1"} {
+		ch := receiveN(b, fn, 1)
+		to := &net.UDPAddr{IP: net.ParseIP(local), Port: int(port), Zone: "wrnv1"}
+		if _, err := peer.WriteToUDP([]byte("hello"), to); err != nil {
+			t.Fatal(err)
+		}
+		ep := waitReceived(t, ch).eps[0]
+		if got := ep.SrcAddr(); got != netip.MustParseAddr(local) {
+			t.Fatalf("sticky source %v, want %v", got, local)
+		}
+		if _, ifindex := ep.(*stdEndpoint).source(); int(ifindex) != idx0 {
+			t.Fatalf("sticky interface %d, want wrnv0 (%d)", ifindex, idx0)
+		}
+		if z := ep.DstAddrPort().Addr().Zone(); z == "" {
+			t.Fatalf("link-local sender %v without zone", ep.DstAddrPort())
+		}
+		if err := b.Send([][]byte{[]byte("reply")}, ep); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		if from := readFrom(t, peer); from.Addr().WithZone("") != netip.MustParseAddr(local) {
+			t.Fatalf("reply to %v came from %v", local, from)
+		}
+	}
+}
