@@ -453,3 +453,60 @@ func TestInteropReferenceConsumesCookie(t *testing.T) {
 	kp := h.respond(t, init2, PresharedKey{}, 0x77)
 	checkPadded(t, openTransport(t, kp, h.recv(t, wire.TypeTransport)), first)
 }
+
+// BenchmarkReferenceHandshake runs the reference's four handshake steps (and
+// its key derivation) for comparison with BenchmarkHandshake. The reference
+// refuses a second initiation from one peer within 20 ms, so the loop
+// rotates over several device pairs. Its numbers include its index-table
+// bookkeeping, which in warren lives in the engine.
+func BenchmarkReferenceHandshake(b *testing.B) {
+	const pairs = 48
+	type pair struct {
+		a, b           *device.Device
+		aPeer, bPubKey device.NoisePublicKey
+	}
+	ps := make([]pair, pairs)
+	for i := range ps {
+		ak, _ := NewPrivateKey(rand.Reader)
+		bk, _ := NewPrivateKey(rand.Reader)
+		psk, _ := NewPresharedKey(rand.Reader)
+		mk := func(priv PrivateKey, peer PublicKey) *device.Device {
+			d := device.NewDevice(tuntest.NewChannelTUN().TUN(), bindtest.NewChannelBinds()[0], device.NewLogger(device.LogLevelSilent, ""))
+			if err := d.IpcSet(fmt.Sprintf("private_key=%s\npublic_key=%s\npreshared_key=%s\n", priv.Hex(), peer.Hex(), psk.Hex())); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(d.Close)
+			return d
+		}
+		ps[i] = pair{a: mk(ak, bk.PublicKey()), b: mk(bk, ak.PublicKey()), bPubKey: device.NoisePublicKey(bk.PublicKey())}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p := &ps[i%pairs]
+		i++
+		m1, err := p.a.CreateMessageInitiation(p.a.LookupPeer(p.bPubKey))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rp := p.b.ConsumeMessageInitiation(m1)
+		if rp == nil {
+			b.Fatal("reference refused the initiation")
+		}
+		m2, err := p.b.CreateMessageResponse(rp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ip := p.a.ConsumeMessageResponse(m2)
+		if ip == nil {
+			b.Fatal("reference refused the response")
+		}
+		if err := ip.BeginSymmetricSession(); err != nil {
+			b.Fatal(err)
+		}
+		if err := rp.BeginSymmetricSession(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+}
