@@ -10,8 +10,9 @@ import (
 
 // familyUnavailable reports whether err says this host cannot use the
 // address family at all (so the Bind carries on with the other one).
+// Go's own syscall.EAFNOSUPPORT counts too, for errors made in Go.
 func familyUnavailable(err error) bool {
-	return errors.Is(err, windows.WSAEAFNOSUPPORT) ||
+	return errors.Is(err, windows.WSAEAFNOSUPPORT) || errors.Is(err, syscall.EAFNOSUPPORT) ||
 		errors.Is(err, windows.WSAEPROTONOSUPPORT) ||
 		errors.Is(err, windows.WSAEADDRNOTAVAIL)
 }
