@@ -70,6 +70,15 @@ func listenFamily(network string, addr netip.Addr, port uint16, control controlF
 	return pc.(*net.UDPConn), nil
 }
 
+// closeConns closes the sockets that are open.
+func closeConns(cs ...*net.UDPConn) {
+	for _, c := range cs {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
 // noSocketError reports that the Bind has no socket for dst's family.
 func noSocketError(dst netip.AddrPort) error {
 	fam := "IPv4"

@@ -137,14 +137,6 @@ func (b *linuxBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 	return fns, actual, nil
 }
 
-func closeConns(cs ...*net.UDPConn) {
-	for _, c := range cs {
-		if c != nil {
-			c.Close()
-		}
-	}
-}
-
 func newLinuxSocket(c *net.UDPConn, is6 bool) (*linuxSocket, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
