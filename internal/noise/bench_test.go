@@ -9,13 +9,14 @@ import (
 
 func BenchmarkHandshake(b *testing.B) {
 	p := newTestPair(b, PresharedKey{1})
+	lookup := func(PublicKey) *PeerKeys { return p.bPeer }
 	b.ReportAllocs()
 	for b.Loop() {
 		m1, st, err := CreateInitiation(p.a, p.aPeer, 1, testNow, rand.Reader)
 		if err != nil {
 			b.Fatal(err)
 		}
-		ci, err := ConsumeInitiation(p.b, m1)
+		ci, _, err := ConsumeInitiationWith(p.b, m1, lookup)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -51,14 +52,27 @@ func BenchmarkConsumeInitiation(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		ci, err := ConsumeInitiation(p.b, m1)
-		if err != nil {
-			b.Fatal(err)
+	b.Run("no lookup", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ci, err := ConsumeInitiation(p.b, m1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ci.Zero()
 		}
-		ci.Zero()
-	}
+	})
+	b.Run("lookup", func(b *testing.B) {
+		lookup := func(PublicKey) *PeerKeys { return p.bPeer }
+		b.ReportAllocs()
+		for b.Loop() {
+			ci, _, err := ConsumeInitiationWith(p.b, m1, lookup)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ci.Zero()
+		}
+	})
 }
 
 func BenchmarkMAC1(b *testing.B) {

@@ -79,7 +79,35 @@ func createInitiation(local *Identity, peer *PeerKeys, senderIndex uint32, now t
 	return msg, ini, nil
 }
 
+// ConsumeInitiationWith is ConsumeInitiation for a responder that can look
+// its peers up by static public key: once the initiator's static key is
+// decrypted, lookup returns that peer's PeerKeys (nil when the peer is
+// unknown: the result is then ErrUnknownPeer, before any further work), and
+// their precomputed static-static DH replaces one of the two DH operations
+// ConsumeInitiation performs. The PeerKeys found are returned for
+// CreateResponse.
+func ConsumeInitiationWith(local *Identity, msg *wire.Initiation, lookup func(PublicKey) *PeerKeys) (*ConsumedInitiation, *PeerKeys, error) {
+	var peer *PeerKeys
+	c, err := consumeInitiationLookup(local, msg, func(remote PublicKey) (*PeerKeys, error) {
+		peer = lookup(remote)
+		if peer == nil {
+			return nil, fmt.Errorf("%w: %s", ErrUnknownPeer, remote)
+		}
+		return peer, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, peer, nil
+}
+
 func consumeInitiation(local *Identity, msg *wire.Initiation) (*ConsumedInitiation, error) {
+	return consumeInitiationLookup(local, msg, nil)
+}
+
+// consumeInitiationLookup decrypts message 1; with a nil lookup it computes
+// the static-static DH itself.
+func consumeInitiationLookup(local *Identity, msg *wire.Initiation, lookup func(PublicKey) (*PeerKeys, error)) (*ConsumedInitiation, error) {
 	var st handshakeState
 	st.chainKey = initialChainKey()
 	st.hash = local.initHash
@@ -104,10 +132,18 @@ func consumeInitiation(local *Identity, msg *wire.Initiation) (*ConsumedInitiati
 	}
 	mixHash(&st.hash, msg.Static[:])
 
-	// The responder has not looked the peer up yet, so it cannot use the
-	// precomputed static-static DH of PeerKeys: it computes it here.
-	ss, err := dh(local.dhKey(), &static)
-	if err != nil {
+	// (Ci, κ) = KDF2(Ci, DH(Sr_priv, Si_pub)): precomputed in the peer's
+	// PeerKeys when the caller can look it up, computed here otherwise.
+	var ss [32]byte
+	if lookup != nil {
+		peer, err := lookup(static)
+		if err != nil {
+			clear(key[:])
+			st.zero()
+			return nil, fmt.Errorf("consume initiation: %w", err)
+		}
+		ss = peer.ss
+	} else if ss, err = dh(local.dhKey(), &static); err != nil {
 		clear(key[:])
 		st.zero()
 		return nil, fmt.Errorf("consume initiation: static-static DH with %s: %w", static, err)

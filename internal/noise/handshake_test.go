@@ -394,3 +394,57 @@ func TestZero(t *testing.T) {
 		t.Error("Initiator.Zero left state")
 	}
 }
+
+func TestConsumeInitiationWith(t *testing.T) {
+	p := newTestPair(t, PresharedKey{5})
+	m1, st, err := CreateInitiation(p.a, p.aPeer, p.aIndex, testNow, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []PublicKey
+	for _, tc := range []struct {
+		name    string
+		peers   map[PublicKey]*PeerKeys
+		wantErr error
+	}{
+		{"unknown peer", map[PublicKey]*PeerKeys{}, ErrUnknownPeer},
+		{"known peer", map[PublicKey]*PeerKeys{p.a.Public: p.bPeer}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asked = asked[:0]
+			ci, peer, err := ConsumeInitiationWith(p.b, m1, func(k PublicKey) *PeerKeys {
+				asked = append(asked, k)
+				return tc.peers[k]
+			})
+			if len(asked) != 1 || !asked[0].Equal(p.a.Public) {
+				t.Fatalf("lookup asked for %v, want exactly the initiator's key", asked)
+			}
+			if !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if peer != p.bPeer || ci.Timestamp != NewTimestamp(testNow) || ci.Sender != p.aIndex {
+				t.Fatalf("peer %p (want %p), timestamp %x, sender %#x", peer, p.bPeer, ci.Timestamp, ci.Sender)
+			}
+			m2, rkp, err := ci.CreateResponse(peer, p.bIndex, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ikp, err := st.ConsumeResponse(p.a, p.aPeer, m2)
+			if err != nil || ikp.Send != rkp.Receive {
+				t.Fatalf("handshake through ConsumeInitiationWith: %v", err)
+			}
+		})
+	}
+	// A lookup that returns the wrong peer's keys cannot decrypt the timestamp.
+	other := newTestPair(t, PresharedKey{})
+	m1, _, err = CreateInitiation(p.a, p.aPeer, p.aIndex, testNow, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ConsumeInitiationWith(p.b, m1, func(PublicKey) *PeerKeys { return other.aPeer }); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("wrong PeerKeys from lookup: %v, want ErrDecrypt", err)
+	}
+}

@@ -462,8 +462,8 @@ func TestInteropReferenceConsumesCookie(t *testing.T) {
 func BenchmarkReferenceHandshake(b *testing.B) {
 	const pairs = 48
 	type pair struct {
-		a, b           *device.Device
-		aPeer, bPubKey device.NoisePublicKey
+		a, b    *device.Device
+		bPubKey device.NoisePublicKey
 	}
 	ps := make([]pair, pairs)
 	for i := range ps {
