@@ -299,12 +299,27 @@ func (d *linuxDevice) Read(bufs [][]byte, sizes []int, offset int) (int, error) 
 	return 1, nil
 }
 
-// Write writes each bufs[i][offset:] as one packet.
+// Write writes each bufs[i][offset:] as one packet. A packet the kernel
+// refuses (EIO while the link is down, EINVAL if malformed) does not stop
+// the others: all are consumed and the error counts the failures. Only a
+// closed or deleted device ends the batch early.
 func (d *linuxDevice) Write(bufs [][]byte, offset int) (int, error) {
+	var first error
+	failed := 0
 	for i, buf := range bufs {
 		if _, err := d.file.Write(buf[offset:]); err != nil {
-			return i, fmt.Errorf("write tun %s: %w", d.label, d.checkGone(err))
+			err = d.checkGone(err)
+			if errors.Is(err, os.ErrClosed) {
+				return i, fmt.Errorf("write tun %s: %w", d.label, err)
+			}
+			if first == nil {
+				first = err
+			}
+			failed++
 		}
+	}
+	if first != nil {
+		return len(bufs), fmt.Errorf("write tun %s: %d of %d packets failed, first: %w", d.label, failed, len(bufs), first)
 	}
 	return len(bufs), nil
 }

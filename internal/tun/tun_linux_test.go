@@ -239,6 +239,19 @@ func TestMoveToAnotherNetns(t *testing.T) {
 	wantMTU(t, d, 1400)
 }
 
+func TestWriteWhileDown(t *testing.T) {
+	ns := newNetns(t)
+	d := createIn(t, ns, "wrn0", 1420)
+	p := udp4Packet(netip.MustParseAddrPort("10.99.0.2:1"), netip.MustParseAddrPort("10.99.0.1:2"), []byte("x"))
+	n, err := d.Write([][]byte{p, p, p}, 0)
+	if n != 3 || !errors.Is(err, unix.EIO) {
+		t.Fatalf("Write while down = %d, %v; want 3 consumed, EIO", n, err)
+	}
+	if errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Write while down = %v; the device is not closed", err)
+	}
+}
+
 func TestCloseUnblocksRead(t *testing.T) {
 	ns := newNetns(t)
 	d := createIn(t, ns, "wrn0", 1420)
