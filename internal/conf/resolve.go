@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/warren-vpn/warren/internal/noise"
@@ -48,6 +49,10 @@ func (r *Resolver) Resolve(ctx context.Context, endpoint string) (netip.AddrPort
 		return netip.AddrPort{}, resolveError("Servname not supported for ai_socktype: `%s'", endpoint)
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
+		a, err := canonicalZone(a)
+		if err != nil {
+			return netip.AddrPort{}, resolveError("Name or service not known: `%s'", endpoint)
+		}
 		return netip.AddrPortFrom(a, port), nil
 	}
 	lookup := r.LookupNetIP
@@ -80,6 +85,30 @@ func (r *Resolver) Resolve(ctx context.Context, endpoint string) (netip.AddrPort
 			return netip.AddrPort{}, resolveError("%s: `%s'", errnoText(err), endpoint)
 		}
 	}
+}
+
+// canonicalZone checks an IPv6 scope as getaddrinfo does (a name must be
+// an existing interface's) and writes it as wg passes it on after
+// getnameinfo: link-local scopes by interface name when one has that index.
+func canonicalZone(a netip.Addr) (netip.Addr, error) {
+	z := a.Zone()
+	if z == "" {
+		return a, nil
+	}
+	if !allDigits(z) {
+		if _, err := net.InterfaceByName(z); err != nil {
+			return netip.Addr{}, err
+		}
+		return a, nil
+	}
+	if a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
+		if n, err := strconv.Atoi(z); err == nil {
+			if ifi, err := net.InterfaceByIndex(n); err == nil {
+				return a.WithZone(ifi.Name), nil
+			}
+		}
+	}
+	return a, nil
 }
 
 // describeLookupError words a lookup failure as glibc's gai_strerror would

@@ -139,9 +139,6 @@ func compare(t *testing.T, vars map[string]string, args ...string) {
 		strings.Join(args, " "), vars, want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
 }
 
-var showParams = []string{"", "public-key", "private-key", "listen-port", "fwmark", "peers", "preshared-keys",
-	"endpoints", "allowed-ips", "latest-handshakes", "transfer", "persistent-keepalive", "dump", "bogus"}
-
 func TestOracleShow(t *testing.T) {
 	requireOracle(t)
 	devs := map[string]*wgtypes.Device{

@@ -59,3 +59,7 @@ func richDevice(t testing.TB, now time.Time) *wgtypes.Device {
 		Peers:      p,
 	}
 }
+
+// showParams are the arguments of wg show after the interface ("" for none).
+var showParams = []string{"", "public-key", "private-key", "listen-port", "fwmark", "peers", "preshared-keys",
+	"endpoints", "allowed-ips", "latest-handshakes", "transfer", "persistent-keepalive", "dump", "bogus"}

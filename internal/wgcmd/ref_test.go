@@ -1,0 +1,257 @@
+//go:build linux
+
+package wgcmd
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/device"
+	"golang.zx2c4.com/wireguard/ipc"
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/warren-vpn/warren/internal/uapi"
+)
+
+// The reference tests run wireguard-go's device in process, serving UAPI
+// where wg looks for it, configure it with both Debian's wg and this
+// package, and compare what each then prints.
+
+// downTUN is a TUN that never comes up, so the device never binds a port
+// nor sends a packet: its state is exactly what was configured.
+type downTUN struct {
+	events    chan tun.Event
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func newDownTUN() *downTUN {
+	return &downTUN{events: make(chan tun.Event), closed: make(chan struct{})}
+}
+
+func (t *downTUN) File() *os.File { return nil }
+func (t *downTUN) Read([][]byte, []int, int) (int, error) {
+	<-t.closed
+	return 0, os.ErrClosed
+}
+func (t *downTUN) Write(bufs [][]byte, _ int) (int, error) { return len(bufs), nil }
+func (t *downTUN) MTU() (int, error)                       { return 1420, nil }
+func (t *downTUN) Name() (string, error)                   { return "down", nil }
+func (t *downTUN) Events() <-chan tun.Event                { return t.events }
+func (t *downTUN) BatchSize() int                          { return 1 }
+func (t *downTUN) Close() error {
+	t.closeOnce.Do(func() { close(t.closed); close(t.events) })
+	return nil
+}
+
+// startReference runs a wireguard-go device serving UAPI as interface name
+// until the test ends; the socket is removed even if the test fails.
+func startReference(t *testing.T, name string) {
+	t.Helper()
+	dev := device.NewDevice(newDownTUN(), conn.NewStdNetBind(), device.NewLogger(device.LogLevelSilent, ""))
+	path := filepath.Join(uapi.DefaultSocketDir, name+".sock")
+	t.Cleanup(func() { os.Remove(path) })
+	f, err := ipc.UAPIOpen(name)
+	if err != nil {
+		dev.Close()
+		t.Fatalf("UAPIOpen: %v", err)
+	}
+	l, err := ipc.UAPIListen(name, f)
+	if err != nil {
+		f.Close()
+		dev.Close()
+		t.Fatalf("UAPIListen: %v", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func(c net.Conn) {
+				defer wg.Done()
+				dev.IpcHandle(c)
+			}(c)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		f.Close()
+		dev.Close()
+		wg.Wait()
+	})
+}
+
+// unordered puts the peers of an output in a canonical order: wireguard-go
+// reports peers in map order, which changes from one get to the next.
+// Blocks (human view, showconf) or else lines are sorted.
+func unordered(s string) string {
+	sep := "\n"
+	if strings.Contains(s, "\n\n") {
+		sep = "\n\n"
+	}
+	parts := strings.Split(strings.TrimRight(s, "\n"), sep)
+	slices.Sort(parts)
+	return strings.Join(parts, sep)
+}
+
+func unorderedResult(r result) result {
+	return result{unordered(r.stdout), unordered(r.stderr), r.code}
+}
+
+// compareUnordered is compare for outputs whose peer order may differ.
+func compareUnordered(t *testing.T, vars map[string]string, args ...string) {
+	t.Helper()
+	want := unorderedResult(runWG(t, vars, "", args...))
+	got := unorderedResult(runOurs(t, vars, "", args...))
+	if want != got {
+		t.Errorf("wg %s (env %v) differs (peers sorted):\n--- wg (exit %d):\n%s\n%s\n--- ours (exit %d):\n%s\n%s",
+			strings.Join(args, " "), vars, want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+	}
+}
+
+// check fails the test on a command that did not succeed.
+func check(t *testing.T, who string, r result, args []string) {
+	t.Helper()
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("%s %s: exit %d, stderr %q", who, strings.Join(args, " "), r.code, r.stderr)
+	}
+}
+
+// sameState compares two reference devices through Debian's wg showconf
+// and dump (minus the interface line's name-independent fields).
+func sameState(t *testing.T, a, b string) {
+	t.Helper()
+	for _, args := range [][]string{{"showconf"}, {"show", "", "dump"}} {
+		argsA := append([]string{}, args...)
+		argsB := append([]string{}, args...)
+		if len(args) == 1 {
+			argsA, argsB = append(argsA, a), append(argsB, b)
+		} else {
+			argsA[1], argsB[1] = a, b
+		}
+		ra, rb := unorderedResult(runWG(t, nil, "", argsA...)), unorderedResult(runWG(t, nil, "", argsB...))
+		if ra != rb {
+			t.Errorf("wg %s: the device set by wg and the one set by warren differ:\n--- by wg:\n%s%s--- by warren:\n%s%s",
+				strings.Join(args, " "), ra.stdout, ra.stderr, rb.stdout, rb.stderr)
+		}
+	}
+}
+
+// compareViews compares every view Debian's wg and ours give of one device.
+func compareViews(t *testing.T, name string) {
+	t.Helper()
+	for _, vars := range []map[string]string{nil, {"WG_COLOR_MODE": "always", "WG_HIDE_KEYS": "never"}} {
+		for _, param := range showParams {
+			args := []string{"show", name}
+			if param != "" {
+				args = append(args, param)
+			}
+			compareUnordered(t, vars, args...)
+		}
+	}
+	compareUnordered(t, nil, "showconf", name)
+}
+
+func TestReferenceDevice(t *testing.T) {
+	requireOracle(t)
+	byWG, byUs := uniqueName(t), uniqueName(t)
+	startReference(t, byWG)
+	startReference(t, byUs)
+
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	priv := file("priv", privB64+"\n")
+	psk := file("psk", pskB64)
+	empty := file("empty", "")
+	const pub3 = "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA="
+
+	// Each step is applied to one device by wg and to the other by us;
+	// afterwards both must look the same, and every view of them must
+	// print the same with both tools.
+	steps := []struct {
+		name string
+		args []string // after the interface name
+		cmd  string
+	}{
+		{"set everything", []string{"private-key", priv, "listen-port", "51820", "fwmark", "0x20",
+			"peer", pubB64, "preshared-key", psk, "endpoint", "192.0.2.1:51820", "persistent-keepalive", "25",
+			"allowed-ips", "10.0.0.0/24, fd00::/64,::1.2.3.4/128",
+			"peer", pub2B64, "endpoint", "[2001:db8::1]:1", "allowed-ips", "0.0.0.0/0"}, "set"},
+		{"change a peer", []string{"peer", pubB64, "allowed-ips", "10.9.0.0/16", "persistent-keepalive", "off", "preshared-key", empty}, "set"},
+		{"add and remove peers", []string{"peer", pub2B64, "remove", "peer", pub3, "endpoint", "[::ffff:192.0.2.9]:7", "allowed-ips", ""}, "set"},
+		{"remove private key and fwmark", []string{"private-key", empty, "fwmark", "off", "listen-port", "0"}, "set"},
+		{"setconf", []string{file("set.conf", "[Interface]\nPrivateKey = "+privB64+"\nListenPort = 1234\n\n[Peer]\nPublicKey = "+pubB64+
+			"\nAllowedIPs = 10.1.0.0/16\nEndpoint = [2001:db8::2]:3\nPersistentKeepalive = 5\nPresharedKey = "+pskB64+
+			"\n[Peer]\nPublicKey = "+pub2B64+"\nAllowedIPs = 10.2.0.0/16\n")}, "setconf"},
+		{"addconf", []string{file("add.conf", "[Interface]\nFwMark = 7\n[Peer]\nPublicKey = "+pub3+"\nAllowedIPs = 10.3.0.0/16\n[Peer]\nPublicKey = "+pubB64+"\nAllowedIPs = 10.4.0.0/16\n")}, "addconf"},
+		{"syncconf", []string{file("sync.conf", "[Interface]\nListenPort = 999\n[Peer]\nPublicKey = "+pubB64+"\nAllowedIPs = 10.5.0.0/16\n")}, "syncconf"},
+		{"setconf empty", []string{file("empty.conf", "")}, "setconf"},
+	}
+	for _, s := range steps {
+		argsWG := append([]string{s.cmd, byWG}, s.args...)
+		argsUs := append([]string{s.cmd, byUs}, s.args...)
+		check(t, "wg", runWG(t, nil, "", argsWG...), argsWG)
+		check(t, "warren", runOurs(t, nil, "", argsUs...), argsUs)
+		t.Run(s.name, func(t *testing.T) {
+			sameState(t, byWG, byUs)
+			compareViews(t, byUs)
+		})
+	}
+}
+
+// TestReferenceErrors compares how both tools report errors from a device.
+func TestReferenceErrors(t *testing.T) {
+	requireOracle(t)
+	name := uniqueName(t)
+	startReference(t, name)
+	for _, args := range [][]string{
+		{"set", name, "peer", pubB64, "endpoint", "[fe80::1%nosuchif]:1"},
+		{"set", name, "peer", pubB64, "endpoint", "[fe80::1%lo]:1"},
+		{"showconf", name},
+		{"set", name, "peer", pubB64, "endpoint", "[fe80::1%1]:2"},
+		{"showconf", name},
+	} {
+		want, got := runWG(t, nil, "", args...), runOurs(t, nil, "", args...)
+		if want != got {
+			t.Errorf("wg %s differs:\n--- wg (exit %d):\n%s%s--- ours (exit %d):\n%s%s",
+				strings.Join(args, " "), want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+		}
+	}
+	// A missing interface: wg reports the errno of its kernel attempt, which
+	// is ENODEV where the wireguard module is loaded and EPROTONOSUPPORT
+	// where it is not; warren has no kernel path and always says ENODEV.
+	for _, args := range [][]string{
+		{"set", name + "x", "listen-port", "1"},
+		{"show", name + "x"},
+		{"showconf", name + "x"},
+		{"syncconf", name + "x", os.DevNull},
+	} {
+		want, got := runWG(t, nil, "", args...), runOurs(t, nil, "", args...)
+		want.stderr = strings.Replace(want.stderr, "Protocol not supported", "No such device", 1)
+		if want != got {
+			t.Errorf("wg %s differs:\n--- wg (exit %d):\n%s%s--- ours (exit %d):\n%s%s",
+				strings.Join(args, " "), want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(uapi.DefaultSocketDir, name+".sock")); errors.Is(err, os.ErrNotExist) {
+		t.Error("reference socket vanished during the test")
+	}
+}
