@@ -322,3 +322,8 @@ func quiesce(nodes ...*node) {
 		}
 	}
 }
+
+// randReader is crypto/rand as a value.
+type randReader struct{}
+
+func (randReader) Read(b []byte) (int, error) { return rand.Read(b) }
