@@ -31,7 +31,14 @@ func (d *linuxDevice) subscribe() (*os.File, linkState, error) {
 	if err != nil {
 		return nil, linkState{}, err
 	}
-	fd, err := socketInNetns(nsfd, unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
+	var subNS netnsID
+	if nsfd >= 0 {
+		subNS, err = netnsIdentity(nsfd)
+	}
+	var fd int
+	if err == nil {
+		fd, err = socketInNetns(nsfd, unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
+	}
 	if nsfd >= 0 {
 		unix.Close(nsfd)
 	}
@@ -58,6 +65,10 @@ func (d *linuxDevice) subscribe() (*os.File, linkState, error) {
 	if err != nil {
 		return nil, linkState{}, err
 	}
+	if st.ns != subNS {
+		// The link moved on while we subscribed: try again.
+		return nil, linkState{}, fmt.Errorf("tun %s: moved to another netns while subscribing", d.label)
+	}
 	return sub, st, nil
 }
 
@@ -67,7 +78,7 @@ func (d *linuxDevice) subscribe() (*os.File, linkState, error) {
 func (d *linuxDevice) monitor(sub *os.File, st linkState) {
 	defer close(d.monitorDone)
 	defer close(d.events)
-	cur := linkState{index: st.index, mtu: st.mtu}
+	cur := linkState{index: st.index, ns: st.ns, mtu: st.mtu}
 	if !d.report(&cur, st) {
 		return
 	}
@@ -95,7 +106,7 @@ func (d *linuxDevice) monitor(sub *os.File, st linkState) {
 			}
 			if errors.Is(err, os.ErrClosed) {
 				// Deleted (or we are closing): the link is down for good.
-				d.report(&cur, linkState{index: cur.index, mtu: cur.mtu})
+				d.report(&cur, linkState{index: cur.index, ns: cur.ns, mtu: cur.mtu})
 				<-d.closed
 				return
 			}
@@ -150,7 +161,7 @@ func (d *linuxDevice) follow(sub *os.File, cur *linkState, buf []byte) (moved bo
 			case unix.RTM_DELLINK:
 				return true, nil
 			case unix.RTM_NEWLINK:
-				st := linkState{index: info.Index, up: isUp(info.Flags), mtu: cur.mtu}
+				st := linkState{index: info.Index, ns: cur.ns, up: isUp(info.Flags), mtu: cur.mtu}
 				if mtu, ok := attrMTU(m); ok {
 					st.mtu = mtu
 				}

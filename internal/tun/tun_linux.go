@@ -252,7 +252,8 @@ func (d *linuxDevice) setMTU(mtu int) error {
 // linkState is what the Events stream reports about the link.
 type linkState struct {
 	index int32
-	up    bool // administratively up and running
+	ns    netnsID // where index is valid
+	up    bool    // administratively up and running
 	mtu   int
 }
 
@@ -260,6 +261,7 @@ type linkState struct {
 func (d *linuxDevice) state() (linkState, error) {
 	var st linkState
 	err := d.withCtl(func(ctl int, name string) error {
+		st.ns = d.ctlNS
 		for _, q := range []uint{unix.SIOCGIFINDEX, unix.SIOCGIFFLAGS, unix.SIOCGIFMTU} {
 			ifr, err := unix.NewIfreq(name)
 			if err != nil {
