@@ -1,8 +1,7 @@
 package routing
 
 import (
-	"fmt"
-	"math/rand/v2"
+		"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -64,8 +63,8 @@ func (m *model) lookup(a netip.Addr) (int, bool) {
 }
 
 // checkInvariants verifies the trie's shape: keys masked, children strictly
-// longer and contained in their parent under the right bit, parent links
-// right, branch nodes with two children, and the count.
+// longer and contained in their parent under the right bit, branch nodes
+// with two children, the count, and the jump tables.
 func checkInvariants[P comparable](t testing.TB, tb *Table[P]) {
 	t.Helper()
 	count := 0
@@ -73,9 +72,6 @@ func checkInvariants[P comparable](t testing.TB, tb *Table[P]) {
 	walk = func(n, parent *node[P], v6 bool) {
 		if n == nil {
 			return
-		}
-		if n.parent != parent {
-			t.Fatalf("node %v: wrong parent", n.prefix())
 		}
 		if n.isV6 != v6 {
 			t.Fatalf("node %v: wrong family", n.prefix())
@@ -98,17 +94,43 @@ func checkInvariants[P comparable](t testing.TB, tb *Table[P]) {
 			walk(c, n, v6)
 		}
 	}
-	walk(tb.v4, nil, false)
-	walk(tb.v6, nil, true)
-	if count != tb.n {
-		t.Fatalf("trie holds %d prefixes, Len says %d", count, tb.n)
+	walk(tb.v4.root, nil, false)
+	walk(tb.v6.root, nil, true)
+	if count != tb.Len() {
+		t.Fatalf("trie holds %d prefixes, Len says %d", count, tb.Len())
 	}
+	checkJump(t, &tb.v4, "v4")
+	checkJump(t, &tb.v6, "v6")
 	listed := 0
 	for _, l := range tb.peers {
 		listed += l.n
 	}
-	if listed != tb.n {
-		t.Fatalf("peer lists hold %d prefixes, Len says %d", listed, tb.n)
+	if listed != tb.Len() {
+		t.Fatalf("peer lists hold %d prefixes, Len says %d", listed, tb.Len())
+	}
+}
+
+// checkJump verifies that the incrementally maintained jump table equals
+// one built from scratch.
+func checkJump[P comparable](t testing.TB, f *family[P], name string) {
+	t.Helper()
+	s := f.jump.stride
+	if s == 0 {
+		if f.jump.entries != nil {
+			t.Fatalf("%s: entries without a stride", name)
+		}
+		return
+	}
+	if len(f.jump.entries) != 1<<s {
+		t.Fatalf("%s: %d entries for stride %d", name, len(f.jump.entries), s)
+	}
+	fresh := jumpTable[P]{stride: s, entries: make([]jumpEntry[P], 1<<s)}
+	var zero P
+	fresh.fill(f.root, zero, false, 0, 0)
+	for i, e := range fresh.entries {
+		if f.jump.entries[i] != e {
+			t.Fatalf("%s: jump entry %#x is %+v, want %+v", name, i, f.jump.entries[i], e)
+		}
 	}
 }
 
@@ -176,11 +198,21 @@ var testBases = []netip.Addr{
 }
 
 func TestRandomizedAgainstModel(t *testing.T) {
-	for seed := range uint64(4) {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(seed, 99))
+	tests := []struct {
+		name   string
+		stride uint8
+	}{
+		{"adaptive", 0}, {"stride 1", 1}, {"stride 4", 4}, {"stride 8", 8}, {"stride 16", 16},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(i), 99))
 			const peers = 16
-			var tb Table[int]
+			tb := Table[int]{fixedStride: tt.stride}
+			every := 50
+			if tt.stride > 8 {
+				every = 500 // a full jump table check costs 1<<stride
+			}
 			m := newModel()
 			addrs := make([]netip.Addr, 300)
 			for i := range addrs {
@@ -214,12 +246,12 @@ func TestRandomizedAgainstModel(t *testing.T) {
 					peer := r.IntN(peers)
 					tb.RemovePeer(peer)
 					m.removePeer(peer)
-				default:
+				case tt.stride <= 8 || r.IntN(8) == 0: // big strides make clones slow
 					c := tb.Clone()
 					checkInvariants(t, c)
 					compare(t, c, m, addrs[:50], peers)
 				}
-				if step%50 == 0 {
+				if step%every == 0 {
 					checkInvariants(t, &tb)
 					compare(t, &tb, m, addrs, peers)
 				}
@@ -229,7 +261,7 @@ func TestRandomizedAgainstModel(t *testing.T) {
 			for peer := range peers {
 				tb.RemovePeer(peer)
 			}
-			if tb.Len() != 0 || tb.v4 != nil || tb.v6 != nil || len(tb.peers) != 0 {
+			if tb.Len() != 0 || tb.v4.root != nil || tb.v6.root != nil || len(tb.peers) != 0 {
 				t.Fatalf("table not empty after removing every peer: len %d", tb.Len())
 			}
 		})

@@ -193,7 +193,7 @@ func TestRemovePeer(t *testing.T) {
 	tb.RemovePeer("nobody")
 	tb.RemovePeer("gw")
 	tb.RemovePeer("b")
-	if tb.Len() != 0 || tb.v4 != nil || tb.v6 != nil {
+	if tb.Len() != 0 || tb.v4.root != nil || tb.v6.root != nil {
 		t.Fatalf("table not empty: Len %d", tb.Len())
 	}
 }
