@@ -1,7 +1,7 @@
 package routing
 
 import (
-		"math/rand/v2"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
