@@ -465,3 +465,40 @@ func checksum(sum uint32, b []byte) uint32 {
 	}
 	return sum
 }
+
+// TestRapidMoves moves the link back and forth faster than the monitor can
+// follow; once things settle, the events must add up to the final state.
+func TestRapidMoves(t *testing.T) {
+	a, b := newNetns(t), newNetns(t)
+	d := createIn(t, a, "wrn0", 1420)
+	ip(t, "-n", a, "link", "set", "wrn0", "up")
+	wantEvent(t, d, EventUp)
+	from, to := a, b
+	for range 6 {
+		ip(t, "-n", from, "link", "set", "wrn0", "netns", to)
+		from, to = to, from
+	}
+	ip(t, "-n", from, "link", "set", "wrn0", "mtu", "1300", "up")
+
+	up := true
+	for {
+		select {
+		case e := <-d.Events():
+			switch e {
+			case EventUp:
+				up = true
+			case EventDown:
+				up = false
+			}
+			continue
+		case <-time.After(time.Second):
+		}
+		break
+	}
+	if !up {
+		t.Error("events end with the link down; it is up")
+	}
+	wantMTU(t, d, 1300)
+	ip(t, "-n", from, "link", "set", "wrn0", "down")
+	wantEvent(t, d, EventDown)
+}
