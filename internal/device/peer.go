@@ -120,6 +120,7 @@ func (p *Peer) dropStaged() {
 func (p *Peer) zeroSessions() {
 	p.hsMu.Lock()
 	p.zeroHandshakeLocked()
+	p.lastSentHandshake = time.Time{} // a fresh start may initiate at once
 	p.hsMu.Unlock()
 	p.mu.Lock()
 	prev, cur, next := p.prev, p.cur, p.next
