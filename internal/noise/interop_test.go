@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -475,6 +476,9 @@ func BenchmarkReferenceHandshake(b *testing.B) {
 			if err := d.IpcSet(fmt.Sprintf("private_key=%s\npublic_key=%s\npreshared_key=%s\n", priv.Hex(), peer.Hex(), psk.Hex())); err != nil {
 				b.Fatal(err)
 			}
+			if err := d.Up(); err != nil {
+				b.Fatal(err)
+			}
 			b.Cleanup(d.Close)
 			return d
 		}
@@ -509,4 +513,99 @@ func BenchmarkReferenceHandshake(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+}
+
+// TestGoldenInitiationAcceptedByReference feeds the deterministic transcript's
+// initiation to the reference and completes the handshake with its response,
+// so the golden bytes are known to be standard, not merely self-consistent.
+func TestGoldenInitiationAcceptedByReference(t *testing.T) {
+	golden := map[string][]byte{}
+	for _, kv := range transcript(t) {
+		b, _ := hex.DecodeString(kv[1])
+		golden[kv[0]] = b
+	}
+	a, b := NewIdentity(fixedPrivateKey(0x11)), NewIdentity(fixedPrivateKey(0x22))
+	psk := PresharedKey{31: 0x33}
+	bPriv := fixedPrivateKey(0x22)
+	ref := device.NewDevice(tuntest.NewChannelTUN().TUN(), bindtest.NewChannelBinds()[0], device.NewLogger(device.LogLevelSilent, ""))
+	t.Cleanup(ref.Close)
+	if err := ref.IpcSet(fmt.Sprintf("private_key=%s\npublic_key=%s\npreshared_key=%s\n", bPriv.Hex(), a.Public.Hex(), psk.Hex())); err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.Up(); err != nil { // peers of a down device refuse handshakes
+		t.Fatal(err)
+	}
+	var m device.MessageInitiation
+	if err := binary.Read(bytes.NewReader(golden["initiation"]), binary.LittleEndian, &m); err != nil {
+		t.Fatal(err)
+	}
+	peer := ref.ConsumeMessageInitiation(&m)
+	if peer == nil {
+		t.Fatal("reference rejects the golden initiation")
+	}
+	rm, err := ref.CreateMessageResponse(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := binary.Write(&buf, binary.LittleEndian, rm); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := wire.ParseResponse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := NewPeerKeys(a, b.Public, psk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replaying the transcript's randomness recreates its initiator state.
+	m1, ini, err := CreateInitiation(a, ap, 0x01020304, time.Date(2026, 1, 2, 3, 4, 5, 600_000_000, time.UTC), newDetRand("warren transcript"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m1.Marshal(make([]byte, wire.InitiationSize))[:116], golden["initiation"][:116]) {
+		t.Fatal("replayed initiation differs from the golden one")
+	}
+	if _, err := ini.ConsumeResponse(a, ap, &m2); err != nil {
+		t.Fatalf("ConsumeResponse of the reference's answer to the golden initiation: %v", err)
+	}
+}
+
+// TestGoldenCookieMatchesReference checks the transcript's MAC1, cookie reply
+// and MAC2 bytes with the reference's cookie code.
+func TestGoldenCookieMatchesReference(t *testing.T) {
+	golden := map[string][]byte{}
+	for _, kv := range transcript(t) {
+		b, _ := hex.DecodeString(kv[1])
+		golden[kv[0]] = b
+	}
+	responder := device.NoisePublicKey(NewIdentity(fixedPrivateKey(0x22)).Public)
+	var rc device.CookieChecker
+	rc.Init(responder)
+	if !rc.CheckMAC1(golden["initiation"]) || !rc.CheckMAC1(golden["initiation_with_mac2"]) {
+		t.Fatal("reference rejects the golden MAC1")
+	}
+	// The reference generator stamps the same message: same MAC1, and after
+	// consuming our cookie reply, the golden MAC2.
+	var rg device.CookieGenerator
+	rg.Init(responder)
+	msg := bytes.Clone(golden["initiation"])
+	clear(msg[wire.InitiationSize-wire.MAC1FromEnd:])
+	rg.AddMacs(msg)
+	if !bytes.Equal(msg, golden["initiation"]) {
+		t.Fatalf("reference MAC1 %x, golden %x", msg[116:132], golden["initiation"][116:132])
+	}
+	var reply device.MessageCookieReply
+	if err := binary.Read(bytes.NewReader(golden["cookie_reply"]), binary.LittleEndian, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if !rg.ConsumeReply(&reply) {
+		t.Fatal("reference cannot decrypt the golden cookie reply")
+	}
+	clear(msg[wire.InitiationSize-wire.MAC1FromEnd:])
+	rg.AddMacs(msg)
+	if !bytes.Equal(msg, golden["initiation_with_mac2"]) {
+		t.Fatalf("reference MAC2 %x, golden %x", msg[132:], golden["initiation_with_mac2"][132:])
+	}
 }
