@@ -258,16 +258,64 @@ func TestRemovePeerInLargeTable(t *testing.T) {
 	checkInvariants(t, tb)
 }
 
+func TestJumpTableResizes(t *testing.T) {
+	// Grow a family through every stride and shrink it back, checking the
+	// jump table against a fresh build at each step of interest.
+	var tb Table[int]
+	var pfx []netip.Prefix
+	for i := range 80_000 {
+		// Spread over the whole space, with some short prefixes.
+		a := netip.AddrFrom4([4]byte{byte(i>>16) ^ byte(i*7), byte(i >> 8), byte(i), byte(i * 13)})
+		bits := 32
+		if i%100 == 0 {
+			bits = 4 + i%20
+		}
+		p := netip.PrefixFrom(a, bits).Masked()
+		if tb.v4.find(addrKey(p.Addr()), uint8(bits)) != nil {
+			continue
+		}
+		tb.Insert(p, len(pfx)%50)
+		pfx = append(pfx, p)
+	}
+	strides := []uint8{}
+	check := func() {
+		t.Helper()
+		if s := tb.v4.jump.stride; len(strides) == 0 || strides[len(strides)-1] != s {
+			strides = append(strides, s)
+			checkInvariants(t, &tb)
+		}
+	}
+	check()
+	for i, p := range pfx {
+		tb.Remove(p, i%50)
+		check()
+	}
+	checkInvariants(t, &tb)
+	if want := []uint8{16, 12, 8, 0}; !slices.Equal(strides, want) {
+		t.Fatalf("strides while shrinking: %v, want %v", strides, want)
+	}
+	if tb.Len() != 0 || tb.v4.jump.entries != nil {
+		t.Fatalf("Len %d, jump entries %d after removing everything", tb.Len(), len(tb.v4.jump.entries))
+	}
+}
+
 // FuzzTable decodes data as operations and checks the table against the
 // brute-force model after each one. Each operation is 6 bytes: op, peer,
 // and 4 bytes that pick a prefix from a small overlapping space in either
 // family (so prefixes collide and nest often).
 func FuzzTable(f *testing.F) {
-	f.Add([]byte{0, 1, 0x0a, 0, 0, 8, 2, 0, 0x0a, 1, 2, 3})
-	f.Add([]byte{0, 1, 0x80, 0, 0, 0, 0, 2, 0x80, 0, 0, 128, 3, 1, 0, 0, 0, 0})
-	f.Add([]byte{0, 1, 0x0a, 0, 0, 8, 0, 2, 0x0a, 0x10, 0, 12, 1, 1, 0x0a, 0, 0, 8, 4, 0, 0x0a, 0x10, 1, 1})
+	f.Add([]byte{0, 0, 1, 0x0a, 0, 0, 8, 2, 0, 0x0a, 1, 2, 3})
+	f.Add([]byte{1, 0, 1, 0x80, 0, 0, 0, 0, 2, 0x80, 0, 0, 128, 3, 1, 0, 0, 0, 0})
+	f.Add([]byte{2, 0, 1, 0x0a, 0, 0, 8, 0, 2, 0x0a, 0x10, 0, 12, 1, 1, 0x0a, 0, 0, 8, 4, 0, 0x0a, 0x10, 1, 1})
+	f.Add([]byte{3, 0, 1, 0x0a, 0, 0, 2, 0, 2, 0x0a, 0x10, 0, 12, 2, 1, 0x0a, 0, 0, 2, 4, 0, 0x0a, 0x10, 1, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var tb Table[int]
+		if len(data) == 0 {
+			return
+		}
+		// The first byte picks a jump table stride, so that small tables
+		// exercise it too.
+		tb := Table[int]{fixedStride: [4]uint8{0, 1, 3, 8}[data[0]%4]}
+		data = data[1:]
 		m := newModel()
 		var addrs []netip.Addr
 		for len(data) >= 6 {
