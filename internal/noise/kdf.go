@@ -1,7 +1,7 @@
 package noise
 
 // The symmetric half of the construction (whitepaper §5.4): HASH, MAC, HMAC,
-// KDF1/2/3, the AEADs and DH, with the paper's names.
+// KDF1/2/3 and the handshake AEAD, with the paper's names (DH is in dh.go).
 
 import (
 	"crypto/hmac"
