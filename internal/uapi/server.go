@@ -100,7 +100,7 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 	for {
 		op, err := lr.next()
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				logf("uapi: read request: %v", err)
 			}
 			return
