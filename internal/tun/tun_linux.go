@@ -13,6 +13,10 @@ import (
 // cloneDevice is the Linux TUN/TAP clone device.
 const cloneDevice = "/dev/net/tun"
 
+// readBatchSize is the most packets one Read returns: all that are queued
+// when it is called, up to this many.
+const readBatchSize = 128
+
 // eventQueueLen is how many events wait for a slow reader before the
 // monitor blocks (Close still ends it).
 const eventQueueLen = 16
@@ -82,6 +86,10 @@ type linuxDevice struct {
 	rc    syscall.RawConn
 	label string // name at creation, for error messages
 
+	readMu sync.Mutex // serializes Reads, guards rd
+	rd     readState
+	readFn func(fd uintptr) bool
+
 	events      chan Event
 	closed      chan struct{}
 	monitorDone chan struct{}
@@ -109,6 +117,7 @@ func newLinuxDevice(f *os.File, mtu int) (*linuxDevice, error) {
 		monitorDone: make(chan struct{}),
 		ctl:         -1,
 	}
+	d.readFn = d.readPackets
 	name, flags, err := d.ifreq()
 	if err != nil {
 		d.closeFiles()
@@ -288,17 +297,67 @@ func isUp(flags uint32) bool {
 	return flags&unix.IFF_UP != 0 && flags&unix.IFF_RUNNING != 0
 }
 
-// Read reads one packet into bufs[0][offset:].
+// Read waits for a packet and then takes every further packet that is
+// already queued, up to len(bufs) and BatchSize, one read(2) each, so that
+// the engine can encrypt and send them as a batch.
 func (d *linuxDevice) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
-	if len(bufs) == 0 {
+	d.readMu.Lock()
+	defer d.readMu.Unlock()
+	r := &d.rd
+	r.bufs, r.sizes, r.offset = bufs[:min(len(bufs), len(sizes), readBatchSize)], sizes, offset
+	r.n, r.errno = 0, 0
+	if len(r.bufs) == 0 {
 		return 0, nil
 	}
-	n, err := d.file.Read(bufs[0][offset:])
-	if err != nil {
-		return 0, fmt.Errorf("read tun %s: %w", d.label, d.checkGone(err))
+	err := d.rc.Read(d.readFn)
+	n, errno := r.n, r.errno
+	r.bufs, r.sizes = nil, nil // do not keep the caller's buffers alive
+	if n > 0 {
+		return n, nil // an error after them shows again on the next Read
 	}
-	sizes[0] = n
-	return 1, nil
+	if err == nil && errno != 0 {
+		err = errno
+	}
+	select {
+	case <-d.closed:
+		return 0, fmt.Errorf("read tun %s: %w", d.label, os.ErrClosed)
+	default:
+	}
+	return 0, fmt.Errorf("read tun %s: %w", d.label, d.checkGone(err))
+}
+
+// readState is the state of one Read, kept in the device so that the
+// RawConn callback needs no allocation.
+type readState struct {
+	bufs   [][]byte
+	sizes  []int
+	offset int
+	n      int
+	errno  syscall.Errno
+}
+
+// readPackets is the RawConn.Read callback: it returns false to wait for
+// the first packet, and true once it has any or fails.
+func (d *linuxDevice) readPackets(fd uintptr) bool {
+	r := &d.rd
+	for r.n < len(r.bufs) {
+		n, err := unix.Read(int(fd), r.bufs[r.n][r.offset:])
+		switch {
+		case err == nil:
+			r.sizes[r.n] = n
+			r.n++
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			return r.n > 0
+		default:
+			r.errno, _ = err.(syscall.Errno)
+			if r.errno == 0 {
+				r.errno = unix.EIO
+			}
+			return true
+		}
+	}
+	return true
 }
 
 // Write writes each bufs[i][offset:] as one packet. A packet the kernel
@@ -340,7 +399,7 @@ func (d *linuxDevice) Name() (string, error) {
 
 func (d *linuxDevice) Events() <-chan Event { return d.events }
 
-func (d *linuxDevice) BatchSize() int { return 1 }
+func (d *linuxDevice) BatchSize() int { return readBatchSize }
 
 // Close closes the queue (a blocked Read returns an error wrapping
 // os.ErrClosed), stops the monitor and closes Events.
