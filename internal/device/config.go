@@ -181,11 +181,11 @@ func (d *Device) setPrivateKeyLocked(priv noise.PrivateKey, remove bool) {
 		return
 	}
 	d.identity.Store(nil)
-	d.checker = nil
+	d.checker.Store(nil)
 	if !remove {
 		id := noise.NewIdentity(priv)
 		d.identity.Store(id)
-		d.checker = noise.NewCookieChecker(id.Public, d.rand)
+		d.checker.Store(noise.NewCookieChecker(id.Public, d.rand))
 		if p := d.peers[id.Public]; p != nil {
 			d.removePeerLocked(p)
 		}

@@ -55,7 +55,7 @@ type Device struct {
 	// processing holds it for reading, so that keys never change under it.
 	mu         sync.RWMutex
 	identity   atomic.Pointer[noise.Identity] // nil without a private key; written under mu
-	checker    *noise.CookieChecker
+	checker    atomic.Pointer[noise.CookieChecker] // nil without a private key; written under mu
 	peers      map[noise.PublicKey]*Peer
 	tableMu    sync.RWMutex // guards table; taken alone, never while waiting on anything
 	table      routing.Table[*Peer]

@@ -89,8 +89,41 @@ func (d *Device) handshakeWorker() {
 	}
 }
 
-// handleHandshake checks the MACs of a handshake message, demands a cookie
-// when under load (§5.3), and then consumes it.
+// admitHandshake decides, on the receiving goroutine and before any
+// expensive work, whether a handshake message may queue for a worker
+// (§5.3): MAC1 must be valid; under load MAC2 must be valid too (else the
+// sender gets a cookie reply) and the source must be within its rate.
+func (d *Device) admitHandshake(msg []byte, ep bind.Endpoint, now time.Time) bool {
+	if msg[0] == wire.TypeCookieReply {
+		return true
+	}
+	checker := d.checker.Load()
+	if checker == nil || !checker.CheckMAC1(msg) {
+		return false
+	}
+	if !d.isUnderLoad(now) {
+		return true
+	}
+	src := ep.DstAddrPort()
+	var srcBuf [18]byte
+	srcBytes := noise.AppendSource(srcBuf[:0], src)
+	if !checker.CheckMAC2(msg, srcBytes, now) {
+		sender := binary.LittleEndian.Uint32(msg[4:8])
+		reply, err := checker.CreateReply(msg, sender, srcBytes, now)
+		if err != nil {
+			d.log.Errorf("Failed to create cookie reply: %v", err)
+			return false
+		}
+		var out [wire.CookieReplySize]byte
+		if err := d.bind.Send([][]byte{reply.Marshal(out[:])}, ep); err != nil {
+			d.log.Verbosef("Failed to send cookie reply to %v: %v", ep, err)
+		}
+		return false
+	}
+	return d.limiter.Allow(src.Addr(), now)
+}
+
+// handleHandshake consumes an admitted handshake message.
 func (d *Device) handleHandshake(m *hsMsg) {
 	msg := m.buf[:m.n]
 	now := d.now()
@@ -100,37 +133,9 @@ func (d *Device) handleHandshake(m *hsMsg) {
 	}
 	var followUp *Peer
 	d.mu.RLock()
-	if d.checker == nil || !d.up {
+	if d.identity.Load() == nil || !d.up {
 		d.mu.RUnlock()
 		return
-	}
-	if !d.checker.CheckMAC1(msg) {
-		d.mu.RUnlock()
-		d.log.Verbosef("Received handshake message with invalid MAC1 from %v", m.ep)
-		return
-	}
-	if d.isUnderLoad(now) {
-		src := m.ep.DstAddrPort()
-		var srcBuf [18]byte
-		srcBytes := noise.AppendSource(srcBuf[:0], src)
-		if !d.checker.CheckMAC2(msg, srcBytes, now) {
-			sender := binary.LittleEndian.Uint32(msg[4:8])
-			reply, err := d.checker.CreateReply(msg, sender, srcBytes, now)
-			d.mu.RUnlock()
-			if err != nil {
-				d.log.Errorf("Failed to create cookie reply: %v", err)
-				return
-			}
-			var out [wire.CookieReplySize]byte
-			if err := d.bind.Send([][]byte{reply.Marshal(out[:])}, m.ep); err != nil {
-				d.log.Verbosef("Failed to send cookie reply to %v: %v", m.ep, err)
-			}
-			return
-		}
-		if !d.limiter.Allow(src.Addr(), now) {
-			d.mu.RUnlock()
-			return
-		}
 	}
 	switch msg[0] {
 	case wire.TypeInitiation:

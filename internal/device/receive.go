@@ -83,7 +83,7 @@ func (d *Device) demux(elems []*elem, sizes []int, eps []bind.Endpoint) {
 			b.elems = append(b.elems, e)
 			elems[i] = nil
 		case wire.TypeInitiation, wire.TypeResponse, wire.TypeCookieReply:
-			if _, err := wire.Type(msg); err != nil {
+			if _, err := wire.Type(msg); err != nil || !d.admitHandshake(msg, eps[i], now) {
 				continue
 			}
 			m := d.pools.getHS()
