@@ -1,0 +1,217 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/device"
+	"github.com/warren-vpn/warren/internal/tun"
+	"github.com/warren-vpn/warren/internal/uapi"
+)
+
+// DefaultMTU is the interface MTU a new device gets, as wireguard-go's.
+const DefaultMTU = 1420
+
+// fileHolder is implemented by TUN devices and listeners backed by a file
+// descriptor that can be handed to a child process.
+type fileHolder interface{ File() *os.File }
+
+type fileErrHolder interface{ File() (*os.File, error) }
+
+func run(prog string, opts options, stdout, stderr io.Writer) int {
+	level := logLevel(os.Getenv(envLogLevel))
+
+	tdev, err := openTUN(opts.iface)
+	if err == nil {
+		if name, err2 := tdev.Name(); err2 == nil {
+			opts.iface = name
+		}
+	}
+	logger := device.NewLogger(level, fmt.Sprintf("(%s) ", opts.iface))
+	logger.Verbosef("Starting warren version %s", Version)
+	if err != nil {
+		logger.Errorf("Failed to create TUN device: %v", err)
+		fmt.Fprintf(stderr, "%s: create TUN device %q: %v\n", prog, opts.iface, err)
+		return exitSetupFailed
+	}
+
+	listener, err := openUAPI(opts.iface)
+	if err != nil {
+		tdev.Close()
+		logger.Errorf("UAPI listen error: %v", err)
+		fmt.Fprintf(stderr, "%s: UAPI socket for %q: %v\n", prog, opts.iface, err)
+		return exitSetupFailed
+	}
+
+	if !opts.foreground {
+		err := daemonize(tdev, listener, level)
+		// The child owns both now; closing our copies must not remove the socket.
+		if err != nil {
+			logger.Errorf("Failed to daemonize: %v", err)
+			fmt.Fprintf(stderr, "%s: daemonize: %v\n", prog, err)
+			listener.Close()
+			tdev.Close()
+			return exitSetupFailed
+		}
+		return exitOK
+	}
+
+	dev, err := device.New(tdev, bind.NewStd(), device.Options{Logger: logger})
+	if err != nil {
+		logger.Errorf("Failed to start device: %v", err)
+		listener.Close()
+		tdev.Close()
+		return exitSetupFailed
+	}
+	logger.Verbosef("Device started")
+
+	errs := make(chan error, 2)
+	go func() { errs <- uapi.Serve(listener, dev, logger.Verbosef) }()
+	go func() { errs <- watchSocket(socketPath(opts.iface), dev.Wait()) }()
+	logger.Verbosef("UAPI listener started")
+
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(term)
+
+	select {
+	case <-term:
+	case err := <-errs:
+		if err != nil {
+			logger.Verbosef("Stopping: %v", err)
+		}
+	case <-dev.Wait():
+	}
+	listener.Close()
+	os.Remove(socketPath(opts.iface))
+	dev.Close()
+	logger.Verbosef("Shutting down")
+	return exitOK
+}
+
+func socketPath(iface string) string {
+	return filepath.Join(uapi.DefaultSocketDir, iface+".sock")
+}
+
+// openTUN creates the interface, or adopts the one inherited through WG_TUN_FD.
+func openTUN(name string) (tun.Device, error) {
+	s := os.Getenv(envTunFD)
+	if s == "" {
+		return tun.Create(name, DefaultMTU)
+	}
+	fd, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s=%q: %w", envTunFD, s, err)
+	}
+	if err := unix.SetNonblock(int(fd), true); err != nil {
+		return nil, fmt.Errorf("inherited TUN fd %d: %w", fd, err)
+	}
+	return tun.CreateFromFile(os.NewFile(uintptr(fd), "/dev/net/tun"), DefaultMTU)
+}
+
+// openUAPI listens on the interface's socket, or adopts the listening socket
+// inherited through WG_UAPI_FD.
+func openUAPI(iface string) (net.Listener, error) {
+	s := os.Getenv(envUAPIFD)
+	if s == "" {
+		return uapi.Listen(uapi.DefaultSocketDir, iface)
+	}
+	fd, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s=%q: %w", envUAPIFD, s, err)
+	}
+	f := os.NewFile(uintptr(fd), socketPath(iface))
+	defer f.Close()
+	l, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("inherited UAPI fd %d: %w", fd, err)
+	}
+	if ul, ok := l.(*net.UnixListener); ok {
+		// The socket file is removed explicitly at shutdown.
+		ul.SetUnlinkOnClose(false)
+	}
+	return l, nil
+}
+
+// daemonize re-executes this binary in the background with the TUN device and
+// the UAPI socket as fds 3 and 4, as wireguard-go does.
+func daemonize(tdev tun.Device, l net.Listener, level string) error {
+	th, ok := tdev.(fileHolder)
+	if !ok {
+		return errors.New("TUN device cannot be handed to a child process")
+	}
+	var uf *os.File
+	switch h := l.(type) {
+	case fileErrHolder:
+		f, err := h.File()
+		if err != nil {
+			return fmt.Errorf("UAPI socket fd: %w", err)
+		}
+		uf = f
+	default:
+		return errors.New("UAPI socket cannot be handed to a child process")
+	}
+	defer uf.Close()
+	if ul, ok := l.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
+
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devNull.Close()
+	files := []*os.File{devNull, devNull, devNull, th.File(), uf}
+	if os.Getenv(envLogLevel) != "" && level != "silent" {
+		files[1], files[2] = os.Stdout, os.Stderr
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	env := append(os.Environ(), envTunFD+"=3", envUAPIFD+"=4", envForeground+"=1")
+	p, err := os.StartProcess(exe, os.Args, &os.ProcAttr{
+		Dir:   "/",
+		Env:   env,
+		Files: files,
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		return fmt.Errorf("start %s: %w", exe, err)
+	}
+	return p.Release()
+}
+
+// watchSocket returns when the socket file at path disappears or is replaced
+// (wg-quick and admins stop a userspace interface by removing it), or when
+// done is closed.
+func watchSocket(path string, done <-chan struct{}) error {
+	orig, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", path, err)
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-t.C:
+		}
+		st, err := os.Stat(path)
+		if err != nil || !os.SameFile(orig, st) {
+			return fmt.Errorf("UAPI socket %s was removed", path)
+		}
+	}
+}
