@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/warren-vpn/warren/internal/daemon"
+	"github.com/warren-vpn/warren/internal/quick"
 	"github.com/warren-vpn/warren/internal/wgcmd"
 )
 
@@ -41,6 +42,8 @@ func run(argv []string) int {
 		return wgcmd.Main("wg", args, os.Stdin, os.Stdout, os.Stderr)
 	case "wireguard-go":
 		return daemon.Main(name, args, os.Stdout, os.Stderr)
+	case "wg-quick":
+		return quick.Main(name, args, os.Stdin, os.Stdout, os.Stderr)
 	}
 	if len(args) == 0 {
 		// Like wg with no arguments: show all interfaces.
@@ -49,6 +52,8 @@ func run(argv []string) int {
 	switch args[0] {
 	case "daemon":
 		return daemon.Main("warren daemon", args[1:], os.Stdout, os.Stderr)
+	case "up", "down", "strip", "save":
+		return quick.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return 0

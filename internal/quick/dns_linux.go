@@ -1,0 +1,172 @@
+package quick
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+const (
+	resolvConf = "/etc/resolv.conf"
+	// resolvedDir exists while systemd-resolved runs.
+	resolvedDir = "/run/systemd/resolve"
+)
+
+func resolvBackupPath(iface string) string { return filepath.Join(stateDir, iface+".resolv.conf") }
+
+// resolvconfIfacePrefix is wg-quick's resolvconf_iface_prefix: Debian's
+// resolvconf orders records by name, so the record is named after the
+// first "prefix*" pattern of /etc/resolvconf/interface-order.
+func resolvconfIfacePrefix() string {
+	f, err := os.Open("/etc/resolvconf/interface-order")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	re := regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`)
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if m := re.FindStringSubmatch(strings.TrimSpace(s.Text())); m != nil {
+			return m[1] + "."
+		}
+	}
+	return ""
+}
+
+// setDNS points the system's resolver at the plan's servers: through
+// resolvconf when installed (as wg-quick), else systemd-resolved when it
+// runs, else by rewriting /etc/resolv.conf after keeping a backup.
+func (e *env) setDNS(p *Plan, st *state) error {
+	if len(p.DNS) == 0 {
+		return nil
+	}
+	iface := p.Interface
+	if _, err := exec.LookPath("resolvconf"); err == nil {
+		name := resolvconfIfacePrefix() + iface
+		e.logf("resolvconf -a %s -m 0 -x", name)
+		if err := e.command(strings.NewReader(p.ResolvConf()), "resolvconf", "-a", name, "-m", "0", "-x"); err != nil {
+			return fmt.Errorf("set DNS of %s: %w", iface, err)
+		}
+		st.DNS, st.ResolvconfName = "resolvconf", name
+		return nil
+	}
+	if _, err := exec.LookPath("resolvectl"); err == nil {
+		if _, err := os.Stat(resolvedDir); err == nil {
+			st.DNS = "resolved"
+			args := []string{"dns", iface}
+			for _, a := range p.DNS {
+				args = append(args, a.String())
+			}
+			e.logf("resolvectl %s", strings.Join(args, " "))
+			if err := e.command(nil, "resolvectl", args...); err != nil {
+				return fmt.Errorf("set DNS of %s: %w", iface, err)
+			}
+			// "~." makes the link the one for every name, as resolvconf -x.
+			args = append([]string{"domain", iface}, p.DNSSearch...)
+			args = append(args, "~.")
+			e.logf("resolvectl %s", strings.Join(args, " "))
+			if err := e.command(nil, "resolvectl", args...); err != nil {
+				return fmt.Errorf("set DNS of %s: %w", iface, err)
+			}
+			return nil
+		}
+	}
+	// The file is written in place: it may be a bind mount (ip netns exec).
+	backup := resolvBackupPath(iface)
+	if _, err := os.Stat(backup); errors.Is(err, fs.ErrNotExist) {
+		old, err := os.ReadFile(resolvConf)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("set DNS of %s: back up %s: %w", iface, resolvConf, err)
+		}
+		if err := os.MkdirAll(stateDir, 0o700); err != nil {
+			return fmt.Errorf("set DNS of %s: %w", iface, err)
+		}
+		if err := os.WriteFile(backup, old, 0o644); err != nil {
+			return fmt.Errorf("set DNS of %s: back up %s: %w", iface, resolvConf, err)
+		}
+	}
+	st.DNS = "file"
+	e.logf("write %s (backup in %s)", resolvConf, backup)
+	text := fmt.Sprintf("# Written by %s up %s; restored at down.\n%s", e.prog, iface, p.ResolvConf())
+	if err := writeInPlace(resolvConf, []byte(text)); err != nil {
+		return fmt.Errorf("set DNS of %s: %w", iface, err)
+	}
+	return nil
+}
+
+// unsetDNS undoes setDNS as recorded in st.
+func (e *env) unsetDNS(iface string, st *state) error {
+	switch st.DNS {
+	case "resolvconf":
+		e.logf("resolvconf -d %s -f", st.ResolvconfName)
+		if err := e.command(nil, "resolvconf", "-d", st.ResolvconfName, "-f"); err != nil {
+			return fmt.Errorf("unset DNS of %s: %w", iface, err)
+		}
+	case "resolved":
+		// Deleting the link forgets its DNS; revert in case it lives on.
+		if _, err := os.Stat(filepath.Join("/sys/class/net", iface)); err == nil {
+			e.logf("resolvectl revert %s", iface)
+			if err := e.command(nil, "resolvectl", "revert", iface); err != nil {
+				return fmt.Errorf("unset DNS of %s: %w", iface, err)
+			}
+		}
+	case "file":
+		backup := resolvBackupPath(iface)
+		old, err := os.ReadFile(backup)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("unset DNS of %s: %w", iface, err)
+		}
+		e.logf("restore %s", resolvConf)
+		if err := writeInPlace(resolvConf, old); err != nil {
+			return fmt.Errorf("unset DNS of %s: restore %s: %w", iface, resolvConf, err)
+		}
+		if err := os.Remove(backup); err != nil {
+			return fmt.Errorf("unset DNS of %s: %w", iface, err)
+		}
+	}
+	st.DNS = ""
+	return nil
+}
+
+// writeInPlace replaces a file's content without replacing the file.
+func writeInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// command runs an external program with stdin, its output going to ours;
+// a failure carries what it printed on stderr.
+func (e *env) command(stdin *strings.Reader, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	var errb bytes.Buffer
+	cmd.Stdout = e.stdout
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	if err != nil {
+		if msg := strings.TrimSpace(errb.String()); msg != "" {
+			return fmt.Errorf("%s: %w: %s", name, err, msg)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package quick
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/warren-vpn/warren/internal/conf"
+)
+
+// Errors the commands return, matchable with errors.Is.
+var (
+	// ErrUnsupported: up, down and save exist only on Linux for now.
+	ErrUnsupported = errors.New("only supported on Linux for now")
+	// ErrNoConfig: the configuration file does not exist.
+	ErrNoConfig = errors.New("configuration file does not exist")
+	// ErrBadName: the file name is not an interface name followed by .conf.
+	ErrBadName = errors.New("the config file must be a valid interface name, followed by .conf")
+	// ErrExists: up found the interface already there.
+	ErrExists = errors.New("interface already exists")
+	// ErrNotWireGuard: down or save found no WireGuard interface by that name.
+	ErrNotWireGuard = errors.New("not a WireGuard interface")
+	// ErrHook: a PreUp, PostUp, PreDown or PostDown command failed.
+	ErrHook = errors.New("hook failed")
+	// ErrDaemon: the userspace device could not be started or reached.
+	ErrDaemon = errors.New("userspace device failed")
+	// ErrNotRoot: the command needs root.
+	ErrNotRoot = errors.New("must be run as root")
+)
+
+// SearchPaths are the directories a bare interface name is looked up in,
+// as wg-quick's CONFIG_SEARCH_PATHS.
+var searchPaths = [...]string{"/etc/wireguard", "/usr/local/etc/wireguard"}
+
+// ifaceName is wg-quick's pattern for an interface name usable as a file name.
+var ifaceName = regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`)
+
+// confName extracts the interface name from a configuration file's path.
+var confName = regexp.MustCompile(`(^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$`)
+
+// config is a loaded configuration: where it came from and what it says.
+type config struct {
+	Path      string // absolute, symlinks resolved
+	Interface string
+	File      *conf.File
+}
+
+// env is what a command runs with: its name for messages, its output and
+// its environment.
+type env struct {
+	prog           string
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// logf prints one progress line to stderr, as wg-quick prints "[#] cmd".
+func (e *env) logf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "[#] "+format+"\n", args...)
+}
+
+// warnf prints a warning to stderr.
+func (e *env) warnf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, format+"\n", args...)
+}
+
+func usage(w io.Writer, prog string) {
+	fmt.Fprintf(w, `Usage: %s [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]
+
+  CONFIG_FILE is a configuration file whose name is the interface name
+  followed by .conf. Otherwise INTERFACE is an interface name whose
+  configuration is /etc/wireguard/INTERFACE.conf. The file is in wg(8)'s
+  setconf format, plus these [Interface] keys handled here:
+    Address    one or more IPs with prefix lengths, added to the interface
+    DNS        DNS servers and search domains, set while the tunnel is up
+    MTU        the interface MTU (automatic when absent)
+    Table      routing table for the AllowedIPs routes: off, auto (default)
+               or a table number or name
+    PreUp, PostUp, PreDown, PostDown
+               bash commands run around bringing the tunnel up and down;
+               %%i is replaced by the interface name
+    SaveConfig true to write the running configuration back at down
+
+  up and down bring the tunnel up and down; save writes the running
+  configuration back to the file; strip prints the file with the keys above
+  removed, for wg setconf.
+`, prog)
+}
+
+// Main runs the wg-quick command set. args holds the command and its
+// operand ("up", "wg0"); prog names the program in messages ("wg-quick",
+// "warren"). It returns the exit code.
+func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{prog: prog, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+		usage(stdout, prog)
+		return 0
+	}
+	if len(args) != 2 {
+		usage(stderr, prog)
+		return 1
+	}
+	cmd := args[0]
+	switch cmd {
+	case "up", "down", "save", "strip":
+	default:
+		usage(stderr, prog)
+		return 1
+	}
+	if err := e.run(cmd, args[1]); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 1
+	}
+	return 0
+}
+
+func (e *env) run(cmd, operand string) error {
+	if cmd != "strip" && os.Geteuid() != 0 {
+		return fmt.Errorf("%s %s: %w", e.prog, cmd, ErrNotRoot)
+	}
+	c, err := e.load(operand)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "strip":
+		return conf.Write(e.stdout, conf.Strip(c.File))
+	case "up":
+		return e.up(c)
+	case "down":
+		return e.down(c)
+	default:
+		return e.save(c)
+	}
+}
+
+// load finds, checks and parses the configuration named by operand, as
+// wg-quick's parse_options: a bare interface name is looked up in the
+// search paths; the file's name gives the interface's.
+func (e *env) load(operand string) (*config, error) {
+	path := operand
+	if ifaceName.MatchString(operand) {
+		for _, dir := range searchPaths {
+			p := filepath.Join(dir, operand+".conf")
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("`%s' does not exist: %w", path, ErrNoConfig)
+	}
+	m := confName.FindStringSubmatch(path)
+	if m == nil {
+		return nil, fmt.Errorf("`%s': %w", path, ErrBadName)
+	}
+	iface := m[2]
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("resolve path %s: %w", path, err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	if w := conf.CheckPermissions(abs); w != "" {
+		e.warnf("%s", w)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	f, err := conf.Parse(abs, data, conf.Options{Quick: true, Warn: func(msg string) { e.warnf("%s", msg) }})
+	clear(data)
+	if err != nil {
+		return nil, err
+	}
+	return &config{Path: abs, Interface: iface, File: f}, nil
+}

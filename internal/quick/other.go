@@ -1,0 +1,16 @@
+//go:build !linux
+
+package quick
+
+import (
+	"fmt"
+	"runtime"
+)
+
+func (e *env) up(c *config) error   { return unsupported(e, "up") }
+func (e *env) down(c *config) error { return unsupported(e, "down") }
+func (e *env) save(c *config) error { return unsupported(e, "save") }
+
+func unsupported(e *env, cmd string) error {
+	return fmt.Errorf("%s %s on %s: %w", e.prog, cmd, runtime.GOOS, ErrUnsupported)
+}
