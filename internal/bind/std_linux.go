@@ -26,7 +26,8 @@ const controlSize = 64
 // and one IPv6 socket on the same port. On Linux it moves up to 128
 // datagrams per system call (recvmmsg/sendmmsg) and keeps sticky source
 // addresses: a reply leaves from the local address the peer's datagram
-// arrived on (IP_PKTINFO / IPV6_PKTINFO).
+// arrived on (IP_PKTINFO / IPV6_PKTINFO). Datagrams of one burst from the
+// same peer path share one Endpoint value rather than allocating each.
 func NewStd() Bind { return &linuxBind{} }
 
 type linuxBind struct {
@@ -39,7 +40,6 @@ type linuxBind struct {
 type linuxSocket struct {
 	conn *net.UDPConn
 	rc   syscall.RawConn
-	is6  bool
 	rx   sync.Pool // *mmsgBatch
 	tx   sync.Pool // *mmsgBatch
 }
@@ -122,7 +122,7 @@ func (b *linuxBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 		if c == nil {
 			continue
 		}
-		s, err := newLinuxSocket(c, c == v6)
+		s, err := newLinuxSocket(c)
 		if err != nil {
 			closeConns(v4, v6)
 			return nil, 0, err
@@ -137,12 +137,12 @@ func (b *linuxBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 	return fns, actual, nil
 }
 
-func newLinuxSocket(c *net.UDPConn, is6 bool) (*linuxSocket, error) {
+func newLinuxSocket(c *net.UDPConn) (*linuxSocket, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("udp socket %v: %w", c.LocalAddr(), err)
 	}
-	s := &linuxSocket{conn: c, rc: rc, is6: is6}
+	s := &linuxSocket{conn: c, rc: rc}
 	s.rx.New = newMmsgBatch
 	s.tx.New = newMmsgBatch
 	return s, nil

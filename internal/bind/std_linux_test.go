@@ -319,3 +319,40 @@ func TestStickySourceLinkLocal(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParsePktinfo(f *testing.F) {
+	ctrl := make([]byte, controlSize)
+	f.Add(ctrl[:putPktinfo(ctrl, netip.MustParseAddr("10.0.0.1"), 0)])
+	ctrl = make([]byte, controlSize)
+	f.Add(ctrl[:putPktinfo(ctrl, netip.MustParseAddr("fe80::1"), 3)])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ctrl := make([]byte, len(b)) // aligned, as the kernel's buffer is
+		copy(ctrl, b)
+		a, _ := parsePktinfo(ctrl)
+		if a.IsValid() && !a.Is4() && !a.Is6() {
+			t.Fatalf("parsePktinfo = %v", a)
+		}
+	})
+}
+
+// otherEndpoint is an Endpoint from some other Bind implementation.
+type otherEndpoint struct{ dst netip.AddrPort }
+
+func (e otherEndpoint) DstAddrPort() netip.AddrPort { return e.dst }
+func (e otherEndpoint) SrcAddr() netip.Addr         { return netip.Addr{} }
+func (e otherEndpoint) ClearSrc()                   {}
+func (e otherEndpoint) String() string              { return e.dst.String() }
+
+func TestSendToForeignEndpoint(t *testing.T) {
+	a, _, _ := openStd(t, 0)
+	b, fns, port := openStd(t, 0)
+	ch := receiveN(b, fns[0], 1)
+	ep := otherEndpoint{netip.AddrPortFrom(netip.MustParseAddr("::ffff:127.0.0.1"), port)}
+	if err := a.Send([][]byte{[]byte("x")}, ep); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if r := waitReceived(t, ch); string(r.bufs[0]) != "x" {
+		t.Errorf("got %q", r.bufs[0])
+	}
+}
