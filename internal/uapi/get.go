@@ -85,6 +85,10 @@ func ParseGet(r io.Reader) (*wgtypes.Device, error) {
 	return dev, err
 }
 
+// maxHandshakeSec bounds last_handshake_time_sec to what time.Time holds
+// comfortably (the year 36812).
+const maxHandshakeSec = 1 << 40
+
 type getParser struct {
 	dev      wgtypes.Device
 	peer     *wgtypes.Peer
@@ -218,12 +222,18 @@ func (p *getParser) peerLine(key, value string) error {
 		peer.Endpoint = ep
 	case "last_handshake_time_sec":
 		n, err := parseUint(value, 63)
+		if err == nil && n > maxHandshakeSec {
+			err = fmt.Errorf("%d: %w", n, strconv.ErrRange)
+		}
 		if err != nil {
 			return fmt.Errorf("last_handshake_time_sec: %w", err)
 		}
 		p.sec = int64(n)
 	case "last_handshake_time_nsec":
 		n, err := parseUint(value, 63)
+		if err == nil && n >= uint64(time.Second) {
+			err = fmt.Errorf("%d: %w", n, strconv.ErrRange)
+		}
 		if err != nil {
 			return fmt.Errorf("last_handshake_time_nsec: %w", err)
 		}

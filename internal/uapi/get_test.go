@@ -185,6 +185,8 @@ func TestParseGetErrors(t *testing.T) {
 		{"bad endpoint", peer + "endpoint=host:1\nerrno=0\n\n"},
 		{"bad handshake sec", peer + "last_handshake_time_sec=-1\nerrno=0\n\n"},
 		{"bad handshake nsec", peer + "last_handshake_time_nsec=x\nerrno=0\n\n"},
+		{"handshake sec out of range", peer + "last_handshake_time_sec=9223372036854775807\nerrno=0\n\n"},
+		{"handshake nsec out of range", peer + "last_handshake_time_nsec=1000000000\nerrno=0\n\n"},
 		{"bad tx_bytes", peer + "tx_bytes=18446744073709551616\nerrno=0\n\n"},
 		{"bad rx_bytes", peer + "rx_bytes=-1\nerrno=0\n\n"},
 		{"bad keepalive", peer + "persistent_keepalive_interval=65536\nerrno=0\n\n"},

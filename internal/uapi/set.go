@@ -172,7 +172,7 @@ func (p *setParser) peerLine(key, value string) *Error {
 		}
 		// Lines before it are replaced too: wireguard-go applies in order.
 		p.nAllowed -= len(peer.AllowedIPs)
-		peer.AllowedIPs = peer.AllowedIPs[:0]
+		peer.AllowedIPs = nil
 		peer.ReplaceAllowedIPs = true
 	case "allowed_ip":
 		if strings.HasPrefix(value, "-") {
