@@ -127,7 +127,14 @@ func Routes(f *conf.File) []netip.Prefix {
 			}
 		}
 	}
-	slices.SortStableFunc(rs, func(a, b netip.Prefix) int { return cmp.Compare(b.Bits(), a.Bits()) })
+	// sort -nr -k 2 -t /: longest prefix first, ties in reverse byte order
+	// of the whole text (the C locale's last-resort comparison, reversed).
+	slices.SortStableFunc(rs, func(a, b netip.Prefix) int {
+		if c := cmp.Compare(b.Bits(), a.Bits()); c != 0 {
+			return c
+		}
+		return strings.Compare(b.String(), a.String())
+	})
 	return rs
 }
 

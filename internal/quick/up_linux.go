@@ -419,6 +419,11 @@ func (e *env) addDefault(link netlink.Link, p *Plan, rt netip.Prefix, st *state)
 		st.Table = table
 	}
 	fam := family(rt.Addr())
+	e.logf("ip -%d route add %s dev %s table %d", fam, rt, iface, st.Table)
+	route := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: ipNet(rt), Scope: netlink.SCOPE_LINK, Table: st.Table}
+	if err := netlink.RouteAdd(route); err != nil {
+		return fmt.Errorf("add route %s dev %s table %d: %w", rt, iface, st.Table, err)
+	}
 	notMarked, suppress := policyRules(fam, st.Table)
 	e.logf("ip -%d rule add not fwmark %d table %d", fam, st.Table, st.Table)
 	if err := netlink.RuleAdd(notMarked); err != nil {
@@ -431,11 +436,6 @@ func (e *env) addDefault(link netlink.Link, p *Plan, rt netip.Prefix, st *state)
 	e.logf("ip -%d rule add table main suppress_prefixlength 0", fam)
 	if err := netlink.RuleAdd(suppress); err != nil {
 		return fmt.Errorf("add rule table main suppress_prefixlength 0: %w", err)
-	}
-	e.logf("ip -%d route add %s dev %s table %d", fam, rt, iface, st.Table)
-	route := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: ipNet(rt), Scope: netlink.SCOPE_LINK, Table: st.Table}
-	if err := netlink.RouteAdd(route); err != nil {
-		return fmt.Errorf("add route %s dev %s table %d: %w", rt, iface, st.Table, err)
 	}
 	addrs, err := netlink.AddrList(link, nlFamily(fam))
 	if err != nil {
