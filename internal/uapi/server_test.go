@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,33 +17,6 @@ import (
 
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
-
-// fakeHandler records what it is asked to apply and answers with a fixed state.
-type fakeHandler struct {
-	mu      sync.Mutex
-	applied []*wgtypes.Config
-	err     error // returned by Apply
-	state   *wgtypes.Device
-}
-
-func (h *fakeHandler) Apply(cfg *wgtypes.Config) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.applied = append(h.applied, cfg)
-	return h.err
-}
-
-func (h *fakeHandler) State() *wgtypes.Device {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.state
-}
-
-func (h *fakeHandler) nApplied() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.applied)
-}
 
 // startServer serves h on a fresh unix socket and returns its directory and
 // name; the server is stopped, and checked to return nil, at cleanup.
@@ -305,6 +279,7 @@ func TestServeHostileClients(t *testing.T) {
 }
 
 func TestServeClosesConnectionsOnStop(t *testing.T) {
+	before := runtime.NumGoroutine()
 	dir, name := t.TempDir(), "wutest"
 	l, err := Listen(dir, name)
 	if err != nil {
@@ -328,6 +303,14 @@ func TestServeClosesConnectionsOnStop(t *testing.T) {
 	if n, err := c.Read(make([]byte, 1)); err == nil {
 		t.Errorf("connection still open after Serve returned (read %d bytes)", n)
 	}
+	c.Close()
+	for range 100 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%d goroutines after Serve returned, %d before", runtime.NumGoroutine(), before)
 }
 
 func TestServeNilState(t *testing.T) {

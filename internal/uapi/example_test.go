@@ -1,0 +1,56 @@
+package uapi_test
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/uapi"
+	"github.com/warren-vpn/warren/internal/wgtypes"
+)
+
+func ExampleParseSet() {
+	body := "listen_port=51820\n" +
+		"public_key=" + strings.Repeat("ab", 32) + "\n" +
+		"endpoint=[2001:db8::1]:51820\n" +
+		"allowed_ip=10.0.0.0/8\n" +
+		"\n"
+	cfg, err := uapi.ParseSet(strings.NewReader(body))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(*cfg.ListenPort, cfg.Peers[0].PublicKey, *cfg.Peers[0].Endpoint, cfg.Peers[0].AllowedIPs)
+
+	_, err = uapi.ParseSet(strings.NewReader("listen_port=65536\n\n"))
+	fmt.Println(err)
+	// Output:
+	// 51820 q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s= [2001:db8::1]:51820 [10.0.0.0/8]
+	// uapi: invalid argument: line 1: listen_port: "65536": value out of range
+}
+
+func ExampleWriteGet() {
+	dev := &wgtypes.Device{
+		ListenPort: 51820,
+		Peers: []wgtypes.Peer{{
+			PublicKey:  noise.PublicKey{1},
+			Endpoint:   netip.MustParseAddrPort("192.0.2.1:51820"),
+			AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+		}},
+	}
+	uapi.WriteGet(os.Stdout, dev)
+	// Output:
+	// listen_port=51820
+	// public_key=0100000000000000000000000000000000000000000000000000000000000000
+	// preshared_key=0000000000000000000000000000000000000000000000000000000000000000
+	// protocol_version=1
+	// endpoint=192.0.2.1:51820
+	// last_handshake_time_sec=0
+	// last_handshake_time_nsec=0
+	// tx_bytes=0
+	// rx_bytes=0
+	// persistent_keepalive_interval=0
+	// allowed_ip=10.0.0.0/8
+}
