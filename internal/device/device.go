@@ -68,6 +68,8 @@ type Device struct {
 	recvWG     sync.WaitGroup // the bind's receive goroutines
 
 	mtu            atomic.Int64
+	datagrams      atomic.Uint64 // read from the bind
+	inflight       atomic.Int64  // batches, handshake messages and handshake starts in progress
 	underLoadUntil atomic.Int64 // UnixNano
 	limiter        *ratelimit.Limiter
 

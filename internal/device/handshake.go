@@ -85,6 +85,7 @@ func (d *Device) handshakeWorker() {
 		case m := <-d.hsQ:
 			d.handleHandshake(m)
 			d.pools.putHS(m)
+			d.inflight.Add(-1)
 		}
 	}
 }

@@ -286,9 +286,14 @@ func settle() { time.Sleep(20 * time.Millisecond) }
 
 var testEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// idle reports whether the device's queues are empty.
-func (d *Device) idle() bool {
-	return len(d.hsQ) == 0 && len(d.sendQ) == 0 && len(d.recvQ) == 0 && len(d.jobs) == 0
+// idle reports whether the node has nothing in flight: every datagram
+// delivered to its socket was read, and no batch, handshake message or
+// handshake start is in progress.
+func (nd *node) idle() bool {
+	if nd.d == nil {
+		return true
+	}
+	return nd.d.inflight.Load() == 0 && nd.bind.Stats().Received == nd.d.datagrams.Load()
 }
 
 // advance moves the manual clock forward by total in steps of at most one
@@ -311,7 +316,7 @@ func quiesce(nodes ...*node) {
 		time.Sleep(200 * time.Microsecond)
 		busy := false
 		for _, nd := range nodes {
-			if nd.d != nil && !nd.d.idle() {
+			if !nd.idle() {
 				busy = true
 			}
 		}

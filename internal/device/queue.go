@@ -27,6 +27,7 @@ func (d *Device) dispatch(q chan<- *batch, b *batch, open bool, mtu int) {
 	per := max((n+d.workers-1)/d.workers, minJobSize)
 	jobs := (n + per - 1) / per
 	b.wg.Add(jobs)
+	d.inflight.Add(1)
 	q <- b
 	for lo := 0; lo < n; lo += per {
 		d.jobs <- job{b: b, lo: lo, hi: min(lo+per, n), open: open, mtu: mtu}

@@ -39,6 +39,7 @@ func (d *Device) receive(fn bind.ReceiveFunc) {
 	for {
 		n, err := fn(bufs, sizes, eps)
 		if n > 0 {
+			d.datagrams.Add(uint64(n))
 			d.demux(elems[:n], sizes[:n], eps[:n])
 			clear(eps)
 			refill()
@@ -89,9 +90,11 @@ func (d *Device) demux(elems []*elem, sizes []int, eps []bind.Endpoint) {
 			m := d.pools.getHS()
 			m.n = copy(m.buf[:], msg)
 			m.ep = eps[i]
+			d.inflight.Add(1)
 			select {
 			case d.hsQ <- m:
 			default:
+				d.inflight.Add(-1)
 				d.pools.putHS(m) // queue full: drop, as under any flood
 			}
 		}
@@ -151,6 +154,7 @@ func (d *Device) recvSequencer() {
 		}
 		clear(bufs)
 		d.pools.putBatch(b)
+		d.inflight.Add(-1)
 		if len(flush) > 0 {
 			// The responder's session is confirmed: send what waited.
 			d.flushPeers(flush, false)

@@ -209,8 +209,10 @@ func (d *Device) goInitiate(p *Peer) {
 		p.initiating.Store(false)
 		return
 	}
+	d.inflight.Add(1)
 	go func() {
 		defer d.leave()
+		defer d.inflight.Add(-1)
 		defer p.initiating.Store(false)
 		p.sendInitiation(false)
 	}()
@@ -260,6 +262,7 @@ func (d *Device) sendSequencer() {
 			}
 		}
 		d.pools.putBatch(b)
+		d.inflight.Add(-1)
 	}
 }
 
