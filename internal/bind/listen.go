@@ -65,7 +65,7 @@ func listenFamily(network string, addr netip.Addr, port uint16, control controlF
 	ap := netip.AddrPortFrom(addr, port)
 	pc, err := lc.ListenPacket(context.Background(), network, ap.String())
 	if err != nil {
-		return nil, fmt.Errorf("listen %s %v: %w", network, ap, withAddrInUse(err))
+		return nil, fmt.Errorf("open udp port %d: %w", port, withAddrInUse(err))
 	}
 	return pc.(*net.UDPConn), nil
 }
