@@ -22,9 +22,11 @@ const readBatchSize = 128
 const eventQueueLen = 16
 
 // Create creates (or attaches to) the Linux TUN interface name, "" letting
-// the kernel pick tunN, and sets its MTU. The link stays down until the
-// user brings it up, as with wireguard-go. The device carries bare IP
-// packets (IFF_TUN|IFF_NO_PI), one per Read.
+// the kernel pick tunN, and sets its MTU if mtu > 0. The link stays down
+// until the user brings it up, as with wireguard-go. The device carries
+// bare IP packets (IFF_TUN|IFF_NO_PI). The interface lives in the calling
+// thread's network namespace; it may be moved later (ip link set netns),
+// and the Device follows it there.
 func Create(name string, mtu int) (Device, error) {
 	fd, err := unix.Open(cloneDevice, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
@@ -49,8 +51,10 @@ func Create(name string, mtu int) (Device, error) {
 }
 
 // CreateFromFile wraps an open TUN file descriptor, such as one inherited
-// through WG_TUN_FD, and sets the MTU if mtu > 0. It takes ownership of f.
-// The interface must be IFF_TUN with IFF_NO_PI and without IFF_VNET_HDR.
+// through WG_TUN_FD, and sets the MTU if mtu > 0. It takes ownership of f
+// and makes the open file non-blocking (shared with any other holder of
+// the descriptor). The interface must be IFF_TUN with IFF_NO_PI and
+// without IFF_VNET_HDR.
 func CreateFromFile(f *os.File, mtu int) (Device, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
