@@ -101,6 +101,7 @@ type getParser struct {
 // errno line (rather than at the end of the stream).
 func parseGet(lr *lineReader) (dev *wgtypes.Device, sawErrno bool, err error) {
 	var p getParser
+	start := lr.n
 	for {
 		line, err := lr.next()
 		if errors.Is(err, io.EOF) {
@@ -109,21 +110,21 @@ func parseGet(lr *lineReader) (dev *wgtypes.Device, sawErrno bool, err error) {
 		}
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
-				return nil, false, errorf(errnoProtocol, "get answer line %d: %w", lr.n+1, err)
+				return nil, false, errorf(errnoProtocol, "get answer line %d: %w", lr.n-start+1, err)
 			}
 			return nil, false, errorf(errnoIO, "read get answer: %w", err)
 		}
-		if lr.n > MaxLines {
+		if lr.n-start > MaxLines {
 			return nil, false, errorf(errnoProtocol, "get answer has more than %d lines", MaxLines)
 		}
 		key, value, ok := strings.Cut(line, "=")
 		if !ok {
-			return nil, false, errorf(errnoProtocol, "get answer line %d is not key=value", lr.n)
+			return nil, false, errorf(errnoProtocol, "get answer line %d is not key=value", lr.n-start)
 		}
 		if key == "errno" {
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil || n == -n && n != 0 {
-				return nil, false, errorf(errnoProtocol, "get answer line %d: bad errno %q", lr.n, clip(value))
+				return nil, false, errorf(errnoProtocol, "get answer line %d: bad errno %q", lr.n-start, clip(value))
 			}
 			// The blank line that ends the answer; tolerate its absence at EOF.
 			if end, err := lr.next(); err == nil && end != "" {
@@ -136,7 +137,7 @@ func parseGet(lr *lineReader) (dev *wgtypes.Device, sawErrno bool, err error) {
 			return &p.dev, true, nil
 		}
 		if err := p.line(key, value); err != nil {
-			return nil, false, errorf(errnoProtocol, "get answer line %d: %w", lr.n, err)
+			return nil, false, errorf(errnoProtocol, "get answer line %d: %w", lr.n-start, err)
 		}
 	}
 }

@@ -89,9 +89,10 @@ func orDiscard(logf func(string, ...any)) func(string, ...any) {
 // protocol, then closes c. A set body is parsed completely before Apply is
 // called once with it; a body that fails to parse is read to its blank line
 // and answered with its errno, and Apply is not called. A request cut short
-// by the end of the stream is not applied. An unknown operation, or a line
-// longer than MaxLineLength, closes the connection without an answer when
-// the stream cannot be resynchronised, as wireguard-go does.
+// by the end of the stream is not applied (answered with EPROTO, if the
+// client still listens). An unknown operation closes the connection without
+// an answer, as wireguard-go does; so does an over-long line, since the
+// stream cannot be resynchronised, after an EINVAL answer if inside a set.
 func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ...any)) {
 	defer c.Close()
 	logf = orDiscard(logf)
@@ -131,6 +132,10 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 			var keepOpen bool
 			errno, keepOpen = serveSet(lr, h, logf)
 			if !keepOpen {
+				if errno != 0 {
+					fmt.Fprintf(w, "errno=%d\n\n", -errno)
+					w.Flush()
+				}
 				return
 			}
 		default:
@@ -148,25 +153,29 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 	}
 }
 
-// serveSet handles one set body and returns the errno to answer and whether
-// the connection is still in step with the client.
+// serveSet handles one set body and returns the errno to answer (0 for
+// none) and whether the connection is still in step with the client.
 func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64, keepOpen bool) {
 	cfg, ended, err := parseSet(lr)
 	if err != nil {
 		logf("uapi: set: %v", err)
 		var ue *Error
 		errors.As(err, &ue)
-		if errors.Is(err, errLineTooLong) || ue.Errno == errnoIO {
-			return 0, false
-		}
-		if !drain(lr) {
+		switch {
+		case ue.Errno == errnoIO:
+			return 0, false // the connection is broken
+		case errors.Is(err, errLineTooLong):
+			return ue.Errno, false // answer, but we are lost inside the line
+		case !drain(lr):
 			return 0, false
 		}
 		return ue.Errno, true
 	}
 	if !ended {
+		// The client stopped mid-request (crashed, or half-closed early).
+		// Applying part of a change could be destructive: refuse it.
 		logf("uapi: set: request ended before its blank line; not applied")
-		return 0, false
+		return errnoProtocol, false
 	}
 	if err := h.Apply(cfg); err != nil {
 		logf("uapi: set: %v", err)
@@ -178,7 +187,7 @@ func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64
 // drain reads the rest of a rejected set body, up to its blank line, within
 // the usual bounds. It reports whether the blank line was found.
 func drain(lr *lineReader) bool {
-	for lr.n <= MaxLines {
+	for start := lr.n; lr.n-start <= MaxLines; {
 		line, err := lr.next()
 		if err != nil {
 			return false

@@ -43,6 +43,7 @@ type setParser struct {
 // On a syntax error the rest of the body is not read.
 func parseSet(lr *lineReader) (cfg *wgtypes.Config, ended bool, err error) {
 	var p setParser
+	start := lr.n
 	for {
 		line, err := lr.next()
 		if errors.Is(err, io.EOF) {
@@ -50,7 +51,7 @@ func parseSet(lr *lineReader) (cfg *wgtypes.Config, ended bool, err error) {
 		}
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
-				return nil, false, errorf(errnoInvalid, "line %d: %w", lr.n+1, err)
+				return nil, false, errorf(errnoInvalid, "line %d: %w", lr.n-start+1, err)
 			}
 			return nil, false, errorf(errnoIO, "read set request: %w", err)
 		}
@@ -59,11 +60,11 @@ func parseSet(lr *lineReader) (cfg *wgtypes.Config, ended bool, err error) {
 		if line == "" {
 			return &p.cfg, true, nil
 		}
-		if lr.n > MaxLines {
+		if lr.n-start > MaxLines {
 			return nil, false, errorf(errnoInvalid, "more than %d lines", MaxLines)
 		}
 		if err := p.line(line); err != nil {
-			return nil, false, &Error{Errno: err.Errno, Err: fmt.Errorf("line %d: %w", lr.n, err.Err)}
+			return nil, false, &Error{Errno: err.Errno, Err: fmt.Errorf("line %d: %w", lr.n-start, err.Err)}
 		}
 	}
 }

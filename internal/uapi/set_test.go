@@ -309,3 +309,16 @@ func TestWriteSetRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestParseSetCountsPerRequest checks that line numbers (and so the
+// MaxLines bound) start afresh with each request on a connection.
+func TestParseSetCountsPerRequest(t *testing.T) {
+	lr := newLineReader(strings.NewReader("listen_port=1\nfwmark=2\n\nfoo=1\n\n"))
+	if _, _, err := parseSet(lr); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := parseSet(lr)
+	if err == nil || !strings.Contains(err.Error(), "line 1:") {
+		t.Errorf("second request: err = %v, want it to blame line 1", err)
+	}
+}
