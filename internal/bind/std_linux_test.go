@@ -356,3 +356,25 @@ func TestSendToForeignEndpoint(t *testing.T) {
 		t.Errorf("got %q", r.bufs[0])
 	}
 }
+
+func TestSocketBuffers(t *testing.T) {
+	requireRoot(t) // beyond net.core.rmem_max needs CAP_NET_ADMIN
+	b, _, _ := openStd(t, 0)
+	lb := b.(*linuxBind)
+	for _, s := range []*linuxSocket{lb.v4, lb.v6} {
+		if s == nil {
+			continue
+		}
+		for _, opt := range []int{unix.SO_RCVBUF, unix.SO_SNDBUF} {
+			var v int
+			var err error
+			s.rc.Control(func(fd uintptr) { v, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, opt) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v < socketBufferSize { // the kernel reports double what was set
+				t.Errorf("%v: option %d = %d, want >= %d", s.conn.LocalAddr(), opt, v, socketBufferSize)
+			}
+		}
+	}
+}
