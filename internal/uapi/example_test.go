@@ -54,3 +54,39 @@ func ExampleWriteGet() {
 	// persistent_keepalive_interval=0
 	// allowed_ip=10.0.0.0/8
 }
+
+// A daemon serves its device on /var/run/wireguard/NAME.sock until it stops.
+func ExampleServe() {
+	var dev uapi.Handler // the engine's device
+	l, err := uapi.Listen(uapi.DefaultSocketDir, "wg0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	go uapi.Serve(l, dev, func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+	})
+	// ... run until told to stop, then:
+	l.Close() // Serve closes the connections and returns; the socket file goes.
+}
+
+// A client (the wg command set) talks to a running device.
+func ExampleSet() {
+	c, err := uapi.Dial(uapi.DefaultSocketDir, "wg0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer c.Close()
+	port := uint16(51820)
+	if err := uapi.Set(c, &wgtypes.Config{ListenPort: &port}); err != nil {
+		fmt.Fprintln(os.Stderr, "Unable to modify interface:", err)
+		return
+	}
+	dev, err := uapi.Get(c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Unable to access interface:", err)
+		return
+	}
+	fmt.Println(dev.ListenPort)
+}

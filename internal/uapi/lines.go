@@ -37,8 +37,9 @@ func newLineReader(r io.Reader) *lineReader {
 }
 
 // next returns the next line without its "\n". A last line without "\n"
-// is returned as a line; then io.EOF marks the end of the stream. A line longer than MaxLineLength is an error wrapping errLineTooLong
-// and leaves the reader inside that line.
+// is returned as a line; then io.EOF marks the end of the stream. A line
+// longer than MaxLineLength is an error wrapping errLineTooLong and leaves
+// the reader inside that line.
 func (lr *lineReader) next() (string, error) {
 	var buf []byte
 	for {
