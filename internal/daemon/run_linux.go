@@ -117,7 +117,8 @@ func openTUN(name string) (tun.Device, error) {
 	if err := unix.SetNonblock(int(fd), true); err != nil {
 		return nil, fmt.Errorf("inherited TUN fd %d: %w", fd, err)
 	}
-	return tun.CreateFromFile(os.NewFile(uintptr(fd), "/dev/net/tun"), DefaultMTU)
+	// The parent already set the MTU; 0 keeps whatever the interface has now.
+	return tun.CreateFromFile(os.NewFile(uintptr(fd), "/dev/net/tun"), 0)
 }
 
 // openUAPI listens on the interface's socket, or adopts the listening socket
