@@ -17,7 +17,9 @@ package routing
 // just those entries (one entry when b >= stride).
 //
 // The stride grows with the family (see strideFor), so small tables pay
-// nothing and a million-prefix table spends 1.5 MB on 65,536 entries.
+// nothing, and the table stays a fraction of the trie it indexes: a
+// million-prefix family (about 2M nodes of 64 bytes) spends 24 MB on 2^20
+// entries, which cut a lookup's node visits from about 20 to 1 or 2.
 
 type jumpTable[P comparable] struct {
 	stride  uint8 // bits of the address that index entries; 0: no table
@@ -39,8 +41,10 @@ func strideFor(n int) uint8 {
 		return 8
 	case n < 65536:
 		return 12
+	case n < 1<<18:
+		return 16
 	}
-	return 16
+	return 20
 }
 
 // resize adapts the jump table to the family's size, with hysteresis so

@@ -5,9 +5,9 @@
 // Each address family has its own path-compressed binary trie (as the Linux
 // kernel's allowedips.c does), so a lookup visits at most one node per
 // distinct prefix length on the path to the address. Once a family holds
-// many prefixes, a jump table indexed by the address's first bits (up to
-// 16) lets a lookup start deep in the trie instead of at its root; it is
-// kept exact on every update (see jump.go).
+// many prefixes, a jump table indexed by the address's first bits (8 to 20
+// of them, growing with the table) lets a lookup start deep in the trie
+// instead of at its root; it is kept exact on every update (see jump.go).
 //
 // Addresses are looked up in their own family: an IPv4-mapped IPv6 address
 // (::ffff:a.b.c.d) is an IPv6 address and matches only IPv6 prefixes such as
