@@ -694,3 +694,14 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// NoPing sends two echo requests from inside the namespace, waits a
+// second for answers, and fails the test if any is answered.
+func (n *Netns) NoPing(addr string, extra ...string) {
+	n.t.Helper()
+	args := append([]string{"ping", "-n", "-c", "2", "-i", "0.3", "-W", "1"}, extra...)
+	out, err := n.Run(append(args, addr)...)
+	if err == nil || !strings.Contains(out, " 0 received") {
+		n.t.Fatalf("ping %s from %s was answered, want no answer:\n%s", addr, n.Name, out)
+	}
+}
