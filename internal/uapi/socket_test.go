@@ -201,3 +201,44 @@ func TestInterfaces(t *testing.T) {
 		t.Errorf("Interfaces(missing dir) = %q, %v; want none", got, err)
 	}
 }
+
+// TestListenerHandOver: a daemon passes the socket to its child and leaves
+// without removing the socket file.
+func TestListenerHandOver(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Listen(dir, "wutest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, ok := l.(interface {
+		File() (*os.File, error)
+		SetUnlinkOnClose(bool)
+	})
+	if !ok {
+		l.Close()
+		t.Fatalf("%T has no File and SetUnlinkOnClose", l)
+	}
+	f, err := fl.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fl.SetUnlinkOnClose(false)
+	l.Close()
+	// The "child" serves on the inherited descriptor.
+	child, err := net.FileListener(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Close()
+	go func() {
+		if c, err := child.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	c, err := Dial(dir, "wutest")
+	if err != nil {
+		t.Fatalf("socket gone after hand-over: %v", err)
+	}
+	c.Close()
+}

@@ -33,6 +33,10 @@ func socketPath(dir, name string) string { return filepath.Join(dir, name+socket
 // a crashed daemon) is replaced; one that answers is left alone and Listen
 // fails with ErrSocketInUse; a path that is not a socket is left alone too.
 // Closing the listener removes the socket file if it is still this one.
+//
+// On unix the listener also has File() (*os.File, error) and
+// SetUnlinkOnClose(bool), as *net.UnixListener does, for handing the socket
+// to another process.
 func Listen(dir, name string) (net.Listener, error) {
 	if err := ValidName(name); err != nil {
 		return nil, fmt.Errorf("uapi: listen: %w", err)
@@ -107,13 +111,34 @@ func probe(path string) (stale bool, err error) {
 	return false, fmt.Errorf("probe existing socket: %w", err)
 }
 
-// unixListener removes its socket file when closed.
+// unixListener removes its socket file when closed. Besides net.Listener it
+// offers File and SetUnlinkOnClose, as *net.UnixListener does, so that a
+// daemon can hand the socket to a child process.
 type unixListener struct {
 	ul        *net.UnixListener
 	path      string
 	fi        fs.FileInfo
+	mu        sync.Mutex
+	keepFile  bool // SetUnlinkOnClose(false)
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// File returns a duplicate of the listening socket's descriptor.
+func (l *unixListener) File() (*os.File, error) {
+	f, err := l.ul.File()
+	if err != nil {
+		return nil, fmt.Errorf("uapi: socket file: %w", err)
+	}
+	return f, nil
+}
+
+// SetUnlinkOnClose sets whether Close removes the socket file (it does by
+// default); a process handing the socket over to another turns it off.
+func (l *unixListener) SetUnlinkOnClose(unlink bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keepFile = !unlink
 }
 
 func (l *unixListener) Accept() (net.Conn, error) { return l.ul.Accept() }
@@ -126,6 +151,12 @@ func (l *unixListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net:
 func (l *unixListener) Close() error {
 	l.closeOnce.Do(func() {
 		l.closeErr = l.ul.Close()
+		l.mu.Lock()
+		keep := l.keepFile
+		l.mu.Unlock()
+		if keep {
+			return
+		}
 		if cur, err := os.Lstat(l.path); err == nil && os.SameFile(cur, l.fi) {
 			if err := os.Remove(l.path); err != nil && l.closeErr == nil {
 				l.closeErr = fmt.Errorf("uapi: remove socket: %w", err)
