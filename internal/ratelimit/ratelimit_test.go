@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -231,6 +232,65 @@ func BenchmarkAllowParallel(b *testing.B) {
 		for pb.Next() {
 			l.Allow(v4(uint32(i%1000)), at(time.Duration(i)*time.Microsecond))
 			i++
+		}
+	})
+}
+
+func ExampleLimiter() {
+	l := New()
+	src := netip.MustParseAddr("192.0.2.1")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range Burst + 1 {
+		fmt.Println(i, l.Allow(src, now))
+	}
+	// One packet's worth of tokens refills in 1/PacketsPerSecond.
+	fmt.Println("later", l.Allow(src, now.Add(time.Second/PacketsPerSecond)))
+	// Output:
+	// 0 true
+	// 1 true
+	// 2 true
+	// 3 true
+	// 4 true
+	// 5 false
+	// later true
+}
+
+// FuzzAllow decodes data as a sequence of (source, time step) pairs, 3
+// bytes each, and checks the limiter's bounds: no source group ever gets
+// more than its burst plus what the elapsed time refilled, and the table
+// never exceeds MaxSources.
+func FuzzAllow(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0})
+	f.Add([]byte{1, 0, 1, 2, 0, 1, 0x81, 0, 255, 0x82, 0, 255, 1, 255, 255})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l := New()
+		now := t0
+		allowed := map[sourceKey]int{}
+		first := map[sourceKey]time.Time{}
+		for ; len(data) >= 3; data = data[3:] {
+			// Top bit picks v4 or v6; v6 sources differ in byte 7 (the
+			// /64) or byte 15 (the host part).
+			var a netip.Addr
+			if data[0]&0x80 == 0 {
+				a = netip.AddrFrom4([4]byte{10, 0, 0, data[0]})
+			} else {
+				a = netip.AddrFrom16([16]byte{0x20, 0x01, 7: data[0] & 0x0f, 15: data[0] >> 4 & 7})
+			}
+			now = now.Add(time.Duration(data[1]) * time.Millisecond * time.Duration(data[2]))
+			k := keyOf(a)
+			if _, ok := first[k]; !ok {
+				first[k] = now
+			}
+			if l.Allow(a, now) {
+				allowed[k]++
+			}
+			limit := Burst + int(now.Sub(first[k])/(time.Second/PacketsPerSecond))
+			if allowed[k] > limit {
+				t.Fatalf("source %v got %d packets by %v, limit %d", a, allowed[k], now.Sub(first[k]), limit)
+			}
+			if l.Len() > MaxSources {
+				t.Fatalf("tracking %d sources", l.Len())
+			}
 		}
 	})
 }

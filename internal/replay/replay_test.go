@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -201,4 +202,20 @@ func FuzzAccept(f *testing.F) {
 			}
 		}
 	})
+}
+
+func ExampleFilter() {
+	var f Filter
+	const limit = 1 << 60 // the engine passes RejectAfterMessages
+	for _, c := range []uint64{1, 3, 2, 3, 9000, 2, 8999} {
+		fmt.Println(c, f.Accept(c, limit))
+	}
+	// Output:
+	// 1 true
+	// 3 true
+	// 2 true
+	// 3 false
+	// 9000 true
+	// 2 false
+	// 8999 true
 }
