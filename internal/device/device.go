@@ -112,7 +112,6 @@ func New(t tun.Device, b bind.Bind, opts Options) (*Device, error) {
 		rand:    r,
 		tun:     t,
 		bind:    b,
-		pools:   newPools(),
 		index:   newIndexTable(r),
 		peers:   make(map[noise.PublicKey]*Peer),
 		limiter: ratelimit.New(),
@@ -129,6 +128,7 @@ func New(t tun.Device, b bind.Bind, opts Options) (*Device, error) {
 		mtu = defaultMTU
 	}
 	d.mtu.Store(int64(mtu))
+	d.pools = newPools(mtu)
 
 	d.goroutines.Add(2 + d.workers)
 	for range d.workers {

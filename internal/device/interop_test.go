@@ -11,11 +11,9 @@ import (
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
 
-// newRefNode starts the reference implementation as node i on n, with
-// warren node w as its peer.
-func newRefNode(t *testing.T, n *netsim.Network, i int, w *node) *node {
-	t.Helper()
-	priv, pub := wgref.GenerateKeys(t)
+// refNodeSpec draws keys and addresses for a reference node i.
+func refNodeSpec(tb testing.TB, i int) *node {
+	priv, pub := wgref.GenerateKeys(tb)
 	nd := &node{
 		addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}),
 		port: uint16(51820 + i),
@@ -24,19 +22,26 @@ func newRefNode(t *testing.T, n *netsim.Network, i int, w *node) *node {
 	}
 	copy(nd.priv[:], priv[:])
 	copy(nd.pub[:], pub[:])
-	nd.tun = tun.NewMemory(fmt.Sprintf("ref%d", i), 1420)
-	ref := wgref.NewDevice(t, n, nd.addr, wgref.Options{Memory: nd.tun})
-	ref.IpcSet(t, fmt.Sprintf("private_key=%s\nlisten_port=%d\npublic_key=%s\nendpoint=%s\nallowed_ip=%s\nallowed_ip=%s\n",
-		priv.Hex(), nd.port, w.pub.Hex(), netip.AddrPortFrom(w.addr, w.port),
-		netip.PrefixFrom(w.v4, 32), netip.PrefixFrom(w.v6, 128)))
 	return nd
+}
+
+// startRef runs the reference implementation as nd on n, with peer as its
+// only peer.
+func startRef(tb testing.TB, n *netsim.Network, nd, peer *node) {
+	tb.Helper()
+	nd.tun = tun.NewMemory(fmt.Sprintf("ref%d", nd.addr.As4()[3]), 1420)
+	ref := wgref.NewDevice(tb, n, nd.addr, wgref.Options{Memory: nd.tun})
+	ref.IpcSet(tb, fmt.Sprintf("private_key=%s\nlisten_port=%d\npublic_key=%s\nendpoint=%s\nallowed_ip=%s\nallowed_ip=%s\n",
+		nd.priv.Hex(), nd.port, peer.pub.Hex(), netip.AddrPortFrom(peer.addr, peer.port),
+		netip.PrefixFrom(peer.v4, 32), netip.PrefixFrom(peer.v6, 128)))
 }
 
 func interopPair(t *testing.T) (*node, *node) {
 	n := netsim.New(netsim.Options{})
 	t.Cleanup(func() { n.Close() })
 	w := newNode(t, n, 1, nil)
-	r := newRefNode(t, n, 2, w)
+	r := refNodeSpec(t, 2)
+	startRef(t, n, r, w)
 	if err := w.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{peerOf(r, 0)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -110,9 +110,11 @@ func aeadKeyIsZero(a cipher.AEAD) bool {
 	return k != nil && *k == [chacha20poly1305.KeySize]byte{}
 }
 
-func nonceFor(counter uint64) (n [chacha20poly1305.NonceSize]byte) {
-	binary.LittleEndian.PutUint64(n[4:], counter)
-	return n
+// nonce writes the AEAD nonce for e's counter into e (a buffer that lives
+// on the heap anyway, so passing it to the AEAD does not allocate).
+func (e *elem) nonce() []byte {
+	binary.LittleEndian.PutUint64(e.nonceBuf[4:], e.counter)
+	return e.nonceBuf[:]
 }
 
 // seal encrypts e's plaintext (at buf[Headroom:]) in place into a transport
@@ -122,8 +124,7 @@ func (kp *keypair) seal(e *elem, mtu int) {
 	padded := wire.PaddedSize(n, mtu)
 	clear(e.buf[Headroom+n : Headroom+padded])
 	wire.PutTransportHeader(e.buf, kp.remoteIndex, e.counter)
-	nonce := nonceFor(e.counter)
-	out := kp.send.Seal(e.buf[Headroom:Headroom], nonce[:], e.buf[Headroom:Headroom+padded], nil)
+	out := kp.send.Seal(e.buf[Headroom:Headroom], e.nonce(), e.buf[Headroom:Headroom+padded], nil)
 	e.pkt = e.buf[:Headroom+len(out)]
 	e.ok = true
 }
@@ -131,8 +132,7 @@ func (kp *keypair) seal(e *elem, mtu int) {
 // open decrypts e's transport message in place; the plaintext ends up at
 // buf[Headroom:]. The caller holds kp.mu for reading.
 func (kp *keypair) open(e *elem) {
-	nonce := nonceFor(e.counter)
-	pt, err := kp.recv.Open(e.buf[Headroom:Headroom], nonce[:], e.pkt[wire.TransportHeaderSize:], nil)
+	pt, err := kp.recv.Open(e.buf[Headroom:Headroom], e.nonce(), e.pkt[wire.TransportHeaderSize:], nil)
 	if err != nil {
 		e.ok = false
 		return

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/wire"
 )
 
 // elem is one packet moving through a pipeline, in a buffer big enough for
@@ -18,6 +19,8 @@ type elem struct {
 	counter uint64
 	ep      bind.Endpoint
 	ok      bool // sealed or opened successfully
+
+	nonceBuf [12]byte // chacha20poly1305.NonceSize, first 4 bytes zero
 }
 
 // batch is a group of packets that crosses the parallel crypto stage
@@ -37,26 +40,55 @@ type hsMsg struct {
 }
 
 // pools recycles the engine's buffers so that the steady state allocates
-// nothing per packet. Idle peers hold no buffers.
+// nothing per packet. Packet buffers come in two classes: small ones, sized
+// for the MTU the device started with, kept on a bounded free list that the
+// garbage collector does not empty; and large ones (MaxMessageSize) for the
+// rare bigger packet. Idle peers hold no buffers.
 type pools struct {
-	elems   sync.Pool
-	batches sync.Pool
-	hs      sync.Pool
+	smallSize int
+	small     chan *elem
+	large     sync.Pool
+	batches   sync.Pool
+	hs        sync.Pool
 }
 
-func newPools() *pools {
-	p := &pools{}
-	p.elems.New = func() any { return &elem{buf: make([]byte, MaxMessageSize)} }
+// freeListSize bounds the small buffers a device keeps when idle.
+const freeListSize = 2048
+
+func newPools(mtu int) *pools {
+	p := &pools{
+		smallSize: max(2048, Headroom+mtu+wire.PaddingMultiple+wire.TagSize),
+		small:     make(chan *elem, freeListSize),
+	}
+	p.large.New = func() any { return &elem{buf: make([]byte, MaxMessageSize)} }
 	p.batches.New = func() any { return &batch{elems: make([]*elem, 0, 128)} }
 	p.hs.New = func() any { return new(hsMsg) }
 	return p
 }
 
-func (p *pools) getElem() *elem { return p.elems.Get().(*elem) }
+// getElem returns an element whose buffer holds at least n bytes.
+func (p *pools) getElem(n int) *elem {
+	if n > p.smallSize {
+		return p.large.Get().(*elem)
+	}
+	select {
+	case e := <-p.small:
+		return e
+	default:
+		return &elem{buf: make([]byte, p.smallSize)}
+	}
+}
 
 func (p *pools) putElem(e *elem) {
 	e.pkt, e.peer, e.kp, e.ep, e.ok, e.counter = nil, nil, nil, nil, false, 0
-	p.elems.Put(e)
+	if len(e.buf) != p.smallSize {
+		p.large.Put(e)
+		return
+	}
+	select {
+	case p.small <- e:
+	default: // the free list is full: let the collector have it
+	}
 }
 
 func (p *pools) getBatch() *batch { return p.batches.Get().(*batch) }

@@ -15,34 +15,20 @@ import (
 func (d *Device) receive(fn bind.ReceiveFunc) {
 	defer d.recvWG.Done()
 	bs := max(1, d.bind.BatchSize())
-	elems := make([]*elem, bs)
+	// Datagrams land in this goroutine's own full-size buffers; each
+	// transport message is then copied into a pooled buffer of its size.
 	bufs := make([][]byte, bs)
+	for i := range bufs {
+		bufs[i] = make([]byte, MaxMessageSize)
+	}
 	sizes := make([]int, bs)
 	eps := make([]bind.Endpoint, bs)
-	refill := func() {
-		for i, e := range elems {
-			if e == nil {
-				e = d.pools.getElem()
-				elems[i] = e
-			}
-			bufs[i] = e.buf[:MaxMessageSize]
-		}
-	}
-	refill()
-	defer func() {
-		for _, e := range elems {
-			if e != nil {
-				d.pools.putElem(e)
-			}
-		}
-	}()
 	for {
 		n, err := fn(bufs, sizes, eps)
 		if n > 0 {
 			d.datagrams.Add(uint64(n))
-			d.demux(elems[:n], sizes[:n], eps[:n])
+			d.demux(bufs[:n], sizes[:n], eps[:n])
 			clear(eps)
-			refill()
 		}
 		if err != nil {
 			if isClosedErr(err) {
@@ -53,16 +39,16 @@ func (d *Device) receive(fn bind.ReceiveFunc) {
 	}
 }
 
-// demux sorts one received batch; transport messages are taken out of
-// elems into a batch for decryption.
-func (d *Device) demux(elems []*elem, sizes []int, eps []bind.Endpoint) {
+// demux sorts one received batch: transport messages are copied into a
+// batch for decryption, handshake messages into the handshake queue.
+func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint) {
 	now := d.now()
 	b := d.pools.getBatch()
 	var lastIdx uint32
 	var last indexEntry
 	var haveLast bool
-	for i, e := range elems {
-		msg := e.buf[:sizes[i]]
+	for i, buf := range bufs {
+		msg := buf[:sizes[i]]
 		if len(msg) < 4 {
 			continue
 		}
@@ -80,9 +66,10 @@ func (d *Device) demux(elems []*elem, sizes []int, eps []bind.Endpoint) {
 			if !haveLast || kp == nil || h.Counter >= RejectAfterMessages || now.Sub(kp.created) >= RejectAfterTime {
 				continue
 			}
-			e.pkt, e.kp, e.peer, e.counter, e.ep = msg, kp, kp.peer, h.Counter, eps[i]
+			e := d.pools.getElem(len(msg))
+			e.pkt = e.buf[:copy(e.buf, msg)]
+			e.kp, e.peer, e.counter, e.ep = kp, kp.peer, h.Counter, eps[i]
 			b.elems = append(b.elems, e)
-			elems[i] = nil
 		case wire.TypeInitiation, wire.TypeResponse, wire.TypeCookieReply:
 			if _, err := wire.Type(msg); err != nil || !d.admitHandshake(msg, eps[i], now) {
 				continue

@@ -20,12 +20,18 @@ func (d *Device) readTUN() {
 	sizes := make([]int, bs)
 	touched := make([]*Peer, 0, 8)
 	refill := func() {
+		need := Headroom + int(d.mtu.Load()) + wire.PaddingMultiple + wire.TagSize
 		for i, e := range elems {
+			if e != nil && len(e.buf) < need {
+				d.pools.putElem(e)
+				e = nil
+			}
 			if e == nil {
-				e = d.pools.getElem()
+				e = d.pools.getElem(need)
 				elems[i] = e
 			}
-			bufs[i] = e.buf[:Headroom+MaxPacketSize]
+			// Room is left for padding and the tag behind the packet.
+			bufs[i] = e.buf[:len(e.buf)-wire.PaddingMultiple-wire.TagSize]
 		}
 	}
 	refill()
@@ -127,7 +133,7 @@ func dstAddr(pkt []byte) (netip.Addr, bool) {
 func (p *Peer) sendKeepalive() {
 	p.mu.Lock()
 	if len(p.staged) == 0 {
-		e := p.d.pools.getElem()
+		e := p.d.pools.getElem(wire.MinTransportSize)
 		e.pkt = e.buf[Headroom:Headroom]
 		e.peer = p
 		p.staged = append(p.staged, e)
