@@ -54,7 +54,7 @@ type Device struct {
 	// mu guards the configuration and the up/down state. Handshake
 	// processing holds it for reading, so that keys never change under it.
 	mu         sync.RWMutex
-	identity   atomic.Pointer[noise.Identity] // nil without a private key; written under mu
+	identity   atomic.Pointer[noise.Identity]      // nil without a private key; written under mu
 	checker    atomic.Pointer[noise.CookieChecker] // nil without a private key; written under mu
 	peers      map[noise.PublicKey]*Peer
 	tableMu    sync.RWMutex // guards table; taken alone, never while waiting on anything
@@ -70,7 +70,7 @@ type Device struct {
 	mtu            atomic.Int64
 	datagrams      atomic.Uint64 // read from the bind
 	inflight       atomic.Int64  // batches, handshake messages and handshake starts in progress
-	underLoadUntil atomic.Int64 // UnixNano
+	underLoadUntil atomic.Int64  // UnixNano
 	limiter        *ratelimit.Limiter
 
 	workers int
