@@ -11,7 +11,8 @@ import (
 
 // TestShutdown: a configured, running daemon exits with status 0 within a
 // few seconds of SIGTERM or SIGINT, and its UAPI socket and interface are
-// gone when it has; deleting the interface also ends the daemon.
+// gone when it has; deleting the interface or the socket file also ends
+// the daemon.
 func TestShutdown(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -25,11 +26,24 @@ func TestShutdown(t *testing.T) {
 			d.NS.IP("link", "del", "dev", d.Iface)
 			return d.WaitExit(start)
 		}},
+		// As wireguard-go: removing the UAPI socket file ends the daemon.
+		{"socket-removed", func(d *Daemon) (time.Duration, error) {
+			start := time.Now()
+			d.stopped = true
+			if err := os.Remove(d.Socket()); err != nil {
+				d.t.Fatal(err)
+			}
+			return d.WaitExit(start)
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im *Impl) {
 				p := newPairNet(t, im, im, pairOpts{})
 				p.NSA.PingCount(innerB4, 2)
+				// The socket is for root alone, as wireguard-go makes it.
+				if fi, err := os.Stat(p.A.Socket()); err != nil || fi.Mode()&fs.ModeSocket == 0 || fi.Mode().Perm()&0o077 != 0 {
+					t.Errorf("UAPI socket %s: %v, want a socket with no group/other permissions (%v)", p.A.Socket(), fi.Mode(), err)
+				}
 				elapsed, err := c.stop(p.A)
 				t.Logf("%s daemon exited %v after %v", im.Name, err, elapsed)
 				if err != nil {
