@@ -20,7 +20,7 @@ var (
 	// ErrBadName: the file name is not an interface name followed by .conf.
 	ErrBadName = errors.New("the config file must be a valid interface name, followed by .conf")
 	// ErrExists: up found the interface already there.
-	ErrExists = errors.New("interface already exists")
+	ErrExists = errors.New("already exists")
 	// ErrNotWireGuard: down or save found no WireGuard interface by that name.
 	ErrNotWireGuard = errors.New("not a WireGuard interface")
 	// ErrHook: a PreUp, PostUp, PreDown or PostDown command failed.

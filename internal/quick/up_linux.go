@@ -75,7 +75,7 @@ func (e *env) resolver() (*conf.Resolver, error) {
 func (e *env) up(c *config) (err error) {
 	iface := c.Interface
 	if _, err := netlink.LinkByName(iface); err == nil {
-		return fmt.Errorf("`%s' already exists: %w", iface, ErrExists)
+		return fmt.Errorf("`%s' %w", iface, ErrExists)
 	}
 	p, err := NewPlan(iface, c.File, lookupTable)
 	if err != nil {
@@ -215,11 +215,12 @@ func (e *env) startDaemon(iface string, st *state) error {
 	for {
 		conn, err := uapi.Dial(uapi.DefaultSocketDir, iface)
 		if err == nil {
-			st.PID = peerPID(conn)
+			st.PID = daemonPID(iface, peerPID(conn))
 			conn.Close()
 			return nil
 		}
-		if time.Now().After(deadline) {
+		// A socket nobody listens on: the device died.
+		if errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
 			return fmt.Errorf("reach userspace device %s: %w: %w", iface, ErrDaemon, err)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -243,6 +244,44 @@ func peerPID(conn net.Conn) int {
 		}
 	})
 	return pid
+}
+
+// daemonPID finds the process serving iface: the one that listened on its
+// socket (hint) if it still runs, else — it forked into the background —
+// a process whose last argument is iface and which holds a TUN device.
+func daemonPID(iface string, hint int) int {
+	if hint > 0 && isDaemon(hint, iface) {
+		return hint
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err == nil && pid != os.Getpid() && isDaemon(pid, iface) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// isDaemon reports whether pid runs with iface as its last argument and
+// holds /dev/net/tun open.
+func isDaemon(pid int, iface string) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
+	if args[len(args)-1] != iface {
+		return false
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, _ := os.ReadDir(dir)
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && target == "/dev/net/tun" {
+			return true
+		}
+	}
+	return false
 }
 
 // setDevice applies cfg through UAPI.
@@ -590,7 +629,7 @@ func (e *env) down(c *config) error {
 	}
 	dev, devErr := getDevice(iface)
 	if st == nil && devErr != nil {
-		return fmt.Errorf("`%s': %w", iface, ErrNotWireGuard)
+		return fmt.Errorf("`%s' is %w", iface, ErrNotWireGuard)
 	}
 	p, err := NewPlan(iface, c.File, lookupTable)
 	if err != nil {
@@ -635,7 +674,7 @@ func (e *env) save(c *config) error {
 	}
 	dev, err := getDevice(c.Interface)
 	if err != nil {
-		return fmt.Errorf("`%s': %w: %w", c.Interface, ErrNotWireGuard, err)
+		return fmt.Errorf("`%s' is %w: %w", c.Interface, ErrNotWireGuard, err)
 	}
 	return e.saveConfig(c, dev, st)
 }

@@ -1,0 +1,296 @@
+package quick
+
+import (
+	"crypto/sha256"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/conf"
+)
+
+const fullTunnel = "0.0.0.0/0, ::/0"
+
+func hostResolvConf(t *testing.T) [32]byte {
+	data, _ := os.ReadFile("/etc/resolv.conf")
+	return sha256.Sum256(data)
+}
+
+// netnsResolvConf gives the client namespace its own resolv.conf, which
+// `ip netns exec` bind-mounts over /etc/resolv.conf.
+func (tp *topo) netnsResolvConf(t *testing.T, text string) {
+	t.Helper()
+	dir := filepath.Join("/etc/netns", tp.client)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (tp *topo) resolvConf(t *testing.T) string {
+	t.Helper()
+	out, err := tp.run(nil, "cat", "/etc/resolv.conf")
+	if err != nil {
+		t.Fatalf("read the namespace's resolv.conf: %v\n%s", err, out)
+	}
+	return out
+}
+
+func requireNoResolvconf(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("resolvconf"); err == nil {
+		t.Skip("skipping: resolvconf is installed; this test covers the fallback to /etc/resolv.conf")
+	}
+	if _, err := exec.LookPath("resolvectl"); err == nil {
+		if _, err := os.Stat(resolvedDir); err == nil {
+			t.Skip("skipping: systemd-resolved runs; this test covers the fallback to /etc/resolv.conf")
+		}
+	}
+}
+
+// TestDNSFile: without resolvconf or systemd-resolved, up rewrites
+// /etc/resolv.conf and down puts the original back, byte for byte.
+func TestDNSFile(t *testing.T) {
+	requireRoot(t)
+	requireNoResolvconf(t)
+	b := binaries(t)
+	hostBefore := hostResolvConf(t)
+	tp := newTopo(t, true)
+	orig := "# the namespace's own\nnameserver 192.0.2.53\noptions edns0\n"
+	tp.netnsResolvConf(t, orig)
+	path := tp.conf(t, "DNS = 10.99.0.1, fd99::1, corp.example, lab.example", fullTunnel, "")
+	if out, err := tp.run(nil, b.warren, "up", path); err != nil {
+		t.Fatalf("warren up: %v\n%s", err, out)
+	}
+	got := tp.resolvConf(t)
+	for _, want := range []string{"nameserver 10.99.0.1\n", "nameserver fd99::1\n", "search corp.example lab.example\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("resolv.conf while up lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "192.0.2.53") {
+		t.Errorf("resolv.conf while up still names the old server:\n%s", got)
+	}
+	if out, err := tp.run(nil, b.warren, "down", path); err != nil {
+		t.Fatalf("warren down: %v\n%s", err, out)
+	}
+	if got := tp.resolvConf(t); got != orig {
+		t.Errorf("resolv.conf after down = %q, want %q", got, orig)
+	}
+	tp.checkGone(t)
+	if hostResolvConf(t) != hostBefore {
+		t.Errorf("the host's /etc/resolv.conf changed")
+	}
+}
+
+// TestDNSResolvconf: with resolvconf installed, up hands it the servers as
+// wg-quick does (resolvconf -a IFACE -m 0 -x) and down removes them.
+func TestDNSResolvconf(t *testing.T) {
+	requireRoot(t)
+	b := binaries(t)
+	tp := newTopo(t, false)
+	tp.netnsResolvConf(t, "nameserver 192.0.2.53\n")
+	fake := t.TempDir()
+	logPath := filepath.Join(fake, "log")
+	script := "#!/bin/sh\necho \"$*\" >> " + logPath + "\ncat >> " + logPath + "\n"
+	if err := os.WriteFile(filepath.Join(fake, "resolvconf"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + fake + ":" + os.Getenv("PATH")}
+	path := tp.conf(t, "DNS = 10.99.0.1, corp.example", "10.99.0.0/24", "")
+	if out, err := tp.run(env, b.warren, "up", path); err != nil {
+		t.Fatalf("warren up: %v\n%s", err, out)
+	}
+	if out, err := tp.run(env, b.warren, "down", path); err != nil {
+		t.Fatalf("warren down: %v\n%s", err, out)
+	}
+	log, _ := os.ReadFile(logPath)
+	prefix := resolvconfIfacePrefix()
+	want := "-a " + prefix + tp.iface + " -m 0 -x\nnameserver 10.99.0.1\nsearch corp.example\n-d " + prefix + tp.iface + " -f\n"
+	if string(log) != want {
+		t.Errorf("resolvconf calls:\n%s\nwant:\n%s", log, want)
+	}
+	if got := tp.resolvConf(t); got != "nameserver 192.0.2.53\n" {
+		t.Errorf("resolv.conf touched although resolvconf is there: %q", got)
+	}
+	tp.checkGone(t)
+}
+
+// upMustFail runs warren up, expecting failure with a message containing
+// want, and checks that the namespace is as before.
+func (tp *topo) upMustFail(t *testing.T, env []string, path, want, before string) {
+	t.Helper()
+	b := binaries(t)
+	out, err := tp.run(env, b.warren, "up", path)
+	if err == nil {
+		t.Fatalf("warren up succeeded, want failure:\n%s", out)
+	}
+	if !strings.Contains(out, want) {
+		t.Errorf("warren up output lacks %q:\n%s", want, out)
+	}
+	tp.checkGone(t)
+	diff(t, "listings after a failed up", tp.snapshot(t), before)
+}
+
+func TestUpFailures(t *testing.T) {
+	requireRoot(t)
+	t.Run("unresolvable hostname", func(t *testing.T) {
+		tp := newTopo(t, false)
+		tp.netnsResolvConf(t, "nameserver 127.0.0.1\n")
+		before := tp.snapshot(t)
+		path := tp.conf(t, "DNS = 10.99.0.1", fullTunnel, "no-such-host.invalid:51820")
+		tp.upMustFail(t, []string{"WG_ENDPOINT_RESOLUTION_RETRIES=0"}, path, "no-such-host.invalid", before)
+		if got := tp.resolvConf(t); got != "nameserver 127.0.0.1\n" {
+			t.Errorf("resolv.conf = %q after failed up", got)
+		}
+	})
+	t.Run("failing hook", func(t *testing.T) {
+		tp := newTopo(t, false)
+		tp.netnsResolvConf(t, "nameserver 192.0.2.53\n")
+		before := tp.snapshot(t)
+		marker := filepath.Join(t.TempDir(), "ran")
+		path := tp.conf(t, "DNS = 10.99.0.1\nPreUp = touch "+marker+"\nPostUp = echo failing on %i >&2; false", fullTunnel, "")
+		tp.upMustFail(t, nil, path, "failing on "+tp.iface, before)
+		if !exists(marker) {
+			t.Errorf("PreUp hook did not run")
+		}
+		if got := tp.resolvConf(t); got != "nameserver 192.0.2.53\n" {
+			t.Errorf("resolv.conf = %q after failed up", got)
+		}
+	})
+	t.Run("failing PreUp hook", func(t *testing.T) {
+		tp := newTopo(t, false)
+		before := tp.snapshot(t)
+		path := tp.conf(t, "PreUp = exit 3", fullTunnel, "")
+		tp.upMustFail(t, nil, path, "exit 3", before)
+	})
+	t.Run("interface exists", func(t *testing.T) {
+		tp := newTopo(t, false)
+		sh(t, "ip", "-n", tp.client, "tuntap", "add", "dev", tp.iface, "mode", "tun")
+		before := tp.snapshot(t)
+		path := tp.conf(t, "", fullTunnel, "")
+		tp.upMustFail(t, nil, path, "`"+tp.iface+"' already exists", before)
+	})
+	t.Run("daemon fails to start", func(t *testing.T) {
+		tp := newTopo(t, false)
+		before := tp.snapshot(t)
+		fake := filepath.Join(t.TempDir(), "broken-daemon")
+		os.WriteFile(fake, []byte("#!/bin/sh\necho 'cannot create TUN' >&2\nexit 1\n"), 0o755)
+		path := tp.conf(t, "", fullTunnel, "")
+		tp.upMustFail(t, []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + fake}, path, "cannot create TUN", before)
+	})
+	t.Run("daemon dies during up", func(t *testing.T) {
+		b := binaries(t)
+		tp := newTopo(t, false)
+		before := tp.snapshot(t)
+		// Starts the reference device, then kills it before up configures it.
+		fake := filepath.Join(t.TempDir(), "dying-daemon")
+		os.WriteFile(fake, []byte("#!/bin/sh\n"+b.wggo+" -f \"$1\" & pid=$!\nsleep 0.3\nkill -9 $pid\n"), 0o755)
+		path := tp.conf(t, "", fullTunnel, "")
+		tp.upMustFail(t, []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + fake}, path, "connection refused", before)
+	})
+}
+
+// TestKilledDaemon: down after the device was killed leaves nothing behind
+// (rules, firewall, DNS, socket, record), although the interface is gone.
+func TestKilledDaemon(t *testing.T) {
+	requireRoot(t)
+	requireNoResolvconf(t)
+	b := binaries(t)
+	for _, impl := range implementations(t) {
+		t.Run(impl.name, func(t *testing.T) {
+			tp := newTopo(t, true)
+			orig := "nameserver 192.0.2.53\n"
+			tp.netnsResolvConf(t, orig)
+			before := tp.snapshot(t)
+			path := tp.conf(t, "DNS = 10.99.0.1", fullTunnel, "")
+			env := []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + impl.path}
+			if out, err := tp.run(env, b.warren, "up", path); err != nil {
+				skipNotImplemented(t, out)
+				t.Fatalf("warren up: %v\n%s", err, out)
+			}
+			st, err := loadState(tp.iface)
+			if err != nil || st == nil || st.PID == 0 {
+				t.Fatalf("no record of the device's process: %+v, %v", st, err)
+			}
+			if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+				t.Fatalf("kill the device: %v", err)
+			}
+			for i := 0; i < 100; i++ {
+				if _, err := tp.run(nil, "ip", "link", "show", tp.iface); err != nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if out, err := tp.run(nil, b.warren, "down", path); err != nil {
+				t.Fatalf("warren down after the device died: %v\n%s", err, out)
+			}
+			tp.checkGone(t)
+			diff(t, "listings after down", tp.snapshot(t), before)
+			if got := tp.resolvConf(t); got != orig {
+				t.Errorf("resolv.conf after down = %q, want %q", got, orig)
+			}
+			// A second down finds nothing to take down.
+			if out, err := tp.run(nil, b.warren, "down", path); err == nil || !strings.Contains(out, "is not a WireGuard interface") {
+				t.Errorf("second down: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// TestSave: save and SaveConfig write the running configuration back.
+func TestSave(t *testing.T) {
+	requireRoot(t)
+	b := binaries(t)
+	tp := newTopo(t, true)
+	path := tp.conf(t, "MTU = 1380\nSaveConfig = true\nPostUp = echo up %i", "10.99.0.0/24", "")
+	if out, err := tp.run(nil, b.warren, "up", path); err != nil {
+		t.Fatalf("warren up: %v\n%s", err, out)
+	}
+	newPeer := strings.TrimSpace(sh(t, "sh", "-c", "wg genkey | wg pubkey"))
+	if out, err := tp.run(nil, "wg", "set", tp.iface, "peer", newPeer, "allowed-ips", "10.99.0.77/32"); err != nil {
+		t.Fatalf("wg set: %v\n%s", err, out)
+	}
+	sh(t, "ip", "-n", tp.client, "addr", "add", "10.98.0.2/24", "dev", tp.iface)
+	if out, err := tp.run(nil, b.warren, "save", path); err != nil {
+		t.Fatalf("warren save: %v\n%s", err, out)
+	}
+	check := func(when string) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := conf.Parse(path, data, conf.Options{Quick: true})
+		if err != nil {
+			t.Fatalf("%s: saved file does not parse: %v\n%s", when, err, data)
+		}
+		in := f.Interface
+		if len(f.Peers) != 2 || f.Peers[1].PublicKey.String() != newPeer {
+			t.Errorf("%s: saved peers %+v, want the original and %s", when, f.Peers, newPeer)
+		}
+		if got := len(in.Addresses); got != 3 {
+			t.Errorf("%s: saved addresses %v, want 3", when, in.Addresses)
+		}
+		if in.MTU != 1380 || !in.SaveConfig || len(in.PostUp) != 1 || in.PostUp[0] != "echo up %i" || in.PrivateKey == nil {
+			t.Errorf("%s: saved [Interface] %+v", when, in)
+		}
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: saved file mode %v, want 0600", when, fi.Mode().Perm())
+		}
+	}
+	check("save")
+	newPeer2 := strings.TrimSpace(sh(t, "sh", "-c", "wg genkey | wg pubkey"))
+	tp.run(nil, "wg", "set", tp.iface, "peer", newPeer, "remove", "peer", newPeer2, "allowed-ips", "10.99.0.78/32")
+	newPeer = newPeer2
+	if out, err := tp.run(nil, b.warren, "down", path); err != nil {
+		t.Fatalf("warren down: %v\n%s", err, out)
+	}
+	check("down with SaveConfig")
+	tp.checkGone(t)
+}
