@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -371,4 +372,26 @@ func ExampleTable() {
 	// 1.1.1.1 -> gateway
 	// 10.8.9.9 -> office
 	// 10.8.4.2 -> printer
+}
+
+func TestConcurrentLookups(t *testing.T) {
+	// Readers share the table without locks while no writer runs (run
+	// with -race to check that Lookup only reads).
+	tb, addrs := randomTable(5000, false)
+	want := make([]int, len(addrs))
+	for i, a := range addrs {
+		want[i], _ = tb.Lookup(a)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g; i < len(addrs); i += 4 {
+				if got, _ := tb.Lookup(addrs[i]); got != want[i] {
+					t.Errorf("concurrent Lookup(%v) = %d, want %d", addrs[i], got, want[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
