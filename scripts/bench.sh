@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# bench.sh: warren's data plane against wireguard-go's, side by side.
+#
+# Builds warren (this tree) and wireguard-go (the version go.mod pins, from
+# the module proxy, into a temporary directory, never committed), joins two
+# fresh network namespaces with a veth pair and, for each implementation in
+# turn (the same one at both ends), measures through the tunnel:
+#   TCP, 1 stream, tunnel MTU 1420 (and the daemons' CPU time during it)
+#   TCP, 4 streams, MTU 1420
+#   TCP, 1 stream, MTU 9000
+#   UDP, 64-byte payloads, packets per second received
+#   ping RTT (median of BENCH_PINGS pings, 10 ms apart)
+#   resident memory of a daemon configured with BENCH_PEERS peers
+# Implementations alternate, round by round (the machine is shared, so only
+# numbers from one run are comparable), and the table shows medians and the
+# ratio warren/wireguard-go against the targets of issue 6.
+#
+# Usage (root):  scripts/bench.sh [--quick]
+# Environment:
+#   BENCH_ROUNDS    rounds, each running every implementation once (3; --quick 1)
+#   BENCH_DURATION  seconds per iperf3 run (8; --quick 2)
+#   BENCH_PINGS     pings per RTT measurement (50; --quick 20)
+#   BENCH_PEERS     peers in the memory measurement (10000; --quick 1000)
+#   BENCH_IMPLS     implementations to run ("ref warren"); a name of the form
+#                   warren:VAR=VAL[,VAR=VAL] runs warren with those variables
+#                   set, e.g. "ref warren warren:WARREN_TUN_OFFLOAD=0"
+#   BENCH_WARREN    a prebuilt warren binary to use instead of building one
+#   BENCH_REF       a prebuilt wireguard-go binary to use instead of building one
+#   BENCH_KEEP      a directory to keep the raw results in
+# It exits non-zero only when it cannot set up or run a measurement at all;
+# a target missed is reported in the table, not in the exit status.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+for a in "$@"; do
+	case $a in
+	--quick) quick=1 ;;
+	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+	*) echo "bench.sh: unknown argument $a" >&2; exit 2 ;;
+	esac
+done
+if ((quick)); then
+	: "${BENCH_ROUNDS:=1}" "${BENCH_DURATION:=2}" "${BENCH_PINGS:=20}" "${BENCH_PEERS:=1000}"
+fi
+ROUNDS=${BENCH_ROUNDS:-3}
+DUR=${BENCH_DURATION:-8}
+PINGS=${BENCH_PINGS:-50}
+PEERS=${BENCH_PEERS:-10000}
+IMPLS=${BENCH_IMPLS:-ref warren}
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces, TUN)"
+for c in ip wg iperf3 ping jq awk go; do
+	command -v "$c" >/dev/null || die "needs $c in PATH"
+done
+[ -c /dev/net/tun ] || die "needs /dev/net/tun"
+
+# Names unique to this run: namespaces, veth ends and WireGuard interfaces
+# (the UAPI socket directory is shared by all namespaces).
+id=$(printf '%x' $$)
+NSA=wrbench-a-$id NSB=wrbench-b-$id
+VA=wrbva$id VB=wrbvb$id
+WA=wrba$id WB=wrbb$id WM=wrbm$id
+UA=192.168.241.1 UB=192.168.241.2
+TA=10.241.0.1 TB=10.241.0.2
+PORTA=51821 PORTB=51822 IPERF_PORT=5211
+SOCKDIR=/var/run/wireguard
+
+WORK=$(mktemp -d /tmp/warren-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	[ -f "$WORK/iperf.pid" ] && kill "$(cat "$WORK/iperf.pid")" 2>/dev/null || true
+	ip netns del "$NSA" 2>/dev/null || true
+	ip netns del "$NSB" 2>/dev/null || true
+	rm -f "$SOCKDIR/$WA.sock" "$SOCKDIR/$WB.sock" "$SOCKDIR/$WM.sock"
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		mkdir -p "$BENCH_KEEP" && cp "$WORK"/results "$WORK"/*.log "$BENCH_KEEP"/ 2>/dev/null || true
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== build" >&2
+if [ -n "${BENCH_WARREN:-}" ]; then
+	cp "$BENCH_WARREN" "$WORK/warren"
+else
+	go build -o "$WORK/warren" ./cmd/warren || die "build warren"
+fi
+if [ -n "${BENCH_REF:-}" ]; then
+	cp "$BENCH_REF" "$WORK/wireguard-go"
+else
+	go build -o "$WORK/wireguard-go" golang.zx2c4.com/wireguard || die "build wireguard-go (go.mod pins it)"
+fi
+go run ./test/bench/genpeers -n "$PEERS" >"$WORK/peers.conf" || die "generate peers"
+"$WORK/warren" genkey >"$WORK/a.key" && "$WORK/warren" genkey >"$WORK/b.key" || die "genkey"
+PUBA=$("$WORK/warren" pubkey <"$WORK/a.key")
+PUBB=$("$WORK/warren" pubkey <"$WORK/b.key")
+
+echo "== namespaces $NSA $NSB" >&2
+ip netns add "$NSA" && ip netns add "$NSB" || die "create namespaces"
+ip link add "$VA" netns "$NSA" type veth peer name "$VB" netns "$NSB" || die "create veth"
+ip -n "$NSA" addr add "$UA/24" dev "$VA" && ip -n "$NSB" addr add "$UB/24" dev "$VB" || die "address veth"
+for ns in "$NSA" "$NSB"; do ip -n "$ns" link set lo up; done
+ip -n "$NSA" link set "$VA" up && ip -n "$NSB" link set "$VB" up || die "veth up"
+ip netns exec "$NSB" iperf3 -s -p "$IPERF_PORT" -D --pidfile "$WORK/iperf.pid" >/dev/null || die "start iperf3 server"
+sleep 0.3
+
+# daemon_argv IMPL IFACE: the command line (with env) running IMPL on IFACE in the foreground.
+daemon_argv() {
+	local impl=$1 iface=$2 envs=()
+	case $impl in
+	ref) echo "env LOG_LEVEL=error $WORK/wireguard-go -f $iface" ;;
+	warren) echo "env LOG_LEVEL=error $WORK/warren daemon -f $iface" ;;
+	warren:*)
+		IFS=, read -r -a envs <<<"${impl#warren:}"
+		echo "env LOG_LEVEL=error ${envs[*]} $WORK/warren daemon -f $iface" ;;
+	*) die "unknown implementation $impl" ;;
+	esac
+}
+
+# start_daemon NS IMPL IFACE: starts it and sets DPID once its socket answers.
+start_daemon() {
+	local ns=$1 impl=$2 iface=$3 i
+	# shellcheck disable=SC2046
+	ip netns exec "$ns" $(daemon_argv "$impl" "$iface") >>"$WORK/daemon.log" 2>&1 &
+	DPID=$!
+	PIDS+=("$DPID")
+	for ((i = 0; i < 100; i++)); do
+		if [ -S "$SOCKDIR/$iface.sock" ] && ip netns exec "$ns" wg show "$iface" >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$DPID" 2>/dev/null || die "$impl daemon for $iface exited at start (see below)$(tail -5 "$WORK/daemon.log")"
+		sleep 0.1
+	done
+	die "$impl daemon for $iface: no UAPI socket after 10 s"
+}
+
+stop_daemon() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# tunnel_up IMPL MTU: both daemons, configured and reachable; sets PIDA PIDB.
+tunnel_up() {
+	local impl=$1 mtu=$2 i
+	local vmtu=$((mtu + 80 > 1500 ? mtu + 80 : 1500))
+	ip -n "$NSA" link set "$VA" mtu "$vmtu" && ip -n "$NSB" link set "$VB" mtu "$vmtu" || die "veth mtu $vmtu"
+	start_daemon "$NSA" "$impl" "$WA"; PIDA=$DPID
+	start_daemon "$NSB" "$impl" "$WB"; PIDB=$DPID
+	ip netns exec "$NSA" wg set "$WA" private-key "$WORK/a.key" listen-port $PORTA \
+		peer "$PUBB" endpoint "$UB:$PORTB" allowed-ips "$TB/32" || die "configure $WA"
+	ip netns exec "$NSB" wg set "$WB" private-key "$WORK/b.key" listen-port $PORTB \
+		peer "$PUBA" endpoint "$UA:$PORTA" allowed-ips "$TA/32" || die "configure $WB"
+	ip -n "$NSA" addr add "$TA/24" dev "$WA" && ip -n "$NSB" addr add "$TB/24" dev "$WB" || die "address tunnel"
+	ip -n "$NSA" link set "$WA" mtu "$mtu" up && ip -n "$NSB" link set "$WB" mtu "$mtu" up || die "tunnel up"
+	for ((i = 0; i < 40; i++)); do
+		ip netns exec "$NSA" ping -c 1 -W 0.5 "$TB" >/dev/null 2>&1 && return 0
+	done
+	die "$impl tunnel at MTU $mtu: no ping reply"
+}
+
+tunnel_down() {
+	stop_daemon "$PIDA"
+	stop_daemon "$PIDB"
+}
+
+cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# iperf ARGS...: runs the client in NSA against NSB's tunnel address, JSON to stdout.
+iperf() {
+	local out
+	if ! out=$(ip netns exec "$NSA" timeout $((DUR + 30)) iperf3 -c "$TB" -p "$IPERF_PORT" -t "$DUR" -J "$@" 2>&1); then
+		echo "iperf3 $* failed: $(jq -r '.error // empty' <<<"$out" 2>/dev/null || echo "$out" | tail -2)" >&2
+		return 1
+	fi
+	echo "$out"
+}
+
+# record IMPL METRIC VALUE
+record() { echo "$1 $2 $3" >>"$WORK/results"; echo "   $1 $2 = $3" >&2; }
+
+measure_tunnel() {
+	local impl=$1 out t0a t0b t1a t1b s0 s1 gbps hz
+	hz=$(getconf CLK_TCK)
+	tunnel_up "$impl" 1420
+	# TCP, one stream, with the daemons' CPU time.
+	t0a=$(cputicks "$PIDA") t0b=$(cputicks "$PIDB") s0=$(date +%s.%N)
+	if out=$(iperf); then
+		t1a=$(cputicks "$PIDA") t1b=$(cputicks "$PIDB") s1=$(date +%s.%N)
+		gbps=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
+		record "$impl" tcp1420 "$gbps"
+		record "$impl" cpu_per_gbps "$(awk -v d=$((t1a - t0a + t1b - t0b)) -v hz="$hz" -v s0="$s0" -v s1="$s1" -v g="$gbps" \
+			'BEGIN { cores = d / hz / (s1 - s0); printf "%.3f", (g > 0 ? cores / g : 0) }')"
+	fi
+	if out=$(iperf -P 4); then
+		record "$impl" tcp1420x4 "$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")"
+	fi
+	if out=$(iperf -u -l 64 -b 10G); then
+		# Received packets per second: sent minus those the server missed.
+		record "$impl" udp64_kpps "$(jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds / 1e3' <<<"$out")"
+	fi
+	if out=$(ip netns exec "$NSA" ping -c "$PINGS" -i 0.01 "$TB" 2>&1); then
+		record "$impl" ping_ms "$(grep -o 'time=[0-9.]*' <<<"$out" | cut -d= -f2 | sort -g |
+			awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+	fi
+	tunnel_down
+	tunnel_up "$impl" 9000
+	if out=$(iperf); then
+		record "$impl" tcp9000 "$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")"
+	fi
+	tunnel_down
+}
+
+measure_memory() {
+	local impl=$1 rss
+	start_daemon "$NSA" "$impl" "$WM"
+	ip netns exec "$NSA" wg setconf "$WM" "$WORK/peers.conf" || die "$impl: setconf $PEERS peers"
+	sleep 2
+	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status")
+	record "$impl" rss_mib "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
+	stop_daemon "$DPID"
+}
+
+: >"$WORK/results"
+read -r -a impls <<<"$IMPLS"
+for ((r = 1; r <= ROUNDS; r++)); do
+	# Alternate which implementation goes first, so drift in the machine's
+	# load does not always favour the same one.
+	order=("${impls[@]}")
+	if ((r % 2 == 0)); then
+		order=()
+		for ((i = ${#impls[@]} - 1; i >= 0; i--)); do order+=("${impls[i]}"); done
+	fi
+	for impl in "${order[@]}"; do
+		echo "== round $r/$ROUNDS: $impl" >&2
+		measure_tunnel "$impl"
+		measure_memory "$impl"
+	done
+done
+
+# The table: medians per implementation, and each warren variant against ref.
+median() { # IMPL METRIC
+	awk -v i="$1" -v m="$2" '$1 == i && $2 == m { print $3 }' "$WORK/results" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo
+echo "warren vs wireguard-go, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, $ROUNDS rounds x ${DUR}s"
+metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms cpu_per_gbps rss_mib"
+declare -A label=(
+	[tcp1420]="TCP 1 stream, MTU 1420 (Gbit/s)" [tcp9000]="TCP 1 stream, MTU 9000 (Gbit/s)"
+	[tcp1420x4]="TCP 4 streams, MTU 1420 (Gbit/s)" [udp64_kpps]="UDP 64 B received (kpps)"
+	[ping_ms]="ping RTT median (ms)" [cpu_per_gbps]="CPU cores per Gbit/s (TCP 1420)"
+	[rss_mib]="RSS with $PEERS peers (MiB)")
+# target: how the ratio warren/ref must compare ("ge X", "le X"), or "diff X" for ping.
+declare -A target=(
+	[tcp1420]="ge 1.3" [tcp9000]="ge 1.3" [tcp1420x4]="ge 1.0" [udp64_kpps]="ge 1.3"
+	[ping_ms]="diff 0.1" [cpu_per_gbps]="lt 1.0" [rss_mib]="le 0.25")
+others=()
+for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
+{
+	printf '%-34s %10s' "metric" "ref"
+	for o in "${others[@]}"; do printf ' %10s %8s %5s' "${o#warren:}" "ratio" "ok"; done
+	printf '   target\n'
+	for m in $metrics; do
+		refv=$(median ref "$m")
+		printf '%-34s %10s' "${label[$m]}" "$refv"
+		for o in "${others[@]}"; do
+			v=$(median "$o" "$m")
+			read -r ratio ok < <(awk -v a="$v" -v b="$refv" -v t="${target[$m]}" 'BEGIN {
+				split(t, p, " ")
+				if (a == "-" || b == "-" || b + 0 == 0) { print "- -"; exit }
+				r = a / b
+				if (p[1] == "ge") ok = r >= p[2]; else if (p[1] == "le") ok = r <= p[2]
+				else if (p[1] == "lt") ok = r < p[2]; else ok = (a - b) <= p[2]
+				printf "%.2f %s\n", r, ok ? "yes" : "NO" }')
+			printf ' %10s %8s %5s' "$v" "$ratio" "$ok"
+		done
+		case ${target[$m]} in
+		diff*) printf '   warren within +%s ms\n' "${target[$m]#diff }" ;;
+		ge*) printf '   ratio >= %s\n' "${target[$m]#ge }" ;;
+		le*) printf '   ratio <= %s\n' "${target[$m]#le }" ;;
+		lt*) printf '   ratio < %s\n' "${target[$m]#lt }" ;;
+		esac
+	done
+}
+echo
+echo "raw (impl metric value, in run order):"
+sed 's/^/  /' "$WORK/results"
