@@ -23,36 +23,41 @@ import (
 // Peers and allowed IPs are written in the order given.
 func WriteGet(w io.Writer, dev *wgtypes.Device) error {
 	var b bytes.Buffer
+	b.Grow(256 + 512*len(dev.Peers))
 	if !dev.PrivateKey.IsZero() {
 		writeKey(&b, "private_key", (*[noise.KeySize]byte)(&dev.PrivateKey))
 	}
 	if dev.ListenPort != 0 {
-		fmt.Fprintf(&b, "listen_port=%d\n", dev.ListenPort)
+		writeUint(&b, "listen_port", uint64(dev.ListenPort))
 	}
 	if dev.FwMark != 0 {
-		fmt.Fprintf(&b, "fwmark=%d\n", dev.FwMark)
+		writeUint(&b, "fwmark", uint64(dev.FwMark))
 	}
 	for i := range dev.Peers {
 		p := &dev.Peers[i]
 		writeKey(&b, "public_key", (*[noise.KeySize]byte)(&p.PublicKey))
 		writeKey(&b, "preshared_key", (*[noise.KeySize]byte)(&p.PresharedKey))
 		version := p.ProtocolVersion
-		if version == 0 {
+		if version <= 0 {
 			version = 1
 		}
-		fmt.Fprintf(&b, "protocol_version=%d\n", version)
+		writeUint(&b, "protocol_version", uint64(version))
 		if p.Endpoint.IsValid() {
-			fmt.Fprintf(&b, "endpoint=%s\n", p.Endpoint)
+			b.WriteString("endpoint=")
+			b.Write(p.Endpoint.AppendTo(b.AvailableBuffer()))
+			b.WriteByte('\n')
 		}
 		sec, nsec := handshakeTime(p.LastHandshakeTime)
-		fmt.Fprintf(&b, "last_handshake_time_sec=%d\n", sec)
-		fmt.Fprintf(&b, "last_handshake_time_nsec=%d\n", nsec)
-		fmt.Fprintf(&b, "tx_bytes=%d\n", p.TxBytes)
-		fmt.Fprintf(&b, "rx_bytes=%d\n", p.RxBytes)
-		fmt.Fprintf(&b, "persistent_keepalive_interval=%d\n", p.PersistentKeepaliveInterval)
+		writeUint(&b, "last_handshake_time_sec", uint64(sec))
+		writeUint(&b, "last_handshake_time_nsec", uint64(nsec))
+		writeUint(&b, "tx_bytes", p.TxBytes)
+		writeUint(&b, "rx_bytes", p.RxBytes)
+		writeUint(&b, "persistent_keepalive_interval", uint64(p.PersistentKeepaliveInterval))
 		for _, pfx := range p.AllowedIPs {
 			if pfx.IsValid() {
-				fmt.Fprintf(&b, "allowed_ip=%s\n", pfx)
+				b.WriteString("allowed_ip=")
+				b.Write(pfx.AppendTo(b.AvailableBuffer()))
+				b.WriteByte('\n')
 			}
 		}
 	}
@@ -62,6 +67,14 @@ func WriteGet(w io.Writer, dev *wgtypes.Device) error {
 		return fmt.Errorf("uapi: write get answer: %w", err)
 	}
 	return nil
+}
+
+// writeUint writes key=<decimal n>\n.
+func writeUint(b *bytes.Buffer, key string, n uint64) {
+	b.WriteString(key)
+	b.WriteByte('=')
+	b.Write(strconv.AppendUint(b.AvailableBuffer(), n, 10))
+	b.WriteByte('\n')
 }
 
 // handshakeTime splits t for the wire. The zero Time, and any time before

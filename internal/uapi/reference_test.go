@@ -25,7 +25,9 @@ type downTUN struct {
 func (d downTUN) Events() <-chan tun.Event { return d.events }
 
 // referenceDevice is wireguard-go's device, down, configured with set.
-func referenceDevice(t *testing.T, set string) *device.Device {
+func referenceDevice(t *testing.T, set string) *device.Device { return referenceDeviceB(t, set) }
+
+func referenceDeviceB(t testing.TB, set string) *device.Device {
 	t.Helper()
 	td := downTUN{Device: tuntest.NewChannelTUN().TUN(), events: make(chan tun.Event)}
 	t.Cleanup(func() { close(td.events) }) // after dev.Close: ends its event reader
