@@ -16,8 +16,9 @@ const (
 
 	// WindowSize is how far behind the highest counter seen a packet may
 	// arrive and still be accepted: counter is inside the window when
-	// highest-counter < WindowSize. One block of the ring is kept as slack
-	// (RFC 6479 §2), so the window is the ring minus one block.
+	// highest-counter <= WindowSize, as in the Linux and reference
+	// implementations. One block of the ring is kept as slack (RFC 6479 §2)
+	// so that the block being filled never shares a slot with the oldest.
 	WindowSize = ringBits - blockBits // 8128
 )
 
@@ -53,7 +54,7 @@ func (f *Filter) Accept(counter, limit uint64) bool {
 			f.ring[(cur+i)&ringMask] = 0
 		}
 		f.last = counter
-	} else if f.last-counter >= WindowSize {
+	} else if f.last-counter > WindowSize {
 		return false
 	}
 	bit := uint64(1) << (counter & (blockBits - 1))

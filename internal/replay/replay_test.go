@@ -37,20 +37,25 @@ func TestAccept(t *testing.T) {
 		}},
 		{"duplicates", noLimit, []step{{1, true}, {1, false}, {2, true}, {1, false}, {2, false}}},
 		{"oldest inside window", noLimit, []step{
-			{WindowSize + 100, true}, {100 + 1, true}, {100 + 1, false},
+			{WindowSize + 100, true}, {100, true}, {100, false},
 		}},
 		{"just too old", noLimit, []step{
-			{WindowSize + 100, true}, {100, false}, {99, false}, {0, false},
+			{WindowSize + 100, true}, {99, false}, {0, false},
+		}},
+		{"oldest in every block offset", noLimit, []step{
+			{ringBits + 0, true}, {ringBits - WindowSize, true},
+			{ringBits + 63, true}, {ringBits + 63 - WindowSize, true},
+			{ringBits + 64, true}, {ringBits + 64 - WindowSize, true}, {ringBits + 63 - WindowSize, false},
 		}},
 		{"window edge with counter zero", noLimit, []step{
-			{WindowSize - 1, true}, {0, true}, {WindowSize, true}, {1, true}, {0, false},
+			{WindowSize, true}, {0, true}, {WindowSize + 1, true}, {1, true}, {0, false},
 		}},
 		{"jump exactly one ring ahead clears stale bits", noLimit, []step{
 			{3, true}, {3 + ringBits, true}, {3 + ringBits - 1, true}, {3, false},
 		}},
 		{"jump far ahead", noLimit, []step{
-			{0, true}, {1, true}, {1 << 40, true}, {1<<40 - 1, true}, {1<<40 - WindowSize + 1, true},
-			{1<<40 - WindowSize, false}, {1, false}, {1 << 40, false},
+			{0, true}, {1, true}, {1 << 40, true}, {1<<40 - 1, true}, {1<<40 - WindowSize, true},
+			{1<<40 - WindowSize - 1, false}, {1, false}, {1 << 40, false},
 		}},
 		{"block boundary", noLimit, []step{
 			{63, true}, {64, true}, {127, true}, {128, true}, {65, true}, {63, false}, {64, false},
@@ -106,7 +111,7 @@ func TestAgainstModel(t *testing.T) {
 				}
 				c := base + uint64(r.IntN(int(tt.spread)))
 				c -= min(c, uint64(r.IntN(int(tt.spread))))
-				want := !seen[c] && c < limit && (c > highest || highest-c < WindowSize)
+				want := !seen[c] && c < limit && (c > highest || highest-c <= WindowSize)
 				if got := f.Accept(c, limit); got != want {
 					t.Fatalf("op %d: Accept(%d) = %v, model says %v (highest %d)", n, c, got, want, highest)
 				}
@@ -192,7 +197,7 @@ func FuzzAccept(f *testing.F) {
 			} else {
 				c -= min(c, uint64(-d))
 			}
-			want := !seen[c] && c < limit && (c > highest || highest-c < WindowSize)
+			want := !seen[c] && c < limit && (c > highest || highest-c <= WindowSize)
 			if got := flt.Accept(c, limit); got != want {
 				t.Fatalf("Accept(%d) = %v, want %v (highest %d)", c, got, want, highest)
 			}
