@@ -1,7 +1,11 @@
 package uapi
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,6 +16,7 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 	"golang.zx2c4.com/wireguard/tun/tuntest"
 
+	"github.com/warren-vpn/warren/internal/noise"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
 
@@ -205,5 +210,52 @@ func TestParseSetErrnoMatchesReference(t *testing.T) {
 				t.Errorf("reference errno = %d, ours = %d", got, tt.errno)
 			}
 		})
+	}
+}
+
+// TestClientAgainstReference drives wireguard-go's own UAPI handler with
+// Set and Get, several requests on one connection.
+func TestClientAgainstReference(t *testing.T) {
+	ref := referenceDevice(t, "")
+	client, server := net.Pipe()
+	defer client.Close()
+	go ref.IpcHandle(server)
+
+	priv := noise.PrivateKey(testKey(0x40)).Clamped()
+	cfgs := []*wgtypes.Config{
+		{PrivateKey: &priv, ListenPort: ptr[uint16](51820), FwMark: ptr[uint32](9), Peers: []wgtypes.PeerConfig{
+			{PublicKey: pub1, PresharedKey: ptr(noise.PresharedKey(testKey(0x33))),
+				Endpoint: ptr(netip.MustParseAddrPort("[2001:db8::1]:51820")), PersistentKeepaliveInterval: ptr[uint16](25),
+				AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, ProtocolVersion: ptr(1)},
+			{PublicKey: pub2, Endpoint: ptr(netip.MustParseAddrPort("192.0.2.1:1"))},
+		}},
+		{FwMark: ptr[uint32](0), Peers: []wgtypes.PeerConfig{
+			{PublicKey: pub2, Remove: true},
+			{PublicKey: pub1, ReplaceAllowedIPs: true, AllowedIPs: []netip.Prefix{netip.MustParsePrefix("fd00::/64")}},
+			{PublicKey: noise.PublicKey(testKey(0x55)), UpdateOnly: true},
+		}},
+	}
+	var want wgtypes.Device
+	for i, cfg := range cfgs {
+		if err := Set(client, cfg); err != nil {
+			t.Fatalf("Set %d: %v", i, err)
+		}
+		applyToDevice(&want, cfg)
+		got, err := Get(client)
+		if err != nil {
+			t.Fatalf("Get %d: %v", i, err)
+		}
+		slices.SortFunc(got.Peers, func(a, b wgtypes.Peer) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
+		if !equalDevice(got, &want) {
+			t.Errorf("after Set %d: Get =\n%+v\nwant\n%+v", i, got, &want)
+		}
+	}
+	// A request wireguard-go refuses comes back as its errno.
+	if _, err := io.WriteString(client, "set=1\nlisten_port=x\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	answer := make([]byte, len("errno=-22\n\n"))
+	if _, err := io.ReadFull(client, answer); err != nil || string(answer) != fmt.Sprintf("errno=%d\n\n", -errnoInvalid) {
+		t.Errorf("reference answered %q, %v", answer, err)
 	}
 }
