@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 var (
@@ -394,4 +395,12 @@ func TestConcurrentLookups(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestNodeIsOneCacheLine(t *testing.T) {
+	// A large table's lookup costs a cache miss per node; keep a node with
+	// a pointer peer (as the engine uses) within 64 bytes.
+	if size := unsafe.Sizeof(node[*int]{}); size != 64 {
+		t.Fatalf("node is %d bytes, want 64", size)
+	}
 }
