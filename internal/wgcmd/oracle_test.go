@@ -7,8 +7,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -117,7 +120,6 @@ func runOurs(t *testing.T, vars map[string]string, stdin string, args ...string)
 	var stdout, stderr bytes.Buffer
 	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	e := newEnv("wg", strings.NewReader(stdin), &stdout, &stderr, lookup)
-	e.devices = uapiDevices{dir: uapi.DefaultSocketDir}
 	code := e.run(args)
 	return result{stdout.String(), stderr.String(), code}
 }
@@ -171,28 +173,77 @@ func TestOracleShow(t *testing.T) {
 	}
 }
 
+// runWGIn runs Debian's wg in a private mount namespace where dir is
+// mounted over its socket directory, so it sees only dir's interfaces.
+func runWGIn(t *testing.T, dir string, vars map[string]string, args ...string) result {
+	t.Helper()
+	script := `mount --bind "$1" ` + uapi.DefaultSocketDir + ` && shift && exec -a wg ` + oracleWG + ` "$@"`
+	cmd := exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "bash", "-c", script, "bash", dir}, args...)...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run wg: %v", err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// TestOracleShowAll compares the commands that list every interface. Other
+// tests' devices come and go in the shared socket directory, so both tools
+// look at a private one: wg through a mount namespace, warren through
+// WARREN_SOCKET_DIR.
 func TestOracleShowAll(t *testing.T) {
 	requireOracle(t)
-	// Other tests' interfaces may come and go in the shared directory, so
-	// this compares only while the list is stable.
-	a, b := uniqueName(t), uniqueName(t)
-	serveFixed(t, a, &fixedHandler{dev: richDevice(t, time.Now())})
-	serveFixed(t, b, &fixedHandler{dev: &wgtypes.Device{ListenPort: 7}})
+	if err := os.MkdirAll(uapi.DefaultSocketDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if r := runWGIn(t, dir, nil, "show", "interfaces"); r.code != 0 || r.stdout != "" {
+		t.Skipf("cannot give wg a private socket directory (needs unshare and CAP_SYS_ADMIN): %+v", r)
+	}
+	for i, dev := range []*wgtypes.Device{richDevice(t, time.Now()), {ListenPort: 7}, {}} {
+		l, err := uapi.Listen(dir, fmt.Sprintf("wg%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); uapi.Serve(l, &fixedHandler{dev: dev}, nil) }()
+		t.Cleanup(func() { l.Close(); <-done })
+	}
+	// A stale socket, left by a dead daemon, is no interface.
+	stale, err := net.Listen("unix", filepath.Join(dir, "dead.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close()
 	for _, args := range [][]string{{}, {"show"}, {"show", "all"}, {"show", "all", "dump"}, {"show", "all", "peers"},
-		{"show", "all", "bogus"}, {"show", "interfaces"}} {
-		for range 3 {
-			before, _ := uapi.Interfaces(uapi.DefaultSocketDir)
-			want := runWG(t, map[string]string{"WG_COLOR_MODE": "always"}, "", args...)
-			got := runOurs(t, map[string]string{"WG_COLOR_MODE": "always"}, "", args...)
-			after, _ := uapi.Interfaces(uapi.DefaultSocketDir)
-			if strings.Join(before, " ") != strings.Join(after, " ") {
-				continue
+		{"show", "all", "bogus"}, {"show", "interfaces"}, {"show", "all", "private-key"}} {
+		for _, vars := range []map[string]string{{}, {"WG_COLOR_MODE": "always"}} {
+			var want, got result
+			for range 3 { // "seconds ago" may tick between the two runs
+				want = runWGIn(t, dir, vars, args...)
+				ours := map[string]string{SocketDirEnv: dir}
+				for k, v := range vars {
+					ours[k] = v
+				}
+				got = runOurs(t, ours, "", args...)
+				if want == got {
+					break
+				}
 			}
 			if want != got {
 				t.Errorf("wg %s differs:\n--- wg (exit %d):\n%s%s--- ours (exit %d):\n%s%s",
 					strings.Join(args, " "), want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
 			}
-			break
 		}
 	}
 }

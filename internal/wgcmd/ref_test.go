@@ -5,17 +5,20 @@ package wgcmd
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/ipc"
 	"golang.zx2c4.com/wireguard/tun"
+	"golang.zx2c4.com/wireguard/tun/tuntest"
 
 	"github.com/warren-vpn/warren/internal/uapi"
 )
@@ -228,6 +231,8 @@ func TestReferenceErrors(t *testing.T) {
 		{"showconf", name},
 		{"set", name, "peer", pubB64, "endpoint", "[fe80::1%1]:2"},
 		{"showconf", name},
+		{"set", name, "peer", pubB64, "endpoint", "localhost:3"},
+		{"showconf", name},
 	} {
 		want, got := runWG(t, nil, "", args...), runOurs(t, nil, "", args...)
 		if want != got {
@@ -253,5 +258,147 @@ func TestReferenceErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(uapi.DefaultSocketDir, name+".sock")); errors.Is(err, os.ErrNotExist) {
 		t.Error("reference socket vanished during the test")
+	}
+}
+
+// startLive runs an up wireguard-go device on loopback UDP with a channel
+// TUN, serving UAPI as interface name until the test ends.
+func startLive(t *testing.T, name string) *tuntest.ChannelTUN {
+	t.Helper()
+	ct := tuntest.NewChannelTUN()
+	dev := device.NewDevice(ct.TUN(), conn.NewDefaultBind(), device.NewLogger(device.LogLevelSilent, ""))
+	path := filepath.Join(uapi.DefaultSocketDir, name+".sock")
+	t.Cleanup(func() { os.Remove(path) })
+	f, err := ipc.UAPIOpen(name)
+	if err != nil {
+		dev.Close()
+		t.Fatalf("UAPIOpen: %v", err)
+	}
+	l, err := ipc.UAPIListen(name, f)
+	if err != nil {
+		f.Close()
+		dev.Close()
+		t.Fatalf("UAPIListen: %v", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func(c net.Conn) {
+				defer wg.Done()
+				dev.IpcHandle(c)
+			}(c)
+		}
+	}()
+	drained := make(chan struct{})
+	go func() { // the device's deliveries to the system
+		defer wg.Done()
+		for {
+			select {
+			case <-ct.Inbound:
+			case <-drained:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		f.Close()
+		dev.Close()
+		close(drained)
+		wg.Wait()
+	})
+	return ct
+}
+
+// TestReferenceLive configures two connected devices with warren, makes
+// them shake hands and exchange packets, and compares the views of wg and
+// warren on the live state (handshake ages, transfer counters, endpoints).
+func TestReferenceLive(t *testing.T) {
+	requireOracle(t)
+	if testing.Short() {
+		t.Skip("live devices: skipped in -short mode")
+	}
+	a, b := uniqueName(t), uniqueName(t)
+	tunA := startLive(t, a)
+	startLive(t, b)
+	const privA, privB = privB64, "cHJpdmF0ZSBrZXkgb2YgdGhlIHNlY29uZCBkZXZpY2U="
+	pubOf := func(priv string) string {
+		r := runOurs(t, nil, priv, "pubkey")
+		check(t, "warren", r, []string{"pubkey"})
+		return strings.TrimSpace(r.stdout)
+	}
+	dir := t.TempDir()
+	conf := func(name, priv, peerPub, ip, port, endpoint string) string {
+		path := filepath.Join(dir, name+".conf")
+		content := "[Interface]\nPrivateKey = " + priv + "\nListenPort = " + port + "\n[Peer]\nPublicKey = " + peerPub +
+			"\nAllowedIPs = " + ip + "/32\nPersistentKeepalive = 1\n"
+		if endpoint != "" {
+			content += "Endpoint = " + endpoint + "\n"
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	// Ports from the kernel: bind, learn, release.
+	ports := make([]string, 2)
+	for i := range ports {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = strings.TrimPrefix(c.LocalAddr().String(), "127.0.0.1:")
+		c.Close()
+	}
+	for _, args := range [][]string{
+		{"setconf", b, conf("b", privB, pubOf(privA), "10.0.0.1", ports[1], "")},
+		{"setconf", a, conf("a", privA, pubOf(privB), "10.0.0.2", ports[0], "localhost:"+ports[1])},
+	} {
+		check(t, "warren", runOurs(t, nil, "", args...), args)
+	}
+	src, dst := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case tunA.Outbound <- tuntest.Ping(dst, src):
+		case <-time.After(time.Second):
+		}
+		hs := runOurs(t, nil, "", "show", b, "latest-handshakes")
+		if !strings.HasSuffix(hs.stdout, "\t0\n") && hs.stdout != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no handshake within 10 s: %+v", hs)
+		}
+	}
+	t.Logf("wg show %s:\n%s", b, runWG(t, nil, "", "show", b).stdout)
+	for _, name := range []string{a, b} {
+		for _, vars := range []map[string]string{nil, {"WG_COLOR_MODE": "always"}} {
+			for _, param := range showParams {
+				args := []string{"show", name}
+				if param != "" {
+					args = append(args, param)
+				}
+				// Counters and ages move: retry until a pair of runs agrees.
+				var want, got result
+				for range 10 {
+					want, got = runWG(t, vars, "", args...), runOurs(t, vars, "", args...)
+					if want == got {
+						break
+					}
+				}
+				if want != got {
+					t.Errorf("wg %s differs on a live device:\n--- wg (exit %d):\n%s%s--- ours (exit %d):\n%s%s",
+						strings.Join(args, " "), want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+				}
+			}
+		}
 	}
 }
