@@ -1,6 +1,7 @@
 package uapi
 
 import (
+	"errors"
 	"fmt"
 	"net"
 )
@@ -10,7 +11,7 @@ import (
 // ErrUnsupported.
 
 func unsupported(op string) error {
-	return fmt.Errorf("uapi: %s: %w: named-pipe UAPI is not yet supported on Windows", op, ErrUnsupported)
+	return fmt.Errorf("uapi: %s: %w: named-pipe UAPI is not yet supported on Windows (%w)", op, ErrUnsupported, errors.ErrUnsupported)
 }
 
 // Listen is not yet supported on Windows.
