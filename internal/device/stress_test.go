@@ -1,0 +1,110 @@
+package device
+
+import (
+	"net/netip"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/wgtypes"
+)
+
+// TestCloseUnderLoad: closing devices while both directions are busy
+// neither deadlocks nor leaks a goroutine.
+func TestCloseUnderLoad(t *testing.T) {
+	checkGoroutines(t)
+	n, a, b := newPair(t, netsim.Options{}, nil)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("warm up")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("warm up")))
+	a.tun.SetWriteDrop(true)
+	b.tun.SetWriteDrop(true)
+	var wg sync.WaitGroup
+	for _, pair := range [][2]*node{{a, b}, {b, a}} {
+		from, to := pair[0], pair[1]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pkt := ipv4(from.v4, to.v4, make([]byte, 1200))
+			for from.tun.Inject(pkt) == nil {
+			}
+		}()
+	}
+	// Reconfigure and flap while traffic flows.
+	for i := range 20 {
+		port := uint16(7000 + i)
+		if err := a.d.Apply(&wgtypes.Config{ListenPort: &port}); err != nil {
+			t.Fatal(err)
+		}
+		if i%5 == 0 {
+			a.d.Down()
+			a.d.Up()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() {
+		a.d.Close()
+		b.d.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("Close deadlocked:\n%s", buf[:runtime.Stack(buf, true)])
+	}
+	wg.Wait()
+	n.Close()
+}
+
+// TestIdlePeersAreCheap: a device with many configured but idle peers
+// holds no per-peer buffers, timers or goroutines.
+func TestIdlePeersAreCheap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("many peers")
+	}
+	n := netsim.New(netsim.Options{})
+	t.Cleanup(func() { n.Close() })
+	a := newNode(t, n, 1, nil)
+	const peers = 2000
+	cfg := &wgtypes.Config{}
+	for i := range peers {
+		ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 51820)
+		cfg.Peers = append(cfg.Peers, wgtypes.PeerConfig{
+			PublicKey:  newKey(t),
+			Endpoint:   &ep,
+			AllowedIPs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 100, byte(i >> 8), byte(i)}), 32)},
+		})
+	}
+	goroutines := runtime.NumGoroutine()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := a.d.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perPeer := (int64(after.HeapInuse) - int64(before.HeapInuse)) / peers
+	t.Logf("%d bytes of heap per idle peer", perPeer)
+	if perPeer > 4096 {
+		t.Errorf("an idle peer costs %d bytes", perPeer)
+	}
+	if g := runtime.NumGoroutine(); g > goroutines+2 {
+		t.Errorf("goroutines grew from %d to %d", goroutines, g)
+	}
+	a.d.mu.RLock()
+	for _, p := range a.d.peers {
+		for _, tm := range p.timers {
+			if tm != nil {
+				t.Fatal("idle peer has a timer")
+			}
+		}
+		if p.staged != nil {
+			t.Fatal("idle peer has a staging queue")
+		}
+	}
+	a.d.mu.RUnlock()
+}
