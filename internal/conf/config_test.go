@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -369,5 +370,57 @@ func TestValueParsers(t *testing.T) {
 		if err != nil || h != tt.host || p != tt.port {
 			t.Errorf("SplitEndpoint(%q) = %q, %q, %v", tt.in, h, p, err)
 		}
+	}
+}
+
+func TestResolveScopes(t *testing.T) {
+	ifs, err := net.Interfaces()
+	if err != nil || len(ifs) == 0 {
+		t.Skip("no network interfaces to scope addresses with")
+	}
+	ifi := ifs[0]
+	r := &Resolver{}
+	for _, tt := range []struct {
+		name, endpoint, want string
+	}{
+		{"named scope kept", "[fe80::1%" + ifi.Name + "]:1", "[fe80::1%" + ifi.Name + "]:1"},
+		{"index of link-local named", fmt.Sprintf("[fe80::1%%%d]:2", ifi.Index), "[fe80::1%" + ifi.Name + "]:2"},
+		{"index of global kept", fmt.Sprintf("[2001:db8::1%%%d]:3", ifi.Index), fmt.Sprintf("[2001:db8::1%%%d]:3", ifi.Index)},
+		{"unknown index kept", "[fe80::1%99999]:4", "[fe80::1%99999]:4"},
+		{"unknown name", "[fe80::1%nosuchif0]:5", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.Resolve(context.Background(), tt.endpoint)
+			if tt.want == "" {
+				if !errors.Is(err, ErrResolve) {
+					t.Errorf("Resolve = %v, %v; want ErrResolve", got, err)
+				}
+				return
+			}
+			if err != nil || FormatEndpoint(got) != tt.want {
+				t.Errorf("Resolve = %v, %v; want %s", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveCanceled(t *testing.T) {
+	timeout := &net.DNSError{Err: "i/o timeout", Name: "slow.example", IsTimeout: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	r := &Resolver{
+		LookupNetIP: func(context.Context, string) ([]netip.Addr, error) {
+			calls++
+			cancel()
+			return nil, timeout
+		},
+		Retries: -1, // forever, but for the context
+	}
+	_, err := r.Resolve(ctx, "slow.example:1")
+	if !errors.Is(err, ErrResolve) || calls != 1 {
+		t.Errorf("Resolve after cancel = %v after %d lookups", err, calls)
+	}
+	if err := sleepCtx(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("sleepCtx: %v", err)
 	}
 }
