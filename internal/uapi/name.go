@@ -8,9 +8,6 @@ import (
 // DefaultSocketDir is where wg(8) looks for userspace interfaces' sockets.
 const DefaultSocketDir = "/var/run/wireguard"
 
-// socketSuffix ends every UAPI socket's file name.
-const socketSuffix = ".sock"
-
 // maxNameLen is IFNAMSIZ (16) less the terminating NUL.
 const maxNameLen = 15
 

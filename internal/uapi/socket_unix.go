@@ -16,6 +16,9 @@ import (
 	"time"
 )
 
+// socketSuffix ends every UAPI socket's file name.
+const socketSuffix = ".sock"
+
 // socketMode is the UAPI socket's permission: the owner (root) only, as
 // wireguard-go's umask of 077 leaves it. Connecting needs write permission.
 const socketMode = 0o700
