@@ -164,9 +164,6 @@ func daemonize(tdev tun.Device, l net.Listener, level string) error {
 		return errors.New("UAPI socket cannot be handed to a child process")
 	}
 	defer uf.Close()
-	if ul, ok := l.(*net.UnixListener); ok {
-		ul.SetUnlinkOnClose(false)
-	}
 
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
@@ -190,6 +187,10 @@ func daemonize(tdev tun.Device, l net.Listener, level string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", exe, err)
+	}
+	// The child serves the socket now; our copy must never unlink it.
+	if u, ok := l.(interface{ SetUnlinkOnClose(bool) }); ok {
+		u.SetUnlinkOnClose(false)
 	}
 	return p.Release()
 }
