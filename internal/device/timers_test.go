@@ -180,3 +180,40 @@ func TestHandshakeRetriesGiveUp(t *testing.T) {
 		t.Errorf("%d packets still staged after giving up", staged)
 	}
 }
+
+func TestRekeyAndRejectAfterMessages(t *testing.T) {
+	n, a, b := newPair(t, netsim.Options{}, nil)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("hello")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("hello")))
+	pa := a.peer(t, b.pub)
+	tp := installTap(n)
+	// Outlast the responder's initiation flood guard and timestamp granularity.
+	time.Sleep(50 * time.Millisecond)
+
+	// Past RekeyAfterMessages the initiator still sends, and rekeys.
+	_, first, _ := pa.sessions()
+	first.sendNonce.Store(RekeyAfterMessages + 1)
+	pa.hsMu.Lock()
+	pa.lastSentHandshake = time.Time{} // as if RekeyTimeout had passed
+	pa.hsMu.Unlock()
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("many messages later")))
+	waitFor(t, "rekey", func() bool { _, cur, _ := pa.sessions(); return cur != first })
+	if tp.count(a.addr, wire.TypeInitiation) != 1 {
+		t.Errorf("%d initiations", tp.count(a.addr, wire.TypeInitiation))
+	}
+
+	// At RejectAfterMessages a session sends nothing more.
+	_, second, _ := pa.sessions()
+	second.sendNonce.Store(RejectAfterMessages)
+	pa.hsMu.Lock()
+	pa.lastSentHandshake = time.Time{} // allow the handshake at once
+	pa.hsMu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("exhausted")))
+	if got := second.sendNonce.Load(); got != RejectAfterMessages {
+		t.Errorf("exhausted session used: nonce %d", got)
+	}
+	if _, cur, _ := pa.sessions(); cur == second {
+		t.Error("no new session after RejectAfterMessages")
+	}
+}
