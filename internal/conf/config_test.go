@@ -357,7 +357,8 @@ func TestValueParsers(t *testing.T) {
 		in   string
 		want uint16
 		ok   bool
-	}{{"0", 0, true}, {"51820", 51820, true}, {"65535", 65535, true}, {"65536", 0, false}, {"", 0, false}, {"-1", 0, false}, {"no such service!", 0, false}} {
+	}{{"0", 0, true}, {"51820", 51820, true}, {"65535", 65535, true}, {"+5", 5, true}, {"65536", 0, false}, {"", 0, false},
+		{"-1", 0, false}, {"+", 0, false}, {"++5", 0, false}, {"no such service!", 0, false}} {
 		got, err := ParsePort(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("ParsePort(%q) = %d, %v", tt.in, got, err)

@@ -75,14 +75,16 @@ func allDigits(s string) bool {
 	return true
 }
 
-// ParsePort parses a UDP port: a decimal number up to 65535 or a service
-// name known to the system for UDP.
+// ParsePort parses a UDP port: a decimal number up to 65535 (optionally
+// signed "+") or a service name known to the system for UDP.
 func ParsePort(s string) (uint16, error) {
 	if s == "" {
 		return 0, invalid("Unable to parse empty port")
 	}
-	if allDigits(s) {
-		if n, err := strconv.ParseUint(s, 10, 16); err == nil {
+	// getaddrinfo reads numeric services with strtoul, which allows a "+";
+	// it also wraps numbers above 65535, which are refused here.
+	if digits := strings.TrimPrefix(s, "+"); allDigits(digits) {
+		if n, err := strconv.ParseUint(digits, 10, 16); err == nil {
 			return uint16(n), nil
 		}
 		return 0, invalid("Port is not in the range 0-65535: `%s'", s)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -400,5 +401,90 @@ func TestReferenceLive(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReferenceParserDifferential feeds the same files to wg setconf and
+// warren setconf on two reference devices: both must accept or refuse each
+// file, and what they accept must configure the devices alike.
+func TestReferenceParserDifferential(t *testing.T) {
+	requireOracle(t)
+	byWG, byUs := uniqueName(t), uniqueName(t)
+	startReference(t, byWG)
+	startReference(t, byUs)
+	const k, k2, psk = pubB64, pub2B64, pskB64
+	cases := []struct {
+		name, content string
+		// diverges marks a known, documented difference: wg accepts
+		// numeric ports above 65535 by wrapping them (getaddrinfo reads them
+		// with strtoul); warren refuses them.
+		diverges bool
+	}{
+		{"whitespace inside keys", "[Inter face]\n Listen Port = 5 1\r\n", false},
+		{"case", "[interface]\nlistenport=5\n[PEER]\npublickey=" + k + "\n", false},
+		{"comments", "# only\n[Interface] # here\nPrivateKey = " + privB64 + " # there\n#[Peer]\n", false},
+		{"trailing comma", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=10.0.0.1/8,\n", false},
+		{"spaces in list", "[Peer]\nPublicKey=" + k + "\nAllowedIPs = 10.0.0.0 / 8 , fd00::/64\n", false},
+		{"bare v6 endpoint", "[Peer]\nPublicKey=" + k + "\nEndpoint=::1:51820\n", false},
+		{"bracketed v6 endpoint", "[Peer]\nPublicKey=" + k + "\nEndpoint=[::1]:51820\n", false},
+		{"endpoint port 0", "[Peer]\nPublicKey=" + k + "\nEndpoint=[::1]:0\n", false},
+		{"endpoint port too big", "[Peer]\nPublicKey=" + k + "\nEndpoint=1.2.3.4:65536\n", true},
+		{"keepalive OFF", "[Peer]\nPublicKey=" + k + "\nPersistentKeepalive=OFF\n", false},
+		{"fwmark 0x0", "[Interface]\nFwMark=0x0\n", false},
+		{"fwmark leading zero", "[Interface]\nFwMark=010\n", false},
+		{"fwmark 0X", "[Interface]\nFwMark=0X10\n", false},
+		{"two interface sections", "[Interface]\nListenPort=1\n[Interface]\nFwMark=2\n", false},
+		{"duplicate peers", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=10.0.0.1\n[Peer]\nPublicKey=" + k + "\nAllowedIPs=10.0.0.2\n", false},
+		{"psk", "[Peer]\nPublicKey=" + k + "\nPresharedKey=" + psk + "\n[Peer]\nPublicKey=" + k2 + "\n", false},
+		{"key before section", "ListenPort=1\n", false},
+		{"port 65535", "[Interface]\nListenPort=65535\n", false},
+		{"port too big", "[Interface]\nListenPort=99999\n", true},
+		{"port in hex", "[Interface]\nListenPort=0x10\n", false},
+		{"port with sign", "[Interface]\nListenPort=+5\n", false},
+		{"negative port", "[Interface]\nListenPort=-1\n", false},
+		{"no mask", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=1.2.3.4, ::1\n", false},
+		{"mapped v6", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=::ffff:1.2.3.4/128\n", false},
+		{"leading zero octet", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=010.0.0.1/32\n", false},
+		{"leading zero mask", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=10.0.0.0/08\n", false},
+		{"double ellipsis", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=1::2::3/128\n", false},
+		{"short v4", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=10.1/16\n", false},
+		{"mask sign", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=10.0.0.0/+8\n", false},
+		{"empty value", "[Peer]\nPublicKey=" + k + "\nAllowedIPs=\n", false},
+		{"peer without key", "[Peer]\nAllowedIPs=10.0.0.1/32\n", false},
+		{"unknown key", "[Interface]\nMTU=1420\n", false},
+		{"key with equals in value", "[Interface]\nListenPort==5\n", false},
+		{"unknown section", "[Foo]\n", false},
+		{"section with trailing text", "[Peer]x\n", false},
+		{"crlf", "[Interface]\r\nListenPort = 5\r\n[Peer]\r\nPublicKey = " + k + "\r\n", false},
+		{"non-canonical key", "[Peer]\nPublicKey=" + k[:42] + "B=\n", false},
+		{"keepalive leading zero", "[Peer]\nPublicKey=" + k + "\nPersistentKeepalive=025\n", false},
+	}
+	dir := t.TempDir()
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, strconv.Itoa(i)+".conf")
+			if err := os.WriteFile(path, []byte(c.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// Start both from the same empty state.
+			empty := filepath.Join(dir, "empty.conf")
+			os.WriteFile(empty, nil, 0o600)
+			check(t, "wg", runWG(t, nil, "", "setconf", byWG, empty), nil)
+			check(t, "wg", runWG(t, nil, "", "setconf", byUs, empty), nil)
+			want := runWG(t, nil, "", "setconf", byWG, path)
+			got := runOurs(t, nil, "", "setconf", byUs, path)
+			if (want.code == 0) != (got.code == 0) {
+				if !c.diverges {
+					t.Fatalf("wg exit %d (%q), warren exit %d (%q)", want.code, want.stderr, got.code, got.stderr)
+				}
+				return
+			}
+			if c.diverges {
+				t.Errorf("documented difference gone: wg exit %d, warren exit %d", want.code, got.code)
+			}
+			if want.code == 0 {
+				sameState(t, byWG, byUs)
+			}
+		})
 	}
 }
