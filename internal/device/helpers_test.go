@@ -310,7 +310,7 @@ func advance(clk *clock.Manual, total time.Duration, nodes ...*node) {
 
 // quiesce waits (briefly) until every device's queues have stayed empty.
 func quiesce(nodes ...*node) {
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	calm := 0
 	for calm < 3 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Microsecond)
