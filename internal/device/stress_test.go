@@ -108,3 +108,40 @@ func TestIdlePeersAreCheap(t *testing.T) {
 	}
 	a.d.mu.RUnlock()
 }
+
+// TestGarbageDatagrams: random datagrams of every type and size neither
+// crash the device nor disturb an established tunnel.
+func TestGarbageDatagrams(t *testing.T) {
+	n, a, b := newPair(t, netsim.Options{}, nil)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("before")))
+	junk := n.NewBind(netip.MustParseAddr("192.0.2.99"))
+	if _, _, err := junk.Open(0); err != nil {
+		t.Fatal(err)
+	}
+	defer junk.Close()
+	ep, _ := junk.ParseEndpoint(netip.AddrPortFrom(b.addr, b.port).String())
+	_, cur, _ := b.peer(t, a.pub).sessions()
+	buf := make([]byte, 2000)
+	for i := range 5000 {
+		size := i % len(buf)
+		randReader{}.Read(buf[:size])
+		if size > 0 {
+			buf[0] = byte(i%5) + 0 // types 0..4
+		}
+		if size > 4 {
+			buf[1], buf[2], buf[3] = 0, 0, 0
+		}
+		if size >= 8 && i%3 == 0 && cur != nil {
+			// aim at the live session's index
+			buf[4], buf[5], buf[6], buf[7] = byte(cur.localIndex), byte(cur.localIndex>>8), byte(cur.localIndex>>16), byte(cur.localIndex>>24)
+		}
+		if err := junk.Send([][]byte{buf[:size]}, ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("after")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("after")))
+	if ep := b.peer(t, a.pub).getEndpoint().DstAddrPort(); ep.Addr() != a.addr {
+		t.Errorf("garbage moved the peer's endpoint to %v", ep)
+	}
+}
