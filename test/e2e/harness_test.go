@@ -467,7 +467,11 @@ func StartDaemon(t *testing.T, im *Impl, ns *Netns) *Daemon {
 	}()
 	t.Cleanup(func() {
 		if !d.stopped {
+			start := time.Now()
 			d.kill()
+			if took := time.Since(start); took > time.Second {
+				t.Logf("%s daemon (%s) took %v to exit at cleanup", im.Name, d.Iface, took.Round(time.Millisecond))
+			}
 		}
 		os.Remove(d.Socket())
 		if t.Failed() {
