@@ -106,9 +106,11 @@ func socketPath(iface string) string {
 
 // openTUN creates the interface, or adopts the one inherited through WG_TUN_FD.
 func openTUN(name string) (tun.Device, error) {
+	// WARREN_TUN_OFFLOAD=0 turns off virtio-net headers, TSO/USO and GRO.
+	topts := tun.Options{NoOffload: os.Getenv("WARREN_TUN_OFFLOAD") == "0"}
 	s := os.Getenv(envTunFD)
 	if s == "" {
-		return tun.Create(name, DefaultMTU)
+		return tun.CreateWithOptions(name, DefaultMTU, topts)
 	}
 	fd, err := strconv.ParseUint(s, 10, 31)
 	if err != nil {
@@ -118,7 +120,7 @@ func openTUN(name string) (tun.Device, error) {
 		return nil, fmt.Errorf("inherited TUN fd %d: %w", fd, err)
 	}
 	// The parent already set the MTU; 0 keeps whatever the interface has now.
-	return tun.CreateFromFile(os.NewFile(uintptr(fd), "/dev/net/tun"), 0)
+	return tun.CreateFromFileWithOptions(os.NewFile(uintptr(fd), "/dev/net/tun"), 0, topts)
 }
 
 // openUAPI listens on the interface's socket, or adopts the listening socket

@@ -21,13 +21,31 @@ const readBatchSize = 128
 // monitor blocks (Close still ends it).
 const eventQueueLen = 16
 
+// Options tune a Linux TUN device. The zero value is the fast default.
+type Options struct {
+	// NoOffload keeps the kernel from handing over TCP and UDP
+	// super-packets and Write from merging TCP segments: one packet per
+	// read(2) and write(2), as without IFF_VNET_HDR.
+	NoOffload bool
+}
+
 // Create creates (or attaches to) the Linux TUN interface name, "" letting
 // the kernel pick tunN, and sets its MTU if mtu > 0. The link stays down
-// until the user brings it up, as with wireguard-go. The device carries
-// bare IP packets (IFF_TUN|IFF_NO_PI). The interface lives in the calling
-// thread's network namespace; it may be moved later (ip link set netns),
-// and the Device follows it there.
+// until the user brings it up, as with wireguard-go. The device carries IP
+// packets (IFF_TUN|IFF_NO_PI) with offloads: see CreateWithOptions. The
+// interface lives in the calling thread's network namespace; it may be
+// moved later (ip link set netns), and the Device follows it there.
 func Create(name string, mtu int) (Device, error) {
+	return CreateWithOptions(name, mtu, Options{})
+}
+
+// CreateWithOptions is Create with options. Unless opts.NoOffload, the
+// queue carries virtio-net headers (IFF_VNET_HDR) and asks the kernel for
+// checksum, TSO and USO offloads: Read splits the kernel's super-packets
+// into packets of the interface's MTU, and Write merges runs of TCP
+// segments of one flow into super-packets, as GRO would. When the kernel
+// refuses an offload, the device does without it.
+func CreateWithOptions(name string, mtu int, opts Options) (Device, error) {
 	fd, err := unix.Open(cloneDevice, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("create tun %q: open %s: %w", name, cloneDevice, err)
@@ -38,12 +56,22 @@ func Create(name string, mtu int) (Device, error) {
 		return nil, fmt.Errorf("create tun %q: %w", name, err)
 	}
 	// One queue for now; IFF_MULTI_QUEUE would let more fds attach later.
-	ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
-	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	if !opts.NoOffload {
+		flags |= unix.IFF_VNET_HDR
+	}
+	ifr.SetUint16(flags)
+	err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+	if err == unix.EINVAL && flags&unix.IFF_VNET_HDR != 0 {
+		// A kernel without virtio-net headers on TUN: plain packets.
+		ifr.SetUint16(flags &^ unix.IFF_VNET_HDR)
+		err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+	}
+	if err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("create tun %q: TUNSETIFF: %w", name, err)
 	}
-	d, err := newLinuxDevice(os.NewFile(uintptr(fd), cloneDevice), mtu)
+	d, err := newLinuxDevice(os.NewFile(uintptr(fd), cloneDevice), mtu, opts)
 	if err != nil {
 		return nil, fmt.Errorf("create tun %q: %w", name, err)
 	}
@@ -53,9 +81,16 @@ func Create(name string, mtu int) (Device, error) {
 // CreateFromFile wraps an open TUN file descriptor, such as one inherited
 // through WG_TUN_FD, and sets the MTU if mtu > 0. It takes ownership of f
 // and makes the open file non-blocking (shared with any other holder of
-// the descriptor). The interface must be IFF_TUN with IFF_NO_PI and
-// without IFF_VNET_HDR.
+// the descriptor). The interface must be IFF_TUN with IFF_NO_PI; with
+// IFF_VNET_HDR, the offloads are set up as CreateWithOptions does.
 func CreateFromFile(f *os.File, mtu int) (Device, error) {
+	return CreateFromFileWithOptions(f, mtu, Options{})
+}
+
+// CreateFromFileWithOptions is CreateFromFile with options. A queue opened
+// with IFF_VNET_HDR keeps its headers whatever opts says; opts.NoOffload
+// then turns the offloads off, so that every packet is plain.
+func CreateFromFileWithOptions(f *os.File, mtu int, opts Options) (Device, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
@@ -75,7 +110,7 @@ func CreateFromFile(f *os.File, mtu int) (Device, error) {
 		unix.Close(nfd)
 		return nil, fmt.Errorf("tun from fd %s: %w", name, err)
 	}
-	d, err := newLinuxDevice(os.NewFile(uintptr(nfd), name), mtu)
+	d, err := newLinuxDevice(os.NewFile(uintptr(nfd), name), mtu, opts)
 	if err != nil {
 		return nil, fmt.Errorf("tun from fd %s: %w", name, err)
 	}
@@ -94,6 +129,14 @@ type linuxDevice struct {
 	rd     readState
 	readFn func(fd uintptr) bool
 
+	// With virtio-net headers (vnet), reads and writes go through the
+	// offload state; offloads is what TUNSETOFFLOAD accepted.
+	vnet     bool
+	offloads int
+	rv       *vnetReader // guarded by readMu
+	writeMu  sync.Mutex  // serializes vnet Writes, guards wv
+	wv       *vnetWriter
+
 	events      chan Event
 	closed      chan struct{}
 	monitorDone chan struct{}
@@ -107,7 +150,7 @@ type linuxDevice struct {
 	sub   *os.File // the monitor's rtnetlink subscription
 }
 
-func newLinuxDevice(f *os.File, mtu int) (*linuxDevice, error) {
+func newLinuxDevice(f *os.File, mtu int, opts Options) (*linuxDevice, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
@@ -134,7 +177,7 @@ func newLinuxDevice(f *os.File, mtu int) (*linuxDevice, error) {
 	case flags&unix.IFF_NO_PI == 0:
 		err = fmt.Errorf("%s carries packet information headers (IFF_NO_PI unset)", name)
 	case flags&unix.IFF_VNET_HDR != 0:
-		err = fmt.Errorf("%s has virtio-net headers (IFF_VNET_HDR), not supported yet", name)
+		err = d.setupOffloads(opts)
 	}
 	if err == nil && mtu > 0 {
 		err = d.setMTU(mtu)
@@ -307,6 +350,9 @@ func isUp(flags uint32) bool {
 func (d *linuxDevice) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	d.readMu.Lock()
 	defer d.readMu.Unlock()
+	if offset < 0 {
+		return 0, fmt.Errorf("read tun %s: negative offset %d", d.label, offset)
+	}
 	r := &d.rd
 	r.bufs, r.sizes, r.offset = bufs[:min(len(bufs), len(sizes), readBatchSize)], sizes, offset
 	r.n, r.errno = 0, 0
@@ -369,6 +415,9 @@ func (d *linuxDevice) readPackets(fd uintptr) bool {
 // the others: all are consumed and the error counts the failures. Only a
 // closed or deleted device ends the batch early.
 func (d *linuxDevice) Write(bufs [][]byte, offset int) (int, error) {
+	if d.vnet {
+		return d.writeVnet(bufs, offset)
+	}
 	var first error
 	failed := 0
 	for i, buf := range bufs {

@@ -350,7 +350,6 @@ func TestCreateFromFile(t *testing.T) {
 		flags uint16
 	}{
 		{"wrn-tap", unix.IFF_TAP | unix.IFF_NO_PI},
-		{"wrn-vnet", unix.IFF_TUN | unix.IFF_NO_PI | unix.IFF_VNET_HDR},
 	} {
 		if d, err := CreateFromFile(open(tc.name, tc.flags), 0); err == nil {
 			d.Close()
