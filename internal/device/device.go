@@ -73,12 +73,13 @@ type Device struct {
 	underLoadUntil atomic.Int64  // UnixNano
 	limiter        *ratelimit.Limiter
 
-	workers int
-	sendMu  sync.Mutex // orders counter assignment with sendQ
-	sendQ   chan *batch
-	recvQ   chan *batch
-	jobs    chan job
-	hsQ     chan *hsMsg
+	workers   int
+	inlineMax int        // batches up to this size skip the workers
+	sendMu    sync.Mutex // orders counter assignment with sendQ
+	sendQ     chan *batch
+	recvQ     chan *batch
+	jobs      chan job
+	hsQ       chan *hsMsg
 
 	// Lifetime. enter/leave bracket every activity started from outside
 	// the long-lived goroutines (timer callbacks, API calls), so that Close
@@ -107,20 +108,21 @@ func New(t tun.Device, b bind.Bind, opts Options) (*Device, error) {
 	}
 	r := &lockedReader{r: opts.Rand}
 	d := &Device{
-		log:     opts.Logger.orSilent(),
-		clock:   opts.Clock,
-		rand:    r,
-		tun:     t,
-		bind:    b,
-		index:   newIndexTable(r),
-		peers:   make(map[noise.PublicKey]*Peer),
-		limiter: ratelimit.New(),
-		workers: max(1, runtime.GOMAXPROCS(0)),
-		sendQ:   make(chan *batch, pipelineDepth),
-		recvQ:   make(chan *batch, pipelineDepth),
-		hsQ:     make(chan *hsMsg, HandshakeQueueSize),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		log:       opts.Logger.orSilent(),
+		clock:     opts.Clock,
+		rand:      r,
+		tun:       t,
+		bind:      b,
+		index:     newIndexTable(r),
+		peers:     make(map[noise.PublicKey]*Peer),
+		limiter:   ratelimit.New(),
+		workers:   max(1, runtime.GOMAXPROCS(0)),
+		inlineMax: minJobSize,
+		sendQ:     make(chan *batch, pipelineDepth),
+		recvQ:     make(chan *batch, pipelineDepth),
+		hsQ:       make(chan *hsMsg, HandshakeQueueSize),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	d.jobs = make(chan job, pipelineDepth*d.workers*2)
 	mtu, err := t.MTU()
