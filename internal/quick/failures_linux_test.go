@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -136,6 +137,9 @@ func (tp *topo) upMustFail(t *testing.T, env []string, path, want, before string
 	}
 	tp.checkGone(t)
 	diff(t, "listings after a failed up", tp.snapshot(t), before)
+	if t.Failed() {
+		t.Logf("warren up said:\n%s", out)
+	}
 }
 
 func TestUpFailures(t *testing.T) {
@@ -193,7 +197,8 @@ func TestUpFailures(t *testing.T) {
 		fake := filepath.Join(t.TempDir(), "dying-daemon")
 		os.WriteFile(fake, []byte("#!/bin/sh\n"+b.wggo+" -f \"$1\" & pid=$!\nsleep 0.3\nkill -9 $pid\n"), 0o755)
 		path := tp.conf(t, "", fullTunnel, "")
-		tp.upMustFail(t, []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + fake}, path, "connection refused", before)
+		// Killed before or while up talks to it: either way up fails.
+		tp.upMustFail(t, []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + fake}, path, tp.iface, before)
 	})
 }
 
@@ -271,7 +276,7 @@ func TestSave(t *testing.T) {
 			t.Fatalf("%s: saved file does not parse: %v\n%s", when, err, data)
 		}
 		in := f.Interface
-		if len(f.Peers) != 2 || f.Peers[1].PublicKey.String() != newPeer {
+		if len(f.Peers) != 2 || !slices.ContainsFunc(f.Peers, func(p conf.Peer) bool { return p.PublicKey.String() == newPeer }) {
 			t.Errorf("%s: saved peers %+v, want the original and %s", when, f.Peers, newPeer)
 		}
 		if got := len(in.Addresses); got != 3 {
@@ -293,4 +298,49 @@ func TestSave(t *testing.T) {
 	}
 	check("down with SaveConfig")
 	tp.checkGone(t)
+}
+
+// TestReresolve: an endpoint named by a host name is looked up again while
+// the handshake keeps failing, so a server whose address changed (dynamic
+// DNS) is found; down stops the watcher.
+func TestReresolve(t *testing.T) {
+	requireRoot(t)
+	b := binaries(t)
+	tp := newTopo(t, true)
+	hosts := filepath.Join("/etc/netns", tp.client, "hosts")
+	os.MkdirAll(filepath.Dir(hosts), 0o755)
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n172.31.0.9 vpn.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := tp.conf(t, "", "10.99.0.0/24, 198.51.100.0/24", "vpn.test:51820")
+	env := []string{"WARREN_RERESOLVE_INTERVAL=1"}
+	if out, err := tp.run(env, b.warren, "up", path); err != nil {
+		t.Fatalf("warren up: %v\n%s", err, out)
+	}
+	endpoint := func() string {
+		out, _ := tp.run(nil, "wg", "show", tp.iface, "endpoints")
+		return strings.TrimSpace(out)
+	}
+	if got := endpoint(); !strings.HasSuffix(got, "172.31.0.9:51820") {
+		t.Fatalf("endpoint at up = %q, want 172.31.0.9:51820", got)
+	}
+	// The name moves, in place: the file is bind-mounted into the namespace.
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n172.31.0.1 vpn.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.HasSuffix(endpoint(), "172.31.0.1:51820") {
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoint still %q, want it re-resolved to 172.31.0.1:51820", endpoint())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	tp.ping(t, "198.51.100.1")
+	if out, err := tp.run(nil, b.warren, "down", path); err != nil {
+		t.Fatalf("warren down: %v\n%s", err, out)
+	}
+	tp.checkGone(t)
+	if out, _ := exec.Command("pgrep", "-f", ReresolveArg+" "+tp.iface+" ").Output(); len(out) > 0 {
+		t.Errorf("endpoint watcher left behind: %s", out)
+	}
 }

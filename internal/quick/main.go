@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"time"
 
 	"github.com/warren-vpn/warren/internal/conf"
 )
@@ -27,6 +29,8 @@ var (
 	ErrHook = errors.New("hook failed")
 	// ErrDaemon: the userspace device could not be started or reached.
 	ErrDaemon = errors.New("userspace device failed")
+	// ErrInterrupted: a signal stopped up, which then rolled back.
+	ErrInterrupted = errors.New("interrupted")
 	// ErrNotRoot: the command needs root.
 	ErrNotRoot = errors.New("must be run as root")
 )
@@ -96,6 +100,18 @@ func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer)
 	e := &env{prog: prog, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
 		usage(stdout, prog)
+		return 0
+	}
+	if len(args) == 5 && args[0] == "up" && args[1] == ReresolveArg {
+		secs, err := strconv.Atoi(args[4])
+		if err != nil || secs <= 0 {
+			usage(stderr, prog)
+			return 1
+		}
+		if err := e.watch(args[2], args[3], time.Duration(secs)*time.Second); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			return 1
+		}
 		return 0
 	}
 	if len(args) != 2 {

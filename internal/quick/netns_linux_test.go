@@ -100,6 +100,16 @@ func sh(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
+// out runs a command and returns its standard output only.
+func out(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	o, err := exec.Command(name, args...).Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+	return string(o)
+}
+
 // topo is a client namespace whose underlay leads to a server namespace
 // running the reference device. 198.51.100.1 and 2001:db8:99::1 live in
 // the server namespace and are reachable only through the tunnel.
@@ -245,7 +255,7 @@ func (tp *topo) run(env []string, name string, args ...string) (string, error) {
 var (
 	linkLocal = regexp.MustCompile(`fe80::[0-9a-f:]+`)
 	ifIndex   = regexp.MustCompile(`(?m)^[0-9]+: `)
-	peerIndex = regexp.MustCompile(`@if[0-9]+`)
+	peerIndex = regexp.MustCompile(`@if[0-9]+| link-netns(id)? \S+`)
 )
 
 // snapshot lists the client namespace's addresses, routes of every table,
@@ -253,7 +263,7 @@ var (
 // link-local addresses (random per interface) masked, route lines sorted.
 func (tp *topo) snapshot(t *testing.T) string {
 	t.Helper()
-	addr := sh(t, "ip", "-n", tp.client, "addr")
+	addr := out(t, "ip", "-n", tp.client, "addr")
 	var blocks []string
 	for _, blk := range ifIndex.Split(addr, -1) {
 		if blk != "" {
@@ -261,14 +271,14 @@ func (tp *topo) snapshot(t *testing.T) string {
 		}
 	}
 	slices.Sort(blocks)
-	routes := strings.Split(linkLocal.ReplaceAllString(sh(t, "ip", "-n", tp.client, "route", "show", "table", "all"), "fe80::X"), "\n")
+	routes := strings.Split(linkLocal.ReplaceAllString(out(t, "ip", "-n", tp.client, "route", "show", "table", "all"), "fe80::X"), "\n")
 	for i := range routes {
 		routes[i] = linkLocal.ReplaceAllString(routes[i], "fe80::X")
 	}
 	slices.Sort(routes)
 	s := strings.Join(blocks, "") + "--- routes\n" + strings.Join(routes, "\n") +
-		"\n--- rules\n" + sh(t, "ip", "-n", tp.client, "-4", "rule") + sh(t, "ip", "-n", tp.client, "-6", "rule") +
-		"--- nft\n" + sh(t, "ip", "netns", "exec", tp.client, "nft", "list", "ruleset")
+		"\n--- rules\n" + out(t, "ip", "-n", tp.client, "-4", "rule") + out(t, "ip", "-n", tp.client, "-6", "rule") +
+		"--- nft\n" + out(t, "ip", "netns", "exec", tp.client, "nft", "list", "ruleset")
 	return linkLocal.ReplaceAllString(s, "fe80::X")
 }
 

@@ -18,6 +18,8 @@ const stateDir = "/run/warren"
 type state struct {
 	// PID is the userspace device's process, 0 if unknown.
 	PID int `json:"pid,omitempty"`
+	// Watcher is the endpoint watcher's process, 0 if none.
+	Watcher int `json:"watcher,omitempty"`
 	// Table is the policy routing table and fwmark of a full tunnel.
 	Table int `json:"table,omitempty"`
 	// Rules lists the address families (4, 6) given policy rules.

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -91,6 +92,15 @@ func (e *env) up(c *config) (err error) {
 			return err
 		}
 	}
+	// Interrupted, up rolls back as wg-quick's trap does.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	interrupted := func() error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("bring up %s: %w", iface, ErrInterrupted)
+		}
+		return nil
+	}
 	st := &state{}
 	defer func() {
 		if err != nil {
@@ -106,7 +116,10 @@ func (e *env) up(c *config) (err error) {
 	if err != nil {
 		return err
 	}
-	cfg, err := c.File.WireGuardConfig(context.Background(), r, true)
+	cfg, err := c.File.WireGuardConfig(ctx, r, true)
+	if err := interrupted(); err != nil {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("configure %s: %w", iface, err)
 	}
@@ -114,6 +127,9 @@ func (e *env) up(c *config) (err error) {
 		return err
 	}
 	if err := st.save(iface); err != nil {
+		return err
+	}
+	if err := interrupted(); err != nil {
 		return err
 	}
 	e.logf("wg setconf %s /dev/fd/63", iface)
@@ -130,6 +146,9 @@ func (e *env) up(c *config) (err error) {
 			return fmt.Errorf("add address %s to %s: %w", a, iface, err)
 		}
 	}
+	if err := interrupted(); err != nil {
+		return err
+	}
 	if err := e.setMTUUp(link, p, cfg); err != nil {
 		return err
 	}
@@ -140,14 +159,23 @@ func (e *env) up(c *config) (err error) {
 		return err
 	}
 	for _, rt := range p.Routes {
+		if err := interrupted(); err != nil {
+			return err
+		}
 		if err := e.addRoute(link, p, rt, st); err != nil {
 			return err
 		}
 	}
+	if err := interrupted(); err != nil {
+		return err
+	}
 	if err := e.hooks(p.PostUp); err != nil {
 		return err
 	}
-	return nil
+	if err := e.startWatcher(c, st); err != nil {
+		return err
+	}
+	return st.save(iface)
 }
 
 // family is 4 or 6.
@@ -516,6 +544,7 @@ func (e *env) deleteRules(st *state) error {
 // by a wg-quick that left no record.
 func (e *env) teardown(iface string, st *state, p *Plan) error {
 	var errs []error
+	stopWatcher(iface, st)
 	if err := e.unsetDNS(iface, st); err != nil {
 		errs = append(errs, err)
 	}
@@ -529,7 +558,8 @@ func (e *env) teardown(iface string, st *state, p *Plan) error {
 	}
 	if link, err := netlink.LinkByName(iface); err == nil {
 		e.logf("ip link delete dev %s", iface)
-		if err := netlink.LinkDel(link); err != nil {
+		// The link may vanish meanwhile with its dying device.
+		if err := netlink.LinkDel(link); err != nil && !errors.Is(err, syscall.ENODEV) {
 			errs = append(errs, fmt.Errorf("delete interface %s: %w", iface, err))
 		}
 	}
