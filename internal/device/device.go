@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -42,6 +43,12 @@ type Options struct {
 
 // Device is a WireGuard interface: a TUN device, a UDP bind, and the peers
 // between them.
+//
+// Locks, outermost first: d.mu → p.hsMu → p.mu; d.sendMu → p.mu;
+// d.tableMu → p.mu; p.tmu, kp.mu, kp.replayMu and the index table's lock
+// are leaves. The data path (TUN reader, receivers, sequencers, workers)
+// never takes d.mu, because Apply, Down and Close wait for the receivers
+// while holding it; handshakes it must start go through goInitiate.
 type Device struct {
 	log   *Logger
 	clock clock.Clock
@@ -347,5 +354,16 @@ func (d *Device) isUnderLoad(now time.Time) bool {
 }
 
 func isClosedErr(err error) bool {
-	return errors.Is(err, os.ErrClosed) || errors.Is(err, bind.ErrClosed)
+	return errors.Is(err, os.ErrClosed) || errors.Is(err, bind.ErrClosed) || errors.Is(err, net.ErrClosed)
 }
+
+// backoff paces a loop that keeps failing: no pause after a success, then
+// growing pauses up to 100 ms, so a broken device does not spin a core.
+type backoff struct{ d time.Duration }
+
+func (b *backoff) fail() {
+	b.d = min(max(b.d*2, 100*time.Microsecond), 100*time.Millisecond)
+	time.Sleep(b.d)
+}
+
+func (b *backoff) ok() { b.d = 0 }

@@ -23,9 +23,11 @@ func (d *Device) receive(fn bind.ReceiveFunc) {
 	}
 	sizes := make([]int, bs)
 	eps := make([]bind.Endpoint, bs)
+	var bo backoff
 	for {
 		n, err := fn(bufs, sizes, eps)
 		if n > 0 {
+			bo.ok()
 			d.datagrams.Add(uint64(n))
 			d.demux(bufs[:n], sizes[:n], eps[:n])
 			clear(eps)
@@ -35,6 +37,9 @@ func (d *Device) receive(fn bind.ReceiveFunc) {
 				return
 			}
 			d.log.Verbosef("Failed to receive packet: %v", err)
+			if n == 0 {
+				bo.fail()
+			}
 		}
 	}
 }

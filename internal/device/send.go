@@ -42,9 +42,11 @@ func (d *Device) readTUN() {
 			}
 		}
 	}()
+	var bo backoff
 	for {
 		n, err := d.tun.Read(bufs, sizes, Headroom)
 		if n > 0 {
+			bo.ok()
 			touched = d.routeOutbound(elems[:n], sizes[:n], touched[:0])
 			d.flushPeers(touched, true)
 			clear(touched)
@@ -62,6 +64,9 @@ func (d *Device) readTUN() {
 				return
 			}
 			d.log.Verbosef("Failed to read packet from TUN device: %v", err)
+			if n == 0 {
+				bo.fail()
+			}
 		}
 	}
 }
