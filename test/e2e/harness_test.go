@@ -438,12 +438,25 @@ func (d *Daemon) Socket() string { return filepath.Join(uapiSocketDir, d.Iface+"
 func StartDaemon(t *testing.T, im *Impl, ns *Netns) *Daemon {
 	t.Helper()
 	seq := ifaceSeq.Add(1)
+	iface := ifacePrefix + strconv.FormatInt(seq, 36)
+	os.Remove(filepath.Join(uapiSocketDir, iface+".sock"))
+	d := SpawnDaemon(t, im, ns, iface)
+	d.Port = 40000 + int(seq%20000)
+	d.waitSocket()
+	return d
+}
+
+// SpawnDaemon starts im's daemon for iface inside ns without waiting for
+// anything; like StartDaemon it is stopped and its log shown (on failure)
+// when the test ends. Tests of start-up behaviour use it directly.
+func SpawnDaemon(t *testing.T, im *Impl, ns *Netns, iface string) *Daemon {
+	t.Helper()
 	d := &Daemon{
 		t:     t,
 		Impl:  im,
 		NS:    ns,
-		Iface: ifacePrefix + strconv.FormatInt(seq, 36),
-		Port:  40000 + int(seq%20000),
+		Iface: iface,
+		Port:  40000,
 		done:  make(chan struct{}),
 	}
 	d.Private, d.Public = NewKeypair(t)
@@ -452,7 +465,6 @@ func StartDaemon(t *testing.T, im *Impl, ns *Netns) *Daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(d.Socket())
 	d.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.Name}, im.Argv(d.Iface)...)...)
 	d.cmd.Env = append(os.Environ(), "LOG_LEVEL=verbose", "WG_PROCESS_FOREGROUND=1")
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
@@ -478,7 +490,6 @@ func StartDaemon(t *testing.T, im *Impl, ns *Netns) *Daemon {
 			t.Logf("%s daemon log (%s, last %d lines):\n%s", im.Name, d.Iface, logTailLines, d.logTail())
 		}
 	})
-	d.waitSocket()
 	return d
 }
 
