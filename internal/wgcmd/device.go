@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -20,11 +21,30 @@ type devices interface {
 	Set(name string, cfg *wgtypes.Config) error
 }
 
-// uapiDevices reaches interfaces through their UAPI sockets in dir.
-type uapiDevices struct{ dir string }
+// uapiDevices reaches interfaces through their UAPI sockets in dirs: the
+// system directory first, then the rootless one under $XDG_RUNTIME_DIR.
+type uapiDevices struct{ dirs []string }
+
+// dial connects to name's socket in the first directory that has it.
+func (u uapiDevices) dial(name string) (net.Conn, error) {
+	var first error
+	for _, dir := range u.dirs {
+		c, err := uapi.Dial(dir, name)
+		if err == nil {
+			return c, nil
+		}
+		if first == nil || !errors.Is(err, fs.ErrNotExist) && errors.Is(first, fs.ErrNotExist) {
+			first = err
+		}
+	}
+	if first == nil {
+		first = fmt.Errorf("interface %s: %w", name, fs.ErrNotExist)
+	}
+	return nil, first
+}
 
 func (u uapiDevices) Get(name string) (*wgtypes.Device, error) {
-	c, err := uapi.Dial(u.dir, name)
+	c, err := u.dial(name)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +53,7 @@ func (u uapiDevices) Get(name string) (*wgtypes.Device, error) {
 }
 
 func (u uapiDevices) Set(name string, cfg *wgtypes.Config) error {
-	c, err := uapi.Dial(u.dir, name)
+	c, err := u.dial(name)
 	if err != nil {
 		return err
 	}

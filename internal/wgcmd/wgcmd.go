@@ -3,8 +3,9 @@
 // exit codes. It is a UAPI client and never links the engine: it imports
 // internal/conf, internal/uapi, internal/wgtypes and internal/noise only.
 //
-// Interfaces are found through their UAPI sockets in uapi.DefaultSocketDir,
-// or in the directory named by the WARREN_SOCKET_DIR environment variable.
+// Interfaces are found through their UAPI sockets in uapi.DefaultSocketDir
+// and, for rootless devices, $XDG_RUNTIME_DIR/warren; the WARREN_SOCKET_DIR
+// environment variable replaces both.
 package wgcmd
 
 import (
@@ -14,6 +15,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/warren-vpn/warren/internal/noise"
@@ -23,6 +25,29 @@ import (
 // SocketDirEnv names the environment variable that overrides the directory
 // of UAPI sockets.
 const SocketDirEnv = "WARREN_SOCKET_DIR"
+
+// RootlessSocketDir is where an unprivileged user's devices (warren proxy)
+// put their sockets: $XDG_RUNTIME_DIR/warren. It returns "" when
+// XDG_RUNTIME_DIR is unset.
+func RootlessSocketDir(getenv func(string) string) string {
+	if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
+		return filepath.Join(rt, "warren")
+	}
+	return ""
+}
+
+// socketDirs is where commands look for interfaces: WARREN_SOCKET_DIR alone
+// when set, else the system directory and then the rootless one.
+func socketDirs(getenv func(string) string) []string {
+	if dir := getenv(SocketDirEnv); dir != "" {
+		return []string{dir}
+	}
+	dirs := []string{uapi.DefaultSocketDir}
+	if dir := RootlessSocketDir(getenv); dir != "" && dir != uapi.DefaultSocketDir {
+		dirs = append(dirs, dir)
+	}
+	return dirs
+}
 
 // Main runs one wg command. prog is the name to use in messages ("wg" when
 // invoked through a link of that name); args excludes the program name.
@@ -43,11 +68,7 @@ func newEnv(prog string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fu
 		rand:      rand.Reader,
 		ctx:       context.Background(),
 	}
-	dir := e.getenv(SocketDirEnv)
-	if dir == "" {
-		dir = uapi.DefaultSocketDir
-	}
-	e.devices = uapiDevices{dir: dir}
+	e.devices = uapiDevices{dirs: socketDirs(e.getenv)}
 	e.color = colorMode(e.getenv("WG_COLOR_MODE"), stdout)
 	return e
 }
