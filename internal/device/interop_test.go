@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/warren-vpn/warren/internal/netsim"
 	"github.com/warren-vpn/warren/internal/netsim/wgref"
@@ -37,7 +38,12 @@ func startRef(tb testing.TB, n *netsim.Network, nd, peer *node) {
 }
 
 func interopPair(t *testing.T) (*node, *node) {
-	n := netsim.New(netsim.Options{})
+	_, w, r := interopNet(t)
+	return w, r
+}
+
+func interopNet(t *testing.T) (*netsim.Network, *node, *node) {
+	n := netsim.New(netsim.Options{Seed: 11})
 	t.Cleanup(func() { n.Close() })
 	w := newNode(t, n, 1, nil)
 	r := refNodeSpec(t, 2)
@@ -45,7 +51,7 @@ func interopPair(t *testing.T) (*node, *node) {
 	if err := w.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{peerOf(r, 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	return w, r
+	return n, w, r
 }
 
 func TestInteropWarrenInitiates(t *testing.T) {
@@ -63,5 +69,45 @@ func TestInteropReferenceInitiates(t *testing.T) {
 	for i := range 50 {
 		expectPacket(t, r, w, ipv6(r.v6, w.v6, []byte(fmt.Sprint("seq ", i))))
 		expectPacket(t, w, r, ipv4(w.v4, r.v4, []byte(fmt.Sprint("ack ", i))))
+	}
+}
+
+// TestInteropLossy: with the reference, over loss, duplication and
+// reordering, every packet that arrives is intact and arrives once.
+func TestInteropLossy(t *testing.T) {
+	n, w, r := interopNet(t)
+	expectPacket(t, w, r, ipv4(w.v4, r.v4, []byte("handshake")))
+	expectPacket(t, r, w, ipv4(r.v4, w.v4, []byte("handshake")))
+	n.SetLoss(0.1)
+	n.SetDuplicate(0.2)
+	n.SetReorder(0.2)
+	for _, dir := range [][2]*node{{w, r}, {r, w}} {
+		from, to := dir[0], dir[1]
+		sent := make(map[string]int)
+		for i := range 200 {
+			p := numbered(from.v4, to.v4, i, 64+i)
+			sent[string(p)] = i
+			if err := from.tun.Inject(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := make(map[int]bool)
+		for {
+			p, ok := recv(t, to, 300*time.Millisecond)
+			if !ok {
+				break
+			}
+			i, known := sent[string(p)]
+			if !known {
+				t.Fatalf("%v -> %v: corrupted packet %x", from.v4, to.v4, p)
+			}
+			if got[i] {
+				t.Fatalf("%v -> %v: packet %d delivered twice", from.v4, to.v4, i)
+			}
+			got[i] = true
+		}
+		if len(got) < 140 {
+			t.Errorf("%v -> %v: only %d of 200 arrived", from.v4, to.v4, len(got))
+		}
 	}
 }
