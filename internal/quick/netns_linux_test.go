@@ -156,6 +156,9 @@ func newTopo(t *testing.T, withServer bool) *topo {
 		{"-n", tp.client, "link", "set", "lo", "up"},
 		{"-n", tp.client, "link", "set", veth + "c", "up"},
 		{"-n", tp.client, "addr", "add", "172.31.0.2/24", "dev", veth + "c"},
+		// Below 1500 so the automatic MTU (1380) is visibly computed.
+		{"-n", tp.client, "link", "set", veth + "c", "mtu", "1460"},
+		{"-n", tp.server, "link", "set", veth + "s", "mtu", "1460"},
 		{"-n", tp.client, "route", "add", "default", "via", "172.31.0.1"},
 		{"-n", tp.server, "link", "set", "lo", "up"},
 		{"-n", tp.server, "link", "set", veth + "s", "up"},
@@ -263,7 +266,12 @@ var (
 // link-local addresses (random per interface) masked, route lines sorted.
 func (tp *topo) snapshot(t *testing.T) string {
 	t.Helper()
+	// Link-local addresses stay tentative until the link has carrier.
 	addr := out(t, "ip", "-n", tp.client, "addr")
+	for i := 0; i < 100 && strings.Contains(addr, " tentative"); i++ {
+		time.Sleep(20 * time.Millisecond)
+		addr = out(t, "ip", "-n", tp.client, "addr")
+	}
 	var blocks []string
 	for _, blk := range ifIndex.Split(addr, -1) {
 		if blk != "" {
@@ -357,15 +365,18 @@ func TestUpDownLikeWgQuick(t *testing.T) {
 		t.Skip("skipping: wg-quick (wireguard-tools) not installed")
 	}
 	b := binaries(t)
-	tunnels := []struct{ name, allowed string }{
-		{"split", "10.99.0.0/24, fd99::/64, 198.51.100.0/24, 2001:db8:99::/64"},
-		{"full", "0.0.0.0/0, ::/0"},
+	const split = "10.99.0.0/24, fd99::/64, 198.51.100.0/24, 2001:db8:99::/64"
+	tunnels := []struct{ name, extra, allowed string }{
+		{"split", "", split},
+		{"full", "", "0.0.0.0/0, ::/0"},
+		{"full-table", "Table = 1234", "0.0.0.0/0, ::/0, 10.99.0.1/32"},
+		{"table-off-mtu", "Table = off\nMTU = 1300", split},
 	}
 	for _, impl := range implementations(t) {
 		for _, tun := range tunnels {
 			t.Run(impl.name+"/"+tun.name, func(t *testing.T) {
 				tp := newTopo(t, true)
-				path := tp.conf(t, "", tun.allowed, "")
+				path := tp.conf(t, tun.extra, tun.allowed, "")
 				env := []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + impl.path}
 				before := tp.snapshot(t)
 				tp.noPing(t, "198.51.100.1")
@@ -375,8 +386,11 @@ func TestUpDownLikeWgQuick(t *testing.T) {
 					t.Fatalf("wg-quick up: %v\n%s", err, out)
 				}
 				ref := tp.snapshot(t)
-				tp.ping(t, "198.51.100.1")
-				tp.ping(t, "2001:db8:99::1")
+				routed := tun.name != "table-off-mtu" && tun.name != "full-table"
+				if routed {
+					tp.ping(t, "198.51.100.1")
+					tp.ping(t, "2001:db8:99::1")
+				}
 				if out, err := tp.run(env, "wg-quick", "down", path); err != nil {
 					t.Fatalf("wg-quick down: %v\n%s", err, out)
 				}
@@ -390,8 +404,10 @@ func TestUpDownLikeWgQuick(t *testing.T) {
 					t.Fatalf("warren up: %v\n%s", err, out)
 				}
 				diff(t, "listings after up (warren vs wg-quick)", tp.snapshot(t), ref)
-				tp.ping(t, "198.51.100.1")
-				tp.ping(t, "2001:db8:99::1")
+				if routed {
+					tp.ping(t, "198.51.100.1")
+					tp.ping(t, "2001:db8:99::1")
+				}
 				if out, err := tp.run(env, b.warren, "down", path); err != nil {
 					t.Fatalf("warren down: %v\n%s", err, out)
 				}
