@@ -39,73 +39,15 @@ func TestHandshakeFlood(t *testing.T) {
 	})
 
 	// One crafted initiation from a stranger, with a valid MAC1 for b.
-	stranger, _ := noise.NewPrivateKey(randReader{})
-	sid := noise.NewIdentity(stranger)
-	keys, err := noise.NewPeerKeys(sid, b.pub, noise.PresharedKey{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, _, err := noise.CreateInitiation(sid, keys, 1, clk.Now(), randReader{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkt := msg.Marshal(make([]byte, wire.InitiationSize))
-	noise.NewCookieGenerator(b.pub).AddMACs(pkt, clk.Now())
+	pkt := craftInitiation(t, b.pub, clk.Now())
 
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	heapBefore := ms.HeapInuse
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var sources atomic.Int64
-	target, _ := b.bind.ParseEndpoint(netip.AddrPortFrom(b.addr, b.port).String())
-	for w := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			binds := make([]*netsim.Bind, 16)
-			for i := range binds {
-				binds[i] = n.NewBind(netip.AddrFrom4([4]byte{100, byte(64 + w), 0, byte(i + 1)}))
-				if _, _, err := binds[i].Open(0); err != nil {
-					t.Error(err)
-					return
-				}
-				defer binds[i].Close()
-			}
-			bufs := [][]byte{pkt}
-			var overflow uint64
-			for round := 0; ; round++ {
-				for i, bd := range binds {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					for range 8 {
-						bd.Send(bufs, target)
-					}
-					// Flood far beyond what the DH path takes, but back
-					// off when b's socket overflows: a flood that fills
-					// the link itself is beyond any endpoint's help.
-					if o := b.bind.Stats().Overflow; o != overflow || raceEnabled || i%4 == 3 {
-						overflow = o
-						time.Sleep(time.Millisecond)
-					}
-					// Move to a fresh address: thousands of sources.
-					addr := netip.AddrFrom4([4]byte{100, byte(64 + w*16 + i), byte(round >> 8), byte(round)})
-					if bd.Move(addr) == nil {
-						sources.Add(1)
-					}
-				}
-			}
-		}()
-	}
-	defer func() {
-		close(stop)
-		wg.Wait()
-	}()
+	stop, sources := startFlood(t, n, netip.AddrPortFrom(b.addr, b.port), pkt, func() uint64 { return b.bind.Stats().Overflow })
+	defer stop()
 
 	waitFor(t, "cookie replies", func() bool { return cookiesOut.Load() > 100 })
 	connect(t, a, b)
@@ -140,4 +82,72 @@ func TestHandshakeFlood(t *testing.T) {
 		t.Errorf("heap grew by %d MiB during the flood", grown>>20)
 	}
 	t.Logf("%d source addresses, %d cookie replies (%d to the peer)", sources.Load(), cookiesOut.Load(), cookiesToA.Load())
+}
+
+// craftInitiation returns an initiation to pub from a stranger, with a
+// valid MAC1.
+func craftInitiation(t *testing.T, pub noise.PublicKey, now time.Time) []byte {
+	t.Helper()
+	stranger, _ := noise.NewPrivateKey(randReader{})
+	sid := noise.NewIdentity(stranger)
+	keys, err := noise.NewPeerKeys(sid, pub, noise.PresharedKey{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _, err := noise.CreateInitiation(sid, keys, 1, now, randReader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt := msg.Marshal(make([]byte, wire.InitiationSize))
+	noise.NewCookieGenerator(pub).AddMACs(pkt, now)
+	return pkt
+}
+
+// startFlood sends pkt to target from ever new addresses on two
+// goroutines, far beyond what a responder's DH path takes but backing off
+// when the target's socket overflows (overflow reports its counter): a
+// flood that fills the link itself is beyond any endpoint's help.
+func startFlood(t *testing.T, n *netsim.Network, target netip.AddrPort, pkt []byte, overflow func() uint64) (stop func(), sources *atomic.Int64) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	sources = new(atomic.Int64)
+	ep := netsim.NewEndpoint(target)
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			binds := make([]*netsim.Bind, 16)
+			for i := range binds {
+				binds[i] = n.NewBind(netip.AddrFrom4([4]byte{100, byte(64 + w*16 + i), 255, 255}))
+				if _, _, err := binds[i].Open(0); err != nil {
+					t.Error(err)
+					return
+				}
+				defer binds[i].Close()
+			}
+			bufs := [][]byte{pkt}
+			var last uint64
+			for round := 0; ; round++ {
+				for i, bd := range binds {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					for range 8 {
+						bd.Send(bufs, ep)
+					}
+					if o := overflow(); o != last || raceEnabled || i%4 == 3 {
+						last = o
+						time.Sleep(time.Millisecond)
+					}
+					addr := netip.AddrFrom4([4]byte{100, byte(64 + w*16 + i), byte(round >> 8), byte(round)})
+					if bd.Move(addr) == nil {
+						sources.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	return func() { close(done); wg.Wait() }, sources
 }
