@@ -35,9 +35,9 @@ var (
 	ErrNotRoot = errors.New("must be run as root")
 )
 
-// SearchPaths are the directories a bare interface name is looked up in,
+// searchPaths are the directories a bare interface name is looked up in,
 // as wg-quick's CONFIG_SEARCH_PATHS.
-var searchPaths = [...]string{"/etc/wireguard", "/usr/local/etc/wireguard"}
+func searchPaths() []string { return []string{"/etc/wireguard", "/usr/local/etc/wireguard"} }
 
 // ifaceName is wg-quick's pattern for an interface name usable as a file name.
 var ifaceName = regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`)
@@ -158,7 +158,7 @@ func (e *env) run(cmd, operand string) error {
 func (e *env) load(operand string) (*config, error) {
 	path := operand
 	if ifaceName.MatchString(operand) {
-		for _, dir := range searchPaths {
+		for _, dir := range searchPaths() {
 			p := filepath.Join(dir, operand+".conf")
 			if _, err := os.Stat(p); err == nil {
 				path = p

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -416,4 +417,53 @@ func TestUpDownLikeWgQuick(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestDownAfterWgQuickUp: warren down takes down a full tunnel that
+// Debian's wg-quick brought up (no record of ours: the fwmark tells).
+func TestDownAfterWgQuickUp(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("wg-quick"); err != nil {
+		t.Skip("skipping: wg-quick (wireguard-tools) not installed")
+	}
+	b := binaries(t)
+	tp := newTopo(t, true)
+	path := tp.conf(t, "", "0.0.0.0/0, ::/0", "")
+	before := tp.snapshot(t)
+	env := []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + b.wggo}
+	if out, err := tp.run(env, "wg-quick", "up", path); err != nil {
+		t.Fatalf("wg-quick up: %v\n%s", err, out)
+	}
+	if out, err := tp.run(nil, b.warren, "down", path); err != nil {
+		t.Fatalf("warren down: %v\n%s", err, out)
+	}
+	tp.checkGone(t)
+	diff(t, "listings after warren down", tp.snapshot(t), before)
+}
+
+// TestInterruptedUp: SIGTERM while a PostUp hook runs rolls everything back.
+func TestInterruptedUp(t *testing.T) {
+	requireRoot(t)
+	b := binaries(t)
+	tp := newTopo(t, false)
+	before := tp.snapshot(t)
+	started := filepath.Join(t.TempDir(), "started")
+	path := tp.conf(t, "PostUp = touch "+started+"; sleep 1", "0.0.0.0/0, ::/0", "")
+	cmd := exec.Command("ip", "netns", "exec", tp.client, b.warren, "up", path)
+	var output strings.Builder
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 250 && !exists(started); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// ip netns exec execs warren in its own process.
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if err == nil || !strings.Contains(output.String(), "interrupted") {
+		t.Errorf("interrupted up: %v\n%s", err, output.String())
+	}
+	tp.checkGone(t)
+	diff(t, "listings after an interrupted up", tp.snapshot(t), before)
 }

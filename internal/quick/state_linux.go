@@ -11,7 +11,7 @@ import (
 
 // stateDir holds what up has set up for each interface, so that down (or
 // a rollback) can undo exactly that even when the device is gone.
-const stateDir = "/run/warren"
+const stateDir = "/run/warren/quick"
 
 // state is the record of one tunnel's setup. It is written after every
 // step of up, so a crash mid-way leaves enough for down to clean up.

@@ -88,7 +88,7 @@ func (e *env) up(c *config) (err error) {
 		return err
 	} else if old != nil {
 		e.warnf("[!] Cleaning up after a previous %s that was not brought down", iface)
-		if err := e.teardown(iface, old, nil); err != nil {
+		if err := e.teardown(iface, old); err != nil {
 			return err
 		}
 	}
@@ -104,7 +104,7 @@ func (e *env) up(c *config) (err error) {
 	st := &state{}
 	defer func() {
 		if err != nil {
-			if rerr := e.teardown(iface, st, p); rerr != nil {
+			if rerr := e.teardown(iface, st); rerr != nil {
 				err = fmt.Errorf("%w (and rolling back: %w)", err, rerr)
 			}
 		}
@@ -170,6 +170,9 @@ func (e *env) up(c *config) (err error) {
 		return err
 	}
 	if err := e.hooks(p.PostUp); err != nil {
+		return err
+	}
+	if err := interrupted(); err != nil {
 		return err
 	}
 	if err := e.startWatcher(c, st); err != nil {
@@ -540,9 +543,8 @@ func (e *env) deleteRules(st *state) error {
 
 // teardown undoes what st records for iface, in the order of wg-quick's
 // del_if: DNS, firewall, rules, the link (which stops the device), then
-// whatever the device left. p, if known, says whether DNS was configured
-// by a wg-quick that left no record.
-func (e *env) teardown(iface string, st *state, p *Plan) error {
+// whatever the device left.
+func (e *env) teardown(iface string, st *state) error {
 	var errs []error
 	stopWatcher(iface, st)
 	if err := e.unsetDNS(iface, st); err != nil {
@@ -691,7 +693,7 @@ func (e *env) down(c *config) error {
 		}
 	}
 	st.Firewall = "any"
-	if err := e.teardown(iface, st, p); err != nil {
+	if err := e.teardown(iface, st); err != nil {
 		return err
 	}
 	return e.hooks(p.PostDown)
