@@ -175,6 +175,7 @@ func (d *Device) followEvents() {
 		if ev&tun.EventMTUUpdate != 0 {
 			if mtu, err := d.tun.MTU(); err == nil && mtu > 0 {
 				d.mtu.Store(int64(mtu))
+				d.pools.setMTU(mtu)
 				d.log.Verbosef("MTU updated: %d", mtu)
 			}
 		}

@@ -189,3 +189,21 @@ func TestMostSpecificAllowedIPWins(t *testing.T) {
 		}
 	}
 }
+
+// TestMTUChange: after the TUN's MTU grows, jumbo packets pass both ways
+// in buffers of the small class, which grew with it.
+func TestMTUChange(t *testing.T) {
+	_, a, b := newPair(t, netsim.Options{}, nil)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("small first")))
+	for _, nd := range []*node{a, b} {
+		if err := nd.tun.SetMTU(9000); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "MTU update", func() bool { return nd.d.mtu.Load() == 9000 })
+	}
+	if got := a.d.pools.smallSize.Load(); got < 9000+Headroom+32 {
+		t.Fatalf("small buffers of %d bytes after MTU 9000", got)
+	}
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, make([]byte, 8900)))
+	expectPacket(t, b, a, ipv6(b.v6, a.v6, make([]byte, 8900)))
+}

@@ -2,6 +2,7 @@ package device
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/wire"
@@ -41,11 +42,11 @@ type hsMsg struct {
 
 // pools recycles the engine's buffers so that the steady state allocates
 // nothing per packet. Packet buffers come in two classes: small ones, sized
-// for the MTU the device started with, kept on a bounded free list that the
+// for the MTU (they grow with it), kept on a bounded free list that the
 // garbage collector does not empty; and large ones (MaxMessageSize) for the
 // rare bigger packet. Idle peers hold no buffers.
 type pools struct {
-	smallSize int
+	smallSize atomic.Int64
 	small     chan *elem
 	large     sync.Pool
 	batches   sync.Pool
@@ -56,38 +57,55 @@ type pools struct {
 const freeListSize = 2048
 
 func newPools(mtu int) *pools {
-	p := &pools{
-		smallSize: max(2048, Headroom+mtu+wire.PaddingMultiple+wire.TagSize),
-		small:     make(chan *elem, freeListSize),
-	}
+	p := &pools{small: make(chan *elem, freeListSize)}
+	p.setMTU(mtu)
 	p.large.New = func() any { return &elem{buf: make([]byte, MaxMessageSize)} }
 	p.batches.New = func() any { return &batch{elems: make([]*elem, 0, 128)} }
 	p.hs.New = func() any { return new(hsMsg) }
 	return p
 }
 
+// setMTU grows the small class to hold a packet of mtu bytes with its
+// headroom, padding and tag (never beyond MaxMessageSize).
+func (p *pools) setMTU(mtu int) {
+	need := int64(min(MaxMessageSize, max(2048, (Headroom+mtu+wire.PaddingMultiple+wire.TagSize+511)&^511)))
+	for {
+		cur := p.smallSize.Load()
+		if need <= cur || p.smallSize.CompareAndSwap(cur, need) {
+			return
+		}
+	}
+}
+
 // getElem returns an element whose buffer holds at least n bytes.
 func (p *pools) getElem(n int) *elem {
-	if n > p.smallSize {
+	small := int(p.smallSize.Load())
+	if n > small {
 		return p.large.Get().(*elem)
 	}
-	select {
-	case e := <-p.small:
-		return e
-	default:
-		return &elem{buf: make([]byte, p.smallSize)}
+	for {
+		select {
+		case e := <-p.small:
+			if len(e.buf) < n {
+				continue // from before the MTU grew: let it go
+			}
+			return e
+		default:
+			return &elem{buf: make([]byte, small)}
+		}
 	}
 }
 
 func (p *pools) putElem(e *elem) {
 	e.pkt, e.peer, e.kp, e.ep, e.ok, e.counter = nil, nil, nil, nil, false, 0
-	if len(e.buf) != p.smallSize {
+	switch len(e.buf) {
+	case MaxMessageSize:
 		p.large.Put(e)
-		return
-	}
-	select {
-	case p.small <- e:
-	default: // the free list is full: let the collector have it
+	case int(p.smallSize.Load()):
+		select {
+		case p.small <- e:
+		default: // the free list is full: let the collector have it
+		}
 	}
 }
 
