@@ -142,9 +142,18 @@ func streamHash(n int64, seed uint64) string {
 // transfer's duration.
 func Transfer(t *testing.T, from, to *Netns, addr string, n int64, seed uint64) time.Duration {
 	t.Helper()
-	exe, err := os.Executable()
+	d, err := transfer(from, to, addr, n, seed)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return d
+}
+
+// transfer is Transfer returning its failure; it may run on any goroutine.
+func transfer(from, to *Netns, addr string, n int64, seed uint64) (time.Duration, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout+10*time.Second)
 	defer cancel()
@@ -157,15 +166,15 @@ func Transfer(t *testing.T, from, to *Netns, addr string, n int64, seed uint64) 
 	sink.Stderr = &sinkErr
 	stdout, err := sink.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	if err := sink.Start(); err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer func() { _ = sink.Process.Kill(); _ = sink.Wait() }()
 	lines := bufio.NewScanner(stdout)
 	if !lines.Scan() || lines.Text() != "listening" {
-		t.Fatalf("sink in %s did not start: %q %s", to.Name, lines.Text(), sinkErr.String())
+		return 0, fmt.Errorf("sink in %s did not start: %q %s", to.Name, lines.Text(), sinkErr.String())
 	}
 
 	start := time.Now()
@@ -174,16 +183,16 @@ func Transfer(t *testing.T, from, to *Netns, addr string, n int64, seed uint64) 
 	out, err := source.CombinedOutput()
 	elapsed := time.Since(start)
 	if err != nil {
-		t.Fatalf("source in %s: %v\n%s", from.Name, err, out)
+		return 0, fmt.Errorf("source in %s sending to %s: %v\n%s", from.Name, addr, err, out)
 	}
 	if !lines.Scan() {
 		_ = sink.Wait()
-		t.Fatalf("sink in %s: no result: %s", to.Name, sinkErr.String())
+		return 0, fmt.Errorf("sink in %s: no result: %s", to.Name, sinkErr.String())
 	}
 	got := lines.Text()
 	want := streamHash(n, seed)
 	if got != fmt.Sprintf("received %d %s", n, want) {
-		t.Fatalf("sink got %q, want %d bytes with SHA-256 %s (source said %q)", got, n, want, strings.TrimSpace(string(out)))
+		return 0, fmt.Errorf("sink at %s got %q, want %d bytes with SHA-256 %s (source said %q)", addr, got, n, want, strings.TrimSpace(string(out)))
 	}
-	return elapsed
+	return elapsed, nil
 }
