@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -320,10 +321,20 @@ func (d *Device) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, err
 	}
 	c, err := gonet.DialContextTCP(ctx, d.stack, fullAddr(dst), protocol(dst.Addr()))
 	if err != nil {
-		return nil, err // already a *net.OpError naming the address
+		// gonet reports the stack's errors as text; a refusal matters to
+		// callers (a SOCKS reply code), so give it its errno.
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil && op.Err.Error() == refusedText {
+			op.Err = syscall.ECONNREFUSED
+		}
+		return nil, fmt.Errorf("netstack: dial tcp %v: %w", dst, err)
 	}
 	return c, nil
 }
+
+// refusedText is gVisor's tcpip.ErrConnectionRefused as gonet reports it
+// (checked by TestRefusedText).
+const refusedText = "connection was refused"
 
 // ListenTCP listens on the stack at addr; an unspecified address listens
 // on every address of its family (IPv4 if addr is invalid).

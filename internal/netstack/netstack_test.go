@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -395,5 +396,24 @@ func TestDialUnroutable(t *testing.T) {
 	var ne net.Error
 	if !errors.As(err, &ne) {
 		t.Logf("error %v (%T)", err, err)
+	}
+}
+
+func TestRefusedText(t *testing.T) {
+	if got := (&tcpip.ErrConnectionRefused{}).String(); got != refusedText {
+		t.Fatalf("gVisor's refusal reads %q, want %q", got, refusedText)
+	}
+}
+
+// TestDialRefused: a closed port on the peer is ECONNREFUSED.
+func TestDialRefused(t *testing.T) {
+	checkGoroutines(t)
+	a, b := newPeerNode(t, 1), newPeerNode(t, 2)
+	connect(t, a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := a.ns.DialTCP(ctx, netip.AddrPortFrom(b.v4, 9))
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial closed port: %v, want ECONNREFUSED", err)
 	}
 }

@@ -1,0 +1,12 @@
+// Package proxy owns `warren proxy`, rootless WireGuard for applications:
+// a Tunnel (the engine on a userspace stack, configured from a wg0.conf),
+// and the servers in front of it — SOCKS5 (RFC 1928/1929), an HTTP proxy
+// (CONNECT and absolute-URI requests), and TCP/UDP port forwards in both
+// directions — plus wireproxy's config sections ([Socks5], [http],
+// [TCPClientTunnel], [TCPServerTunnel], [UDPProxyTunnel]) so that its
+// configs work unchanged.
+//
+// It wires internal/netstack, internal/device and internal/bind together
+// and reads files with internal/conf; it holds no protocol logic of
+// WireGuard's. Every server stops its goroutines and connections on Close.
+package proxy

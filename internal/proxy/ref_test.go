@@ -1,0 +1,304 @@
+package proxy
+
+// The far side of every proxy test: the reference implementation
+// (golang.zx2c4.com/wireguard, test-only) on its own userspace stack,
+// serving HTTP, TCP echo, UDP echo and DNS inside the tunnel.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+	"golang.zx2c4.com/wireguard/conn"
+	refdevice "golang.zx2c4.com/wireguard/device"
+	refnetstack "golang.zx2c4.com/wireguard/tun/netstack"
+
+	"github.com/warren-vpn/warren/internal/conf"
+	"github.com/warren-vpn/warren/internal/device"
+	"github.com/warren-vpn/warren/internal/noise"
+)
+
+// Addresses inside the test tunnel.
+var (
+	refV4    = netip.MustParseAddr("10.77.0.1")
+	refV6    = netip.MustParseAddr("fd77::1")
+	warrenV4 = netip.MustParseAddr("10.77.0.2")
+	warrenV6 = netip.MustParseAddr("fd77::2")
+)
+
+// refName is the name the reference's DNS server answers.
+const refName = "web.tunnel.test"
+
+// refPeer is a reference device on the reference's netstack.
+type refPeer struct {
+	dev  *refdevice.Device
+	net  *refnetstack.Net
+	priv noise.PrivateKey
+	port uint16
+}
+
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("%d goroutines left (had %d):\n%s", runtime.NumGoroutine(), before, buf)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+func newRefPeer(t testing.TB) *refPeer {
+	t.Helper()
+	priv, err := noise.NewPrivateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdev, tnet, err := refnetstack.CreateNetTUN([]netip.Addr{refV4, refV6}, nil, 1420)
+	if err != nil {
+		t.Fatal(err)
+	}
+	level := refdevice.LogLevelSilent
+	if os.Getenv("WARREN_TEST_LOG") != "" {
+		level = refdevice.LogLevelVerbose
+	}
+	dev := refdevice.NewDevice(tdev, conn.NewDefaultBind(), refdevice.NewLogger(level, "ref: "))
+	r := &refPeer{dev: dev, net: tnet, priv: priv}
+	t.Cleanup(dev.Close)
+	if err := dev.IpcSet("private_key=" + hex.EncodeToString(priv[:]) + "\nlisten_port=0\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.Up(); err != nil {
+		t.Fatal(err)
+	}
+	get, err := dev.IpcGet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(get) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "listen_port="); ok {
+			p, _ := strconv.Atoi(v)
+			r.port = uint16(p)
+		}
+	}
+	if r.port == 0 {
+		t.Fatal("reference has no listen port")
+	}
+	return r
+}
+
+// addPeer makes pub (at endpoint, if valid) a peer of the reference with
+// warren's tunnel addresses.
+func (r *refPeer) addPeer(t testing.TB, pub noise.PublicKey, endpoint netip.AddrPort) {
+	t.Helper()
+	s := "public_key=" + hex.EncodeToString(pub[:]) + "\nreplace_allowed_ips=true\n" +
+		"allowed_ip=" + warrenV4.String() + "/32\nallowed_ip=" + warrenV6.String() + "/128\n"
+	if endpoint.IsValid() {
+		s += "endpoint=" + endpoint.String() + "\n"
+	}
+	if err := r.dev.IpcSet(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// warrenConfig is a wg0.conf for warren's side, peered with r.
+func (r *refPeer) warrenConfig(priv noise.PrivateKey, extra string) string {
+	pub := r.priv.PublicKey()
+	return fmt.Sprintf(`[Interface]
+PrivateKey = %s
+Address = %s/32, %s/128
+DNS = %s
+MTU = 1420
+
+[Peer]
+PublicKey = %s
+AllowedIPs = 10.77.0.0/24, fd77::/64
+Endpoint = 127.0.0.1:%d
+%s`, priv, warrenV4, warrenV6, refV4, pub, r.port, extra)
+}
+
+// openWarren starts warren's side from a config text and peers the
+// reference with it.
+func openWarren(t testing.TB, r *refPeer) *Tunnel {
+	t.Helper()
+	priv, err := noise.NewPrivateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := conf.Parse("test.conf", []byte(r.warrenConfig(priv, "")), conf.Options{Quick: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logger *device.Logger
+	if os.Getenv("WARREN_TEST_LOG") != "" {
+		logger = &device.Logger{
+			Verbosef: func(f string, a ...any) { t.Logf("V: "+f, a...) },
+			Errorf:   func(f string, a ...any) { t.Logf("E: "+f, a...) },
+		}
+	}
+	tun, err := OpenTunnel(context.Background(), f, TunnelOptions{Logger: logger, DialTimeout: 8 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tun.Close() })
+	r.addPeer(t, priv.PublicKey(), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), tun.Dev.State().ListenPort))
+	return tun
+}
+
+// serveHTTP serves on the reference's stack, port 80, both families:
+// /hello answers "hello from the reference", /bytes?n=N sends N
+// pseudo-random bytes (a fixed stream, so the client can hash it).
+func (r *refPeer) serveHTTP(t testing.TB) {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hello", func(w http.ResponseWriter, req *http.Request) {
+		fmt.Fprintf(w, "hello from the reference, %s asked for %s", req.RemoteAddr, req.Host)
+	})
+	mux.HandleFunc("/bytes", func(w http.ResponseWriter, req *http.Request) {
+		n, _ := strconv.ParseInt(req.URL.Query().Get("n"), 10, 64)
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		io.Copy(w, io.LimitReader(newStream(), n))
+	})
+	for _, a := range []netip.Addr{refV4, refV6} {
+		l, err := r.net.ListenTCPAddrPort(netip.AddrPortFrom(a, 80))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: mux}
+		go srv.Serve(l)
+		t.Cleanup(func() { srv.Close() })
+	}
+}
+
+// serveEcho echoes TCP on port 7 and UDP on port 7 of refV4 and refV6.
+func (r *refPeer) serveEcho(t testing.TB) {
+	t.Helper()
+	for _, a := range []netip.Addr{refV4, refV6} {
+		l, err := r.net.ListenTCPAddrPort(netip.AddrPortFrom(a, 7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					io.Copy(c, c)
+				}()
+			}
+		}()
+		pc, err := r.net.ListenUDPAddrPort(netip.AddrPortFrom(a, 7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pc.Close() })
+		go func() {
+			buf := make([]byte, 65535)
+			for {
+				n, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				pc.WriteTo(append([]byte("echo:"), buf[:n]...), from)
+			}
+		}()
+	}
+}
+
+// serveDNS answers A and AAAA queries for refName on refV4:53 (UDP).
+func (r *refPeer) serveDNS(t testing.TB) {
+	t.Helper()
+	pc, err := r.net.ListenUDPAddrPort(netip.AddrPortFrom(refV4, 53))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if resp := dnsAnswer(buf[:n]); resp != nil {
+				pc.WriteTo(resp, from)
+			}
+		}
+	}()
+}
+
+func dnsAnswer(q []byte) []byte {
+	var p dnsmessage.Parser
+	h, err := p.Start(q)
+	if err != nil {
+		return nil
+	}
+	qs, err := p.AllQuestions()
+	if err != nil || len(qs) != 1 {
+		return nil
+	}
+	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired})
+	b.EnableCompression()
+	found := strings.EqualFold(qs[0].Name.String(), refName+".")
+	if !found {
+		b = dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RCode: dnsmessage.RCodeNameError})
+	}
+	b.StartQuestions()
+	b.Question(qs[0])
+	b.StartAnswers()
+	rh := dnsmessage.ResourceHeader{Name: qs[0].Name, Class: dnsmessage.ClassINET, TTL: 60}
+	if found && qs[0].Type == dnsmessage.TypeA {
+		b.AResource(rh, dnsmessage.AResource{A: refV4.As4()})
+	}
+	if found && qs[0].Type == dnsmessage.TypeAAAA {
+		b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: refV6.As16()})
+	}
+	out, err := b.Finish()
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// stream is a cheap deterministic byte stream (xorshift) for downloads.
+// Its bytes do not depend on how reads are sized.
+type stream struct {
+	x   uint64
+	pos uint64
+}
+
+func newStream() *stream { return &stream{x: 0x9e3779b97f4a7c15} }
+
+func (s *stream) Read(p []byte) (int, error) {
+	for i := range p {
+		if s.pos%8 == 0 {
+			s.x ^= s.x << 13
+			s.x ^= s.x >> 7
+			s.x ^= s.x << 17
+		}
+		p[i] = byte(s.x >> (8 * (s.pos % 8)))
+		s.pos++
+	}
+	return len(p), nil
+}

@@ -1,0 +1,557 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// SOCKS5 protocol constants (RFC 1928, RFC 1929).
+const (
+	socksVersion   = 5
+	authVersion    = 1
+	methodNone     = 0x00
+	methodUserPass = 0x02
+	methodNoneOK   = 0xff
+
+	cmdConnect      = 1
+	cmdBind         = 2
+	cmdUDPAssociate = 3
+
+	atypIPv4   = 1
+	atypDomain = 3
+	atypIPv6   = 4
+
+	repSucceeded          = 0
+	repGeneralFailure     = 1
+	repNotAllowed         = 2
+	repNetworkUnreachable = 3
+	repHostUnreachable    = 4
+	repConnectionRefused  = 5
+	repTTLExpired         = 6
+	repCommandUnsupported = 7
+	repAddressUnsupported = 8
+)
+
+// handshakeTimeout bounds a client's greeting, authentication and request.
+const handshakeTimeout = 30 * time.Second
+
+// Errors of the SOCKS5 parsers.
+var (
+	ErrSOCKSVersion = errors.New("socks5: unsupported protocol version")
+	ErrSOCKSCommand = errors.New("socks5: unknown command")
+	ErrSOCKSAddress = errors.New("socks5: unsupported address type")
+	ErrSOCKSFormat  = errors.New("socks5: malformed message")
+)
+
+// socksAddr is a SOCKS5 address: an IP or a domain name, and a port.
+type socksAddr struct {
+	IP   netip.Addr // valid unless Name is set
+	Name string
+	Port uint16
+}
+
+func (a socksAddr) String() string {
+	if a.Name != "" {
+		return net.JoinHostPort(a.Name, strconv.Itoa(int(a.Port)))
+	}
+	return netip.AddrPortFrom(a.IP, a.Port).String()
+}
+
+// socksRequest is a client's request (RFC 1928 §4).
+type socksRequest struct {
+	Cmd  byte
+	Addr socksAddr
+}
+
+// readGreeting reads the version/method-selection message and returns
+// the methods offered.
+func readGreeting(r io.Reader) ([]byte, error) {
+	var hdr [2]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, fmt.Errorf("socks5: read greeting: %w", err)
+	}
+	if hdr[0] != socksVersion {
+		return nil, fmt.Errorf("%w %d", ErrSOCKSVersion, hdr[0])
+	}
+	methods := make([]byte, hdr[1])
+	if _, err := io.ReadFull(r, methods); err != nil {
+		return nil, fmt.Errorf("socks5: read methods: %w", err)
+	}
+	return methods, nil
+}
+
+// readUserPass reads an RFC 1929 username/password request.
+func readUserPass(r io.Reader) (user, pass string, err error) {
+	var ver [1]byte
+	if _, err := io.ReadFull(r, ver[:]); err != nil {
+		return "", "", fmt.Errorf("socks5: read auth: %w", err)
+	}
+	if ver[0] != authVersion {
+		return "", "", fmt.Errorf("%w: auth version %d", ErrSOCKSFormat, ver[0])
+	}
+	readField := func() (string, error) {
+		var n [1]byte
+		if _, err := io.ReadFull(r, n[:]); err != nil {
+			return "", fmt.Errorf("socks5: read auth: %w", err)
+		}
+		b := make([]byte, n[0])
+		if _, err := io.ReadFull(r, b); err != nil {
+			return "", fmt.Errorf("socks5: read auth: %w", err)
+		}
+		return string(b), nil
+	}
+	if user, err = readField(); err != nil {
+		return "", "", err
+	}
+	if pass, err = readField(); err != nil {
+		return "", "", err
+	}
+	return user, pass, nil
+}
+
+// readRequest reads a request. An unknown command or address type is
+// returned with the request's command (for the reply) and an error.
+func readRequest(r io.Reader) (socksRequest, error) {
+	var hdr [3]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return socksRequest{}, fmt.Errorf("socks5: read request: %w", err)
+	}
+	if hdr[0] != socksVersion {
+		return socksRequest{}, fmt.Errorf("%w %d", ErrSOCKSVersion, hdr[0])
+	}
+	if hdr[2] != 0 {
+		return socksRequest{}, fmt.Errorf("%w: reserved byte %#x", ErrSOCKSFormat, hdr[2])
+	}
+	req := socksRequest{Cmd: hdr[1]}
+	addr, err := readAddr(r)
+	if err != nil {
+		return req, err
+	}
+	req.Addr = addr
+	switch req.Cmd {
+	case cmdConnect, cmdBind, cmdUDPAssociate:
+	default:
+		return req, fmt.Errorf("%w %d", ErrSOCKSCommand, req.Cmd)
+	}
+	return req, nil
+}
+
+// readAddr reads ATYP, DST.ADDR and DST.PORT.
+func readAddr(r io.Reader) (socksAddr, error) {
+	var atyp [1]byte
+	if _, err := io.ReadFull(r, atyp[:]); err != nil {
+		return socksAddr{}, fmt.Errorf("socks5: read address: %w", err)
+	}
+	var a socksAddr
+	switch atyp[0] {
+	case atypIPv4:
+		var b [4]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return a, fmt.Errorf("socks5: read address: %w", err)
+		}
+		a.IP = netip.AddrFrom4(b)
+	case atypIPv6:
+		var b [16]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return a, fmt.Errorf("socks5: read address: %w", err)
+		}
+		a.IP = netip.AddrFrom16(b).Unmap()
+	case atypDomain:
+		var n [1]byte
+		if _, err := io.ReadFull(r, n[:]); err != nil {
+			return a, fmt.Errorf("socks5: read address: %w", err)
+		}
+		b := make([]byte, n[0])
+		if _, err := io.ReadFull(r, b); err != nil {
+			return a, fmt.Errorf("socks5: read address: %w", err)
+		}
+		if n[0] == 0 {
+			return a, fmt.Errorf("%w: empty domain name", ErrSOCKSFormat)
+		}
+		// A literal address in domain form is taken as the address.
+		if ip, err := netip.ParseAddr(string(b)); err == nil {
+			a.IP = ip.Unmap()
+		} else {
+			a.Name = string(b)
+		}
+	default:
+		return a, fmt.Errorf("%w %d", ErrSOCKSAddress, atyp[0])
+	}
+	var port [2]byte
+	if _, err := io.ReadFull(r, port[:]); err != nil {
+		return a, fmt.Errorf("socks5: read port: %w", err)
+	}
+	a.Port = binary.BigEndian.Uint16(port[:])
+	return a, nil
+}
+
+// appendAddr appends ATYP, ADDR and PORT for ap.
+func appendAddr(b []byte, ap netip.AddrPort) []byte {
+	a := ap.Addr().Unmap()
+	switch {
+	case a.Is4():
+		v := a.As4()
+		b = append(append(b, atypIPv4), v[:]...)
+	case a.Is6():
+		v := a.As16()
+		b = append(append(b, atypIPv6), v[:]...)
+	default:
+		b = append(b, atypIPv4, 0, 0, 0, 0)
+	}
+	return binary.BigEndian.AppendUint16(b, ap.Port())
+}
+
+// writeReply sends a reply with code rep and bound address bnd.
+func writeReply(w io.Writer, rep byte, bnd netip.AddrPort) error {
+	_, err := w.Write(appendAddr([]byte{socksVersion, rep, 0}, bnd))
+	return err
+}
+
+// parseUDPDatagram splits a SOCKS5 UDP request header (RFC 1928 §7) from
+// its payload. Fragments (FRAG != 0) are rejected.
+func parseUDPDatagram(b []byte) (socksAddr, []byte, error) {
+	if len(b) < 4 {
+		return socksAddr{}, nil, fmt.Errorf("%w: short UDP datagram", ErrSOCKSFormat)
+	}
+	if b[0] != 0 || b[1] != 0 {
+		return socksAddr{}, nil, fmt.Errorf("%w: UDP reserved bytes", ErrSOCKSFormat)
+	}
+	if b[2] != 0 {
+		return socksAddr{}, nil, fmt.Errorf("%w: UDP fragments are not supported", ErrSOCKSFormat)
+	}
+	r := bytesReader{b: b[3:]}
+	a, err := readAddr(&r)
+	if err != nil {
+		return socksAddr{}, nil, err
+	}
+	return a, r.b, nil
+}
+
+// bytesReader is a minimal io.Reader over a slice that exposes the rest.
+type bytesReader struct{ b []byte }
+
+func (r *bytesReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// replyCode maps a dial error to a SOCKS5 reply code.
+func replyCode(err error) byte {
+	switch {
+	case errors.Is(err, ErrNoRoute):
+		return repNetworkUnreachable
+	case errors.Is(err, ErrRefused), errors.Is(err, syscall.ECONNREFUSED):
+		return repConnectionRefused
+	case errors.Is(err, ErrNoHandshake), errors.Is(err, ErrTimeout), errors.Is(err, ErrResolve),
+		errors.Is(err, context.DeadlineExceeded):
+		return repHostUnreachable
+	}
+	return repGeneralFailure
+}
+
+// Network is what the proxies need from a tunnel; *Tunnel implements it.
+type Network interface {
+	// DialContext connects to "host:port" over "tcp" or "udp"; host may
+	// be a name.
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+	// LookupAddr resolves a name (or parses an IP literal).
+	LookupAddr(ctx context.Context, host string) (netip.Addr, error)
+	// ListenPacket opens an unconnected UDP socket on the tunnel for
+	// destinations of ip's family.
+	ListenPacket(ip netip.Addr) (net.PacketConn, error)
+}
+
+// ListenPacket opens an unconnected UDP socket on the stack for
+// destinations of ip's family.
+func (t *Tunnel) ListenPacket(ip netip.Addr) (net.PacketConn, error) {
+	if ip.Unmap().Is4() {
+		return t.Net.ListenUDP(netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
+	}
+	return t.Net.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), 0))
+}
+
+// SOCKS5Server serves SOCKS5 (RFC 1928) over a Network: CONNECT to IPv4,
+// IPv6 and domain names, UDP ASSOCIATE, and, if Username is set,
+// username/password authentication (RFC 1929).
+type SOCKS5Server struct {
+	Net                Network
+	Username, Password string
+	// Logf receives one line per failed client; nil discards.
+	Logf func(format string, args ...any)
+
+	t tracker
+}
+
+// Serve accepts clients on l until Close. A misbehaving client gets an
+// error reply and is disconnected; the others are unaffected.
+func (s *SOCKS5Server) Serve(l net.Listener) error { return s.t.serve(l, s.handle) }
+
+// Close stops serving, ends every client connection and waits for them.
+func (s *SOCKS5Server) Close() error {
+	s.t.close()
+	return nil
+}
+
+func (s *SOCKS5Server) logf(format string, args ...any) {
+	if s.Logf != nil {
+		s.Logf(format, args...)
+	}
+}
+
+func (s *SOCKS5Server) handle(c net.Conn) {
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	br := bufio.NewReaderSize(c, 512)
+	if err := s.authenticate(br, c); err != nil {
+		s.logf("socks5 %v: %v", c.RemoteAddr(), err)
+		return
+	}
+	req, err := readRequest(br)
+	if err != nil {
+		rep := byte(repGeneralFailure)
+		switch {
+		case errors.Is(err, ErrSOCKSCommand):
+			rep = repCommandUnsupported
+		case errors.Is(err, ErrSOCKSAddress):
+			rep = repAddressUnsupported
+		}
+		writeReply(c, rep, netip.AddrPort{})
+		s.logf("socks5 %v: %v", c.RemoteAddr(), err)
+		return
+	}
+	switch req.Cmd {
+	case cmdConnect:
+		s.connect(c, br, req)
+	case cmdUDPAssociate:
+		s.associate(c, req)
+	default:
+		writeReply(c, repCommandUnsupported, netip.AddrPort{})
+		s.logf("socks5 %v: command %d not supported", c.RemoteAddr(), req.Cmd)
+	}
+}
+
+func (s *SOCKS5Server) authenticate(br *bufio.Reader, c net.Conn) error {
+	methods, err := readGreeting(br)
+	if err != nil {
+		return err
+	}
+	want := byte(methodNone)
+	if s.Username != "" {
+		want = methodUserPass
+	}
+	offered := false
+	for _, m := range methods {
+		offered = offered || m == want
+	}
+	if !offered {
+		c.Write([]byte{socksVersion, methodNoneOK})
+		return fmt.Errorf("socks5: client offers no acceptable method (want %#x)", want)
+	}
+	if _, err := c.Write([]byte{socksVersion, want}); err != nil {
+		return err
+	}
+	if want != methodUserPass {
+		return nil
+	}
+	user, pass, err := readUserPass(br)
+	if err != nil {
+		return err
+	}
+	okUser := subtle.ConstantTimeCompare([]byte(user), []byte(s.Username))
+	okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(s.Password))
+	if okUser&okPass != 1 {
+		c.Write([]byte{authVersion, 1})
+		return fmt.Errorf("socks5: authentication failed for user %q", user)
+	}
+	_, err = c.Write([]byte{authVersion, 0})
+	return err
+}
+
+func (s *SOCKS5Server) connect(c net.Conn, br *bufio.Reader, req socksRequest) {
+	// The dial is bounded by the Network's own timeout.
+	up, err := s.Net.DialContext(context.Background(), "tcp", req.Addr.String())
+	if err != nil {
+		writeReply(c, replyCode(err), netip.AddrPort{})
+		s.logf("socks5 %v: connect %v: %v", c.RemoteAddr(), req.Addr, err)
+		return
+	}
+	if !s.t.add(up) {
+		return
+	}
+	defer s.t.remove(up)
+	var bnd netip.AddrPort
+	if ta, ok := up.LocalAddr().(*net.TCPAddr); ok {
+		bnd = ta.AddrPort()
+	}
+	if err := writeReply(c, repSucceeded, bnd); err != nil {
+		up.Close()
+		return
+	}
+	c.SetDeadline(time.Time{})
+	// Bytes the client sent right behind its request are already buffered.
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		if _, err := up.Write(b); err != nil {
+			up.Close()
+			return
+		}
+	}
+	relay(c, up)
+}
+
+// associate serves UDP ASSOCIATE: a local UDP socket on the address the
+// client reached us at relays datagrams to and from the tunnel until the
+// TCP connection closes.
+func (s *SOCKS5Server) associate(c net.Conn, req socksRequest) {
+	la, _ := c.LocalAddr().(*net.TCPAddr)
+	ra, _ := c.RemoteAddr().(*net.TCPAddr)
+	if la == nil || ra == nil {
+		writeReply(c, repGeneralFailure, netip.AddrPort{})
+		return
+	}
+	local, err := net.ListenUDP("udp", &net.UDPAddr{IP: la.IP, Zone: la.Zone})
+	if err != nil {
+		writeReply(c, repGeneralFailure, netip.AddrPort{})
+		s.logf("socks5 %v: UDP associate: %v", c.RemoteAddr(), err)
+		return
+	}
+	if !s.t.add(local) {
+		return
+	}
+	defer s.t.remove(local)
+	defer local.Close()
+	if err := writeReply(c, repSucceeded, local.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+		return
+	}
+	c.SetDeadline(time.Time{})
+	a := &association{
+		s:      s,
+		local:  local,
+		client: ra.AddrPort().Addr().Unmap(),
+		want:   req.Addr,
+		remote: make(map[bool]net.PacketConn),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.fromClient()
+	}()
+	// The association ends with its TCP connection.
+	io.Copy(io.Discard, c)
+	local.Close()
+	<-done
+	a.closeRemotes()
+}
+
+// association is one UDP ASSOCIATE's state.
+type association struct {
+	s      *SOCKS5Server
+	local  *net.UDPConn
+	client netip.Addr // only datagrams from this address are relayed
+	want   socksAddr  // the client's announced source (may be zero)
+
+	mu       sync.Mutex
+	clientAP netip.AddrPort          // where replies go, learned from the first datagram
+	remote   map[bool]net.PacketConn // tunnel sockets by family (true: IPv6)
+	wg       sync.WaitGroup
+}
+
+func (a *association) fromClient() {
+	buf := make([]byte, 65535)
+	for {
+		n, from, err := a.local.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if from.Addr() != a.client || (a.want.Port != 0 && from.Port() != a.want.Port) {
+			continue
+		}
+		dst, payload, err := parseUDPDatagram(buf[:n])
+		if err != nil {
+			continue
+		}
+		ip := dst.IP
+		if dst.Name != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ip, err = a.s.Net.LookupAddr(ctx, dst.Name)
+			cancel()
+			if err != nil {
+				a.s.logf("socks5 %v: UDP to %v: %v", from, dst, err)
+				continue
+			}
+		}
+		pc, err := a.remoteFor(ip, from)
+		if err != nil {
+			a.s.logf("socks5 %v: UDP to %v: %v", from, dst, err)
+			continue
+		}
+		pc.WriteTo(payload, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, dst.Port)))
+	}
+}
+
+// remoteFor returns the tunnel socket for ip's family, opening it and its
+// reader on first use, and records where replies go.
+func (a *association) remoteFor(ip netip.Addr, from netip.AddrPort) (net.PacketConn, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clientAP = from
+	v6 := ip.Is6()
+	if pc := a.remote[v6]; pc != nil {
+		return pc, nil
+	}
+	pc, err := a.s.Net.ListenPacket(ip)
+	if err != nil {
+		return nil, err
+	}
+	a.remote[v6] = pc
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.toClient(pc)
+	}()
+	return pc, nil
+}
+
+func (a *association) toClient(pc net.PacketConn) {
+	buf := make([]byte, 65535)
+	hdr := make([]byte, 0, 22)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		ua, ok := from.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		a.mu.Lock()
+		to := a.clientAP
+		a.mu.Unlock()
+		msg := append(appendAddr(append(hdr[:0], 0, 0, 0), ua.AddrPort()), buf[:n]...)
+		a.local.WriteToUDPAddrPort(msg, to)
+	}
+}
+
+func (a *association) closeRemotes() {
+	a.mu.Lock()
+	for _, pc := range a.remote {
+		pc.Close()
+	}
+	a.mu.Unlock()
+	a.wg.Wait()
+}
