@@ -174,6 +174,12 @@ func TestUpFailures(t *testing.T) {
 		path := tp.conf(t, "PreUp = exit 3", fullTunnel, "")
 		tp.upMustFail(t, nil, path, "exit 3", before)
 	})
+	t.Run("bad line", func(t *testing.T) {
+		tp := newTopo(t, false)
+		before := tp.snapshot(t)
+		path := tp.conf(t, "MTU = big", fullTunnel, "")
+		tp.upMustFail(t, nil, path, tp.iface+".conf:4: ", before)
+	})
 	t.Run("interface exists", func(t *testing.T) {
 		tp := newTopo(t, false)
 		sh(t, "ip", "-n", tp.client, "tuntap", "add", "dev", tp.iface, "mode", "tun")

@@ -42,8 +42,8 @@ func searchPaths() []string { return []string{"/etc/wireguard", "/usr/local/etc/
 // ifaceName is wg-quick's pattern for an interface name usable as a file name.
 var ifaceName = regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`)
 
-// confName extracts the interface name from a configuration file's path.
-var confName = regexp.MustCompile(`(^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$`)
+// confName extracts the interface name from a configuration file's name.
+var confName = regexp.MustCompile(`^([a-zA-Z0-9_=+.-]{1,15})\.conf$`)
 
 // config is a loaded configuration: where it came from and what it says.
 type config struct {
@@ -169,11 +169,11 @@ func (e *env) load(operand string) (*config, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("`%s' does not exist: %w", path, ErrNoConfig)
 	}
-	m := confName.FindStringSubmatch(path)
+	m := confName.FindStringSubmatch(filepath.Base(path))
 	if m == nil {
 		return nil, fmt.Errorf("`%s': %w", path, ErrBadName)
 	}
-	iface := m[2]
+	iface := m[1]
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("resolve path %s: %w", path, err)
