@@ -34,7 +34,6 @@ func (d *Device) readTUN() {
 			bufs[i] = e.buf[:len(e.buf)-wire.PaddingMultiple-wire.TagSize]
 		}
 	}
-	refill()
 	defer func() {
 		for _, e := range elems {
 			if e != nil {
@@ -44,13 +43,13 @@ func (d *Device) readTUN() {
 	}()
 	var bo backoff
 	for {
+		refill() // replaces what was staged, and follows the MTU
 		n, err := d.tun.Read(bufs, sizes, Headroom)
 		if n > 0 {
 			bo.ok()
 			touched = d.routeOutbound(elems[:n], sizes[:n], touched[:0])
 			d.flushPeers(touched, true)
 			clear(touched)
-			refill()
 		}
 		if err != nil {
 			if isClosedErr(err) {
