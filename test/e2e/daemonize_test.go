@@ -64,18 +64,7 @@ func TestWgQuick(t *testing.T) {
 		peer.SetConf(PeerConf{PublicKey: pub, AllowedIPs: []string{innerA4 + "/32", innerA6 + "/128"}})
 		peer.Up(0, innerB4+"/24", innerB6+"/64")
 
-		quick := func(verb string) {
-			t.Helper()
-			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-			defer cancel()
-			cmd := nsA.Command(ctx, "wg-quick", verb, conf)
-			cmd.Env = append(os.Environ(), "WG_QUICK_USERSPACE_IMPLEMENTATION="+impl, "LOG_LEVEL=verbose")
-			out, err := runDetaching(cmd)
-			t.Logf("wg-quick %s:\n%s", verb, out)
-			if err != nil {
-				t.Fatalf("wg-quick %s: %v", verb, err)
-			}
-		}
+		quick := func(verb string) { t.Helper(); wgQuick(t, nsA, impl, verb, conf) }
 		quick("up")
 		if out := nsA.IP("link", "show", "dev", iface); !strings.Contains(out, " mtu 1380 ") {
 			t.Errorf("wg-quick's MTU not applied:\n%s", out)
@@ -89,6 +78,64 @@ func TestWgQuick(t *testing.T) {
 			t.Errorf("interface %s still there after wg-quick down", iface)
 		}
 	})
+}
+
+// TestWgQuickFullTunnel: wg-quick with AllowedIPs = 0.0.0.0/0 sends all
+// traffic through the tunnel, relying on the daemon putting wg-quick's
+// fwmark on its own UDP packets: the initiator's only route to the peer's
+// endpoint is the default route, so unmarked packets would loop into the
+// tunnel and no handshake could complete.
+func TestWgQuickFullTunnel(t *testing.T) {
+	forEachPair(t, func(t *testing.T, a, b *Impl) {
+		requireTool(t, "wg-quick", "wireguard-tools")
+		const behind = "10.78.99.1" // reachable only through the tunnel
+		nsA, nsB := NewNetns(t, "a"), NewNetns(t, "b")
+		Veth(t, nsA, "va", nsB, "vb", 0)
+		nsA.AddAddr("va", outerA4+"/32")
+		nsA.IP("route", "add", "default", "dev", "va")
+		nsB.AddAddr("vb", outerB4+"/24")
+		nsB.AddAddr("lo", behind+"/32")
+		peer := StartDaemon(t, b, nsB)
+
+		impl := filepath.Join(t.TempDir(), "wireguard-go")
+		if err := os.Symlink(a.Bin, impl); err != nil {
+			t.Fatal(err)
+		}
+		iface := nextIface()
+		t.Cleanup(func() { killByIface(t, iface) })
+		priv, pub := NewKeypair(t)
+		conf := filepath.Join(t.TempDir(), iface+".conf")
+		writeFile(t, conf, "[Interface]\nPrivateKey = "+priv.String()+"\nAddress = "+innerA4+"/24\n\n"+
+			"[Peer]\nPublicKey = "+peer.Public.String()+"\nEndpoint = "+peer.Endpoint(outerB4)+"\n"+
+			"AllowedIPs = 0.0.0.0/0\n")
+		peer.SetConf(PeerConf{PublicKey: pub, AllowedIPs: []string{innerA4 + "/32"}})
+		peer.Up(0, innerB4+"/24")
+
+		wgQuick(t, nsA, impl, "up", conf)
+		if got := nsA.Must("wg", "show", iface, "fwmark"); got != "0xca6c\n" {
+			t.Errorf("fwmark is %q, want wg-quick's 0xca6c", got)
+		}
+		nsA.Ping(behind)
+		nsA.PingCount(innerB4, 3)
+		nsB.PingCount(innerA4, 3)
+		wgQuick(t, nsA, impl, "down", conf)
+		waitGone(t, filepath.Join(uapiSocketDir, iface+".sock"))
+	})
+}
+
+// wgQuick runs Debian's `wg-quick verb conf` in ns with impl as the
+// userspace implementation, failing the test on error.
+func wgQuick(t *testing.T, ns *Netns, impl, verb, conf string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := ns.Command(ctx, "wg-quick", verb, conf)
+	cmd.Env = append(os.Environ(), "WG_QUICK_USERSPACE_IMPLEMENTATION="+impl, "LOG_LEVEL=verbose")
+	out, err := runDetaching(cmd)
+	t.Logf("wg-quick %s:\n%s", verb, out)
+	if err != nil {
+		t.Fatalf("wg-quick %s: %v", verb, err)
+	}
 }
 
 // nextIface returns a fresh interface name for this run.
