@@ -19,6 +19,9 @@ const (
 	resolvedDir = "/run/systemd/resolve"
 )
 
+// absentSuffix marks a backup of a resolv.conf that did not exist.
+const absentSuffix = ".absent"
+
 func resolvBackupPath(iface string) string { return filepath.Join(stateDir, iface+".resolv.conf") }
 
 // resolvconfIfacePrefix is wg-quick's resolvconf_iface_prefix: Debian's
@@ -82,11 +85,16 @@ func (e *env) setDNS(p *Plan, st *state) error {
 	backup := resolvBackupPath(iface)
 	if _, err := os.Stat(backup); errors.Is(err, fs.ErrNotExist) {
 		old, err := os.ReadFile(resolvConf)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		absent := errors.Is(err, fs.ErrNotExist)
+		if err != nil && !absent {
 			return fmt.Errorf("set DNS of %s: back up %s: %w", iface, resolvConf, err)
 		}
 		if err := os.MkdirAll(stateDir, 0o700); err != nil {
 			return fmt.Errorf("set DNS of %s: %w", iface, err)
+		}
+		if absent {
+			// Down removes the file again.
+			backup += absentSuffix
 		}
 		if err := os.WriteFile(backup, old, 0o644); err != nil {
 			return fmt.Errorf("set DNS of %s: back up %s: %w", iface, resolvConf, err)
@@ -119,6 +127,16 @@ func (e *env) unsetDNS(iface string, st *state) error {
 		}
 	case "file":
 		backup := resolvBackupPath(iface)
+		if _, err := os.Stat(backup + absentSuffix); err == nil {
+			e.logf("rm %s", resolvConf)
+			if err := os.Remove(resolvConf); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("unset DNS of %s: %w", iface, err)
+			}
+			if err := os.Remove(backup + absentSuffix); err != nil {
+				return fmt.Errorf("unset DNS of %s: %w", iface, err)
+			}
+			break
+		}
 		old, err := os.ReadFile(backup)
 		if errors.Is(err, fs.ErrNotExist) {
 			break

@@ -12,7 +12,17 @@
 // tested on every platform. Applying it is Linux only (netlink, in files
 // named _linux.go); elsewhere up, down and save say so.
 //
-// quick imports internal/conf (the file format), internal/uapi and
-// internal/wgtypes (to configure the device) and never the engine: the
-// device runs in its own process, started as `warren daemon IFACE` would be.
+// Endpoints given as host names are looked up again while their peer's
+// handshakes keep failing, by a small watcher process up leaves behind
+// (see ReresolveArg), so a server with a dynamic address is found again.
+//
+// State: up records what it set up in /run/warren/quick/IFACE.json, so
+// that down — or the rollback of a failed up — undoes exactly that, even
+// after the device died. A tunnel brought up by wg-quick itself is taken
+// down from what the device reports, as wg-quick does.
+//
+// quick imports internal/conf (the file format), internal/uapi,
+// internal/wgtypes and internal/noise (to configure the device) and never
+// the engine: the device runs in its own process, started as
+// `warren daemon IFACE` would be.
 package quick
