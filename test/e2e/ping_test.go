@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,6 +71,17 @@ func TestPing(t *testing.T) {
 				p.NSB.PingCount(innerA4, 5)
 				p.NSB.PingCount(innerA6, 5)
 				p.NSA.PingCount(innerB4, 5)
+				// Inner packets bigger than the tunnel MTU travel as
+				// fragments, each its own tunnel packet.
+				p.NSA.PingCount(innerB4, 3, "-s", "3000")
+				p.NSB.PingCount(innerA6, 3, "-s", "3000")
+
+				// The default tunnel MTU is wireguard-go's 1420.
+				for _, d := range []*Daemon{p.A, p.B} {
+					if out := d.NS.IP("link", "show", "dev", d.Iface); !strings.Contains(out, " mtu 1420 ") {
+						t.Errorf("%s: default MTU is not 1420:\n%s", d.Impl.Name, out)
+					}
+				}
 
 				ep := p.B.WaitEndpoint(p.A.Public, p.OuterA, 5*time.Second)
 				if want := p.A.Endpoint(p.OuterA); ep != want {
