@@ -3,8 +3,10 @@
 // creates, are configured with Debian's wg(8) and ip(8), and must carry
 // real traffic between each other.
 //
-// The tests need root, /dev/net/tun, ip, wg and ping (iputils-ping); they
-// skip with a message naming what is missing otherwise. Every scenario runs
+// The tests are Linux-only and need root, /dev/net/tun, ip, wg and ping
+// (iputils-ping), some also nft and wg-quick; they skip with a message
+// naming what is missing otherwise. scripts/e2e.sh installs the packages
+// and runs the suite. Every scenario runs
 // for each pair of implementations: reference<->reference is the harness's
 // own control, warren<->reference runs in both directions, and
 // warren<->warren closes the set. WARREN_E2E_IMPLS (e.g. "ref" or
