@@ -98,7 +98,8 @@ func usage(w io.Writer, prog string) {
 // "warren"). It returns the exit code.
 func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{prog: prog, stdout: stdout, stderr: stderr, getenv: os.Getenv}
-	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+	isHelp := func(s string) bool { return s == "--help" || s == "-h" || s == "help" }
+	if len(args) == 1 && isHelp(args[0]) || len(args) == 2 && (args[1] == "--help" || args[1] == "-h") {
 		usage(stdout, prog)
 		return 0
 	}

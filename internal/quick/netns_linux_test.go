@@ -467,3 +467,31 @@ func TestInterruptedUp(t *testing.T) {
 	tp.checkGone(t)
 	diff(t, "listings after an interrupted up", tp.snapshot(t), before)
 }
+
+// TestWgQuickName: the binary behaves as wg-quick when called by that name.
+func TestWgQuickName(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds the binary")
+	}
+	b := binaries(t)
+	dir := t.TempDir()
+	link := filepath.Join(dir, "wg-quick")
+	if err := os.Symlink(b.warren, link); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "wg3.conf")
+	writeFile(t, path, "[Interface]\nAddress = 10.0.0.2/24\nPrivateKey = "+testPriv+"\n[Peer]\nPublicKey = "+testPub+"\nAllowedIPs = 10.0.0.0/24\n")
+	out, err := exec.Command(link, "strip", path).CombinedOutput()
+	want := "[Interface]\nPrivateKey = " + testPriv + "\n\n[Peer]\nPublicKey = " + testPub + "\nAllowedIPs = 10.0.0.0/24\n"
+	if err != nil || string(out) != want {
+		t.Errorf("wg-quick strip: %v\n%s\nwant:\n%s", err, out, want)
+	}
+	out, _ = exec.Command(link).CombinedOutput()
+	if !strings.Contains(string(out), "Usage: wg-quick [ up | down | save | strip ]") {
+		t.Errorf("wg-quick without arguments:\n%s", out)
+	}
+	out, _ = exec.Command(b.warren, "up", "--help").CombinedOutput()
+	if !strings.Contains(string(out), "Usage: warren [ up | down | save | strip ]") {
+		t.Errorf("warren up --help:\n%s", out)
+	}
+}
