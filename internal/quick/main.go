@@ -35,9 +35,9 @@ var (
 	ErrNotRoot = errors.New("must be run as root")
 )
 
-// searchPaths are the directories a bare interface name is looked up in,
-// as wg-quick's CONFIG_SEARCH_PATHS.
-func searchPaths() []string { return []string{"/etc/wireguard", "/usr/local/etc/wireguard"} }
+// defaultSearchPaths are the directories a bare interface name is looked
+// up in, as wg-quick's CONFIG_SEARCH_PATHS.
+func defaultSearchPaths() []string { return []string{"/etc/wireguard", "/usr/local/etc/wireguard"} }
 
 // ifaceName is wg-quick's pattern for an interface name usable as a file name.
 var ifaceName = regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`)
@@ -58,6 +58,7 @@ type env struct {
 	prog           string
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	searchPaths    []string
 }
 
 // logf prints one progress line to stderr, as wg-quick prints "[#] cmd".
@@ -97,7 +98,7 @@ func usage(w io.Writer, prog string) {
 // operand ("up", "wg0"); prog names the program in messages ("wg-quick",
 // "warren"). It returns the exit code.
 func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{prog: prog, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	e := &env{prog: prog, stdout: stdout, stderr: stderr, getenv: os.Getenv, searchPaths: defaultSearchPaths()}
 	isHelp := func(s string) bool { return s == "--help" || s == "-h" || s == "help" }
 	if len(args) == 1 && isHelp(args[0]) || len(args) == 2 && (args[1] == "--help" || args[1] == "-h") {
 		usage(stdout, prog)
@@ -159,7 +160,7 @@ func (e *env) run(cmd, operand string) error {
 func (e *env) load(operand string) (*config, error) {
 	path := operand
 	if ifaceName.MatchString(operand) {
-		for _, dir := range searchPaths() {
+		for _, dir := range e.searchPaths {
 			p := filepath.Join(dir, operand+".conf")
 			if _, err := os.Stat(p); err == nil {
 				path = p

@@ -315,3 +315,23 @@ func TestWorldReadableWarning(t *testing.T) {
 		t.Errorf("no warning for a world-readable file; stderr %q", errOut.String())
 	}
 }
+
+func TestLoadByName(t *testing.T) {
+	first, second := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(second, "wg4.conf"), []byte("[Interface]\nAddress = 10.0.0.4/32\n"), 0o600)
+	os.WriteFile(filepath.Join(first, "wg5.conf"), []byte("[Interface]\n"), 0o600)
+	os.WriteFile(filepath.Join(second, "wg5.conf"), []byte("[Interface]\nAddress = 10.0.0.5/32\n"), 0o600)
+	e := &env{prog: "wg-quick", stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" },
+		searchPaths: []string{first, second}}
+	c, err := e.load("wg4")
+	if err != nil || c.Interface != "wg4" || len(c.File.Interface.Addresses) != 1 {
+		t.Errorf("load(wg4) = %+v, %v", c, err)
+	}
+	// The first directory holding the name wins.
+	if c, err := e.load("wg5"); err != nil || len(c.File.Interface.Addresses) != 0 {
+		t.Errorf("load(wg5) = %+v, %v; want the file in the first directory", c, err)
+	}
+	if _, err := e.load("wg6"); !errors.Is(err, ErrNoConfig) {
+		t.Errorf("load(wg6) = %v, want ErrNoConfig", err)
+	}
+}
