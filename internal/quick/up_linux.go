@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -236,8 +237,8 @@ func (e *env) startDaemon(iface string, st *state) error {
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	runErr := cmd.Run()
-	if text, _ := os.ReadFile("/proc/self/fd/" + strconv.Itoa(int(out.Fd()))); len(text) > 0 {
-		e.stderr.Write(text)
+	if _, err := out.Seek(0, io.SeekStart); err == nil {
+		io.Copy(e.stderr, out)
 	}
 	if runErr != nil {
 		return fmt.Errorf("start userspace device %s: %w: %w", iface, ErrDaemon, runErr)
