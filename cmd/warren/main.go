@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/warren-vpn/warren/internal/daemon"
+	"github.com/warren-vpn/warren/internal/demo"
+	"github.com/warren-vpn/warren/internal/proxy"
 	"github.com/warren-vpn/warren/internal/quick"
 	"github.com/warren-vpn/warren/internal/wgcmd"
 )
@@ -18,6 +20,8 @@ const usage = `Usage: warren <cmd> [<args>]
 
 Available subcommands:
   daemon: run a WireGuard interface in userspace (as wireguard-go)
+  proxy: run a tunnel without root, as a SOCKS5/HTTP proxy and port forwards
+  demo: show two WireGuard peers talking, in this process, without root
   show: Shows the current configuration and device information
   showconf: Shows the current configuration of a given WireGuard interface, for use with 'setconf'
   set: Change the current configuration, add peers, remove peers, or change peers
@@ -52,6 +56,10 @@ func run(argv []string) int {
 	switch args[0] {
 	case "daemon":
 		return daemon.Main("warren daemon", args[1:], os.Stdout, os.Stderr)
+	case "proxy":
+		return proxy.Main("warren proxy", args[1:], os.Stdin, os.Stdout, os.Stderr)
+	case "demo":
+		return demo.Main("warren demo", args[1:], os.Stdout, os.Stderr)
 	case "up", "down", "strip", "save":
 		return quick.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
 	case "-h", "--help", "help":

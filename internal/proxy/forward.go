@@ -1,0 +1,206 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// DefaultUDPIdle ends a forwarded UDP flow after this much silence.
+const DefaultUDPIdle = 2 * time.Minute
+
+// Forwarder serves one Forward over a Tunnel.
+type Forwarder struct {
+	Tunnel  *Tunnel
+	Forward Forward
+	// Logf receives one line per failed connection; nil discards.
+	Logf func(format string, args ...any)
+
+	t tracker
+}
+
+func (f *Forwarder) logf(format string, args ...any) {
+	if f.Logf != nil {
+		f.Logf(format, args...)
+	}
+}
+
+// Listen opens the forward's listening sockets: on this machine, or for a
+// reverse forward on the stack (every tunnel address of the port, unless
+// one is named).
+func (f *Forwarder) Listen() ([]net.Listener, []net.PacketConn, error) {
+	fw := f.Forward
+	if !fw.Reverse {
+		if fw.UDP {
+			pc, err := net.ListenPacket("udp", fw.Listen)
+			if err != nil {
+				return nil, nil, fmt.Errorf("forward %v: %w", fw, err)
+			}
+			return nil, []net.PacketConn{pc}, nil
+		}
+		l, err := net.Listen("tcp", fw.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("forward %v: %w", fw, err)
+		}
+		return []net.Listener{l}, nil, nil
+	}
+	var addrs []netip.AddrPort
+	if port, err := strconv.ParseUint(fw.Listen, 10, 16); err == nil {
+		for _, a := range f.Tunnel.Net.Addresses() {
+			addrs = append(addrs, netip.AddrPortFrom(a, uint16(port)))
+		}
+	} else if ap, err := netip.ParseAddrPort(fw.Listen); err == nil {
+		addrs = append(addrs, ap)
+	} else {
+		return nil, nil, fmt.Errorf("forward %v: tunnel side %q is not PORT or ADDR:PORT", fw, fw.Listen)
+	}
+	var ls []net.Listener
+	var pcs []net.PacketConn
+	for _, ap := range addrs {
+		var err error
+		if fw.UDP {
+			var pc net.PacketConn
+			if pc, err = f.Tunnel.Net.ListenUDP(ap); err == nil {
+				pcs = append(pcs, pc)
+			}
+		} else {
+			var l net.Listener
+			if l, err = f.Tunnel.Net.ListenTCP(ap); err == nil {
+				ls = append(ls, l)
+			}
+		}
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			for _, pc := range pcs {
+				pc.Close()
+			}
+			return nil, nil, fmt.Errorf("forward %v: %w", fw, err)
+		}
+	}
+	return ls, pcs, nil
+}
+
+// Serve serves the sockets Listen returned until Close.
+func (f *Forwarder) Serve(ls []net.Listener, pcs []net.PacketConn) {
+	for _, l := range ls {
+		f.t.goroutine(func() {
+			if err := f.t.serve(l, f.handleTCP); err != nil {
+				f.logf("forward %v: %v", f.Forward, err)
+			}
+		})
+	}
+	for _, pc := range pcs {
+		if !f.t.add(pc) {
+			continue
+		}
+		f.t.goroutine(func() {
+			defer f.t.remove(pc)
+			f.serveUDP(pc)
+		})
+	}
+}
+
+// Close stops the forward and ends its connections.
+func (f *Forwarder) Close() error {
+	f.t.close()
+	return nil
+}
+
+// dial connects to the target: through the tunnel, or for a reverse
+// forward on this machine.
+func (f *Forwarder) dial(ctx context.Context, network string) (net.Conn, error) {
+	if f.Forward.Reverse {
+		var d net.Dialer
+		ctx, cancel := context.WithTimeout(ctx, DefaultDialTimeout)
+		defer cancel()
+		return d.DialContext(ctx, network, f.Forward.Target)
+	}
+	return f.Tunnel.DialContext(ctx, network, f.Forward.Target)
+}
+
+func (f *Forwarder) handleTCP(c net.Conn) {
+	up, err := f.dial(context.Background(), "tcp")
+	if err != nil {
+		f.logf("forward %v: from %v: %v", f.Forward, c.RemoteAddr(), err)
+		return
+	}
+	if !f.t.add(up) {
+		return
+	}
+	defer f.t.remove(up)
+	relay(c, up)
+}
+
+// serveUDP relays datagrams between each client of pc and its own socket
+// to the target, ending a flow after the idle time.
+func (f *Forwarder) serveUDP(pc net.PacketConn) {
+	idle := f.Forward.Idle
+	if idle == 0 {
+		idle = DefaultUDPIdle
+	}
+	var mu sync.Mutex
+	flows := map[string]net.Conn{}
+	var wg sync.WaitGroup
+	defer func() {
+		mu.Lock()
+		for _, c := range flows {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}()
+	buf := make([]byte, 65535)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		key := from.String()
+		mu.Lock()
+		up := flows[key]
+		mu.Unlock()
+		if up == nil {
+			up, err = f.dial(context.Background(), "udp")
+			if err != nil {
+				f.logf("forward %v: from %v: %v", f.Forward, from, err)
+				continue
+			}
+			mu.Lock()
+			flows[key] = up
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() {
+					mu.Lock()
+					delete(flows, key)
+					mu.Unlock()
+					up.Close()
+				}()
+				b := make([]byte, 65535)
+				for {
+					up.SetReadDeadline(time.Now().Add(idle))
+					n, err := up.Read(b)
+					if err != nil {
+						return
+					}
+					if _, err := pc.WriteTo(b[:n], from); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		up.Write(buf[:n])
+	}
+}

@@ -1,0 +1,352 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/warren-vpn/warren/internal/conf"
+	"github.com/warren-vpn/warren/internal/device"
+	"github.com/warren-vpn/warren/internal/uapi"
+)
+
+// Exit codes of Main.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// SocketDirName is the directory under $XDG_RUNTIME_DIR that holds the
+// UAPI sockets of rootless tunnels.
+const SocketDirName = "warren"
+
+// ErrNoRuntimeDir is returned by SocketDir when XDG_RUNTIME_DIR is unset.
+var ErrNoRuntimeDir = errors.New("XDG_RUNTIME_DIR is not set")
+
+// SocketDir returns $XDG_RUNTIME_DIR/warren, where rootless tunnels put
+// their UAPI sockets (as /var/run/wireguard for root's).
+func SocketDir() (string, error) {
+	rt := os.Getenv("XDG_RUNTIME_DIR")
+	if rt == "" {
+		return "", ErrNoRuntimeDir
+	}
+	return filepath.Join(rt, SocketDirName), nil
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// Options are `warren proxy`'s command line.
+type Options struct {
+	Config   string // path of the config file
+	Name     string // UAPI name; "" derives it from Config
+	SOCKS5   string // --socks5 ADDR, "" if not given
+	HTTP     string // --http ADDR
+	Forwards []string
+}
+
+const usageText = `Usage: %s [--socks5 ADDR] [--http ADDR] [--forward SPEC]... [--name NAME] CONFIG
+
+Runs the WireGuard tunnel described by CONFIG (a wg0.conf: Address, DNS and
+MTU are honoured) on a userspace network stack, without root, and serves it
+to applications:
+
+  --socks5 ADDR   SOCKS5 proxy (CONNECT, UDP ASSOCIATE) on ADDR
+  --http ADDR     HTTP proxy (CONNECT and absolute URIs) on ADDR
+  --forward SPEC  port forward, repeatable:
+                    [tcp:|udp:]LOCALHOST:PORT=TARGET:PORT   local port into the tunnel
+                    [tcp:|udp:]tunnel:PORT=LOCALHOST:PORT   tunnel port to a local service
+  --name NAME     name of the UAPI socket (default: CONFIG's base name)
+
+ADDR may be a bare port, which listens on loopback. CONFIG may also hold
+wireproxy's sections ([Socks5], [http], [TCPClientTunnel], [TCPServerTunnel],
+[UDPProxyTunnel]); flags win over them. The tunnel is controlled with
+'warren show NAME' through $XDG_RUNTIME_DIR/warren/NAME.sock.
+`
+
+// Main runs `warren proxy`; args excludes the program and subcommand name.
+func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o Options
+	var fwd stringList
+	fs.StringVar(&o.SOCKS5, "socks5", "", "SOCKS5 listen address")
+	fs.StringVar(&o.HTTP, "http", "", "HTTP proxy listen address")
+	fs.Var(&fwd, "forward", "port forward (repeatable)")
+	fs.StringVar(&o.Name, "name", "", "UAPI socket name")
+	fs.Usage = func() { fmt.Fprintf(stderr, usageText, prog) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	o.Config, o.Forwards = fs.Arg(0), fwd
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, o, stdout, stderr, nil); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// Run serves the tunnel o describes until ctx ends. ready, if not nil, is
+// called once everything listens, with the UAPI name and the addresses
+// of the proxies and forwards that started. A listener that cannot start
+// (a port in use, say) is reported on stderr and the others run; Run fails
+// only if none does, or if the tunnel itself cannot start.
+func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(name string, addrs []net.Addr)) error {
+	warn := func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) }
+	data, err := os.ReadFile(o.Config)
+	if err != nil {
+		return err
+	}
+	wgPart, settings, err := SplitConfig(o.Config, data, warn)
+	if err != nil {
+		return err
+	}
+	wgName := o.Config
+	if settings.WGConfig != "" {
+		wgName = settings.WGConfig
+		if !filepath.IsAbs(wgName) {
+			wgName = filepath.Join(filepath.Dir(o.Config), wgName)
+		}
+		if wgPart, err = os.ReadFile(wgName); err != nil {
+			return fmt.Errorf("WGConfig: %w", err)
+		}
+	}
+	f, err := conf.Parse(wgName, wgPart, conf.Options{Quick: true, Warn: warn})
+	if err != nil {
+		return err
+	}
+	in := &f.Interface
+	if in.Table != "" || len(in.PreUp)+len(in.PostUp)+len(in.PreDown)+len(in.PostDown) > 0 || in.SaveConfig {
+		warn("Table, PreUp, PostUp, PreDown, PostDown and SaveConfig have no effect in proxy mode")
+	}
+	if err := applyFlags(settings, o); err != nil {
+		return err
+	}
+	if len(settings.SOCKS5)+len(settings.HTTP)+len(settings.Forwards) == 0 {
+		return errors.New("nothing to serve: give --socks5, --http or --forward, or the config's [Socks5], [http] or tunnel sections")
+	}
+
+	name := o.Name
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(o.Config), filepath.Ext(o.Config))
+	}
+	if err := uapi.ValidName(name); err != nil {
+		return fmt.Errorf("UAPI name (use --name): %w", err)
+	}
+	level := device.LogLevelError
+	switch os.Getenv("LOG_LEVEL") {
+	case "verbose", "debug":
+		level = device.LogLevelVerbose
+	case "silent":
+		level = device.LogLevelSilent
+	}
+	logger := device.NewLogger(level, fmt.Sprintf("(%s) ", name))
+	logf := logger.Errorf
+
+	tun, err := OpenTunnel(ctx, f, TunnelOptions{Name: name, Logger: logger, Resolver: &conf.Resolver{Retries: 3, Warn: warn}})
+	if err != nil {
+		return err
+	}
+	defer tun.Close()
+
+	if l, err := listenUAPI(name); err != nil {
+		warn(fmt.Sprintf("no control socket, 'warren show %s' will not see this tunnel: %v", name, err))
+	} else {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			uapi.Serve(l, tun.Dev, logger.Verbosef)
+		}()
+		defer func() { l.Close(); <-done }()
+	}
+
+	type closer interface{ Close() error }
+	var servers []closer
+	var addrs []net.Addr
+	errs := make(chan error, 1)
+	serve := func(what string, l net.Listener, s interface{ Serve(net.Listener) error }) {
+		addrs = append(addrs, l.Addr())
+		fmt.Fprintf(stdout, "%s proxy listening on %v\n", what, l.Addr())
+		go func() {
+			if err := s.Serve(l); err != nil {
+				select {
+				case errs <- fmt.Errorf("%s proxy: %w", what, err):
+				default:
+				}
+			}
+		}()
+	}
+	defer func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}()
+	for _, ss := range settings.SOCKS5 {
+		l, err := listen(ss, "SOCKS5", warn)
+		if err != nil {
+			fmt.Fprintf(stderr, "SOCKS5 proxy: %v\n", err)
+			continue
+		}
+		s := &SOCKS5Server{Net: tun, Username: ss.Username, Password: ss.Password, Logf: logf}
+		servers = append(servers, s)
+		serve("SOCKS5", l, s)
+	}
+	for _, ss := range settings.HTTP {
+		l, err := listen(ss, "HTTP", warn)
+		if err != nil {
+			fmt.Fprintf(stderr, "HTTP proxy: %v\n", err)
+			continue
+		}
+		s := &HTTPServer{Net: tun, Username: ss.Username, Password: ss.Password, Logf: logf}
+		servers = append(servers, s)
+		serve("HTTP", l, s)
+	}
+	for _, fw := range settings.Forwards {
+		if !fw.Reverse {
+			fw.Listen = loopbackDefault(fw.Listen)
+		}
+		fwd := &Forwarder{Tunnel: tun, Forward: fw, Logf: logf}
+		ls, pcs, err := fwd.Listen()
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			continue
+		}
+		if !fw.Reverse && !isLoopback(fw.Listen) {
+			warn(fmt.Sprintf("forward %v listens beyond loopback: anyone who can reach it reaches the tunnel", fw))
+		}
+		for _, l := range ls {
+			addrs = append(addrs, l.Addr())
+		}
+		for _, pc := range pcs {
+			addrs = append(addrs, pc.LocalAddr())
+		}
+		fmt.Fprintf(stdout, "forward %v\n", fw)
+		servers = append(servers, fwd)
+		fwd.Serve(ls, pcs)
+	}
+	if len(servers) == 0 {
+		return errors.New("no proxy or forward could start")
+	}
+	if ready != nil {
+		ready(name, addrs)
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-tun.Dev.Wait():
+		return errors.New("the tunnel stopped")
+	case err := <-errs:
+		return err
+	}
+}
+
+// applyFlags lets the command line win over the file: --socks5 and --http
+// replace the file's listen addresses (keeping its credentials), --forward
+// adds forwards.
+func applyFlags(s *Settings, o Options) error {
+	override := func(list []ServerSettings, addr string) []ServerSettings {
+		if addr == "" {
+			return list
+		}
+		ss := ServerSettings{Listen: addr}
+		if len(list) > 0 {
+			ss.Username, ss.Password = list[0].Username, list[0].Password
+		}
+		return []ServerSettings{ss}
+	}
+	s.SOCKS5 = override(s.SOCKS5, o.SOCKS5)
+	s.HTTP = override(s.HTTP, o.HTTP)
+	for _, spec := range o.Forwards {
+		f, err := ParseForward(spec)
+		if err != nil {
+			return err
+		}
+		s.Forwards = append(s.Forwards, f)
+	}
+	return nil
+}
+
+// loopbackDefault turns "PORT" and ":PORT" into "127.0.0.1:PORT": listeners
+// default to loopback.
+func loopbackDefault(addr string) string {
+	if !strings.Contains(addr, ":") {
+		return net.JoinHostPort("127.0.0.1", addr)
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// listen opens a proxy's listener, warning when it is reachable beyond
+// loopback without authentication.
+func listen(ss ServerSettings, what string, warn func(string)) (net.Listener, error) {
+	addr := loopbackDefault(ss.Listen)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if !isLoopback(addr) && ss.Username == "" {
+		warn(fmt.Sprintf("the %s proxy on %v accepts anyone who can reach it: it has no Username/Password", what, l.Addr()))
+	}
+	return l, nil
+}
+
+// listenUAPI opens $XDG_RUNTIME_DIR/warren/NAME.sock: the directory mode
+// 0700 and the socket 0600, both the user's own.
+func listenUAPI(name string) (net.Listener, error) {
+	dir, err := SocketDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, err
+	}
+	l, err := uapi.Listen(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(filepath.Join(dir, name+".sock"), 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
