@@ -23,5 +23,12 @@ else
 	echo "== staticcheck: not installed, skipped (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)"
 fi
 
+if command -v osslsigncode >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
+	echo "== release: reproducible builds, Authenticode signatures, tamper check"
+	scripts/release-check.sh
+else
+	echo "== release check: osslsigncode or openssl missing, skipped"
+fi
+
 echo "== go test"
 go test -count=1 -timeout 25m "$@" ./...
