@@ -217,6 +217,31 @@ func (s *segmenter) parse(gso uint8) error {
 	return nil
 }
 
+// nextSize is the length of the next segment to hand out.
+func (s *segmenter) nextSize() int {
+	if s.proto == 0 {
+		return len(s.pkt)
+	}
+	start := s.hlen + s.next*s.mss
+	return s.hlen + min(start+s.mss, len(s.pkt)) - start
+}
+
+// truncate hands out what fits of the next segment into out, as read(2)
+// does with a short buffer, drops the rest of the packet, and returns the
+// length handed out.
+func (s *segmenter) truncate(out []byte) int {
+	n := 0
+	if s.proto == 0 {
+		n = copy(out, s.pkt)
+	} else {
+		n = copy(out, s.pkt[:s.hlen])
+		start := s.hlen + s.next*s.mss
+		n += copy(out[n:], s.pkt[start:])
+	}
+	s.drop()
+	return n
+}
+
 // fill hands out the next segments, the i-th into bufs[i][offset:] with
 // its length in sizes[i], and returns how many. An error drops what is
 // left of the packet.

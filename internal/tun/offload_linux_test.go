@@ -6,7 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The offload code is checked against straightforward helpers: checksum
@@ -541,4 +546,145 @@ func FuzzSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSplitNextSizeAndTruncate(t *testing.T) {
+	pkt, h := superPacket(false, ipProtoTCP, tcpACK, randomPayload(2500), 1000)
+	var s segmenter
+	if err := s.reset(pkt, h); err != nil {
+		t.Fatal(err)
+	}
+	hlen := int(h.hdrLen)
+	for i, want := range []int{hlen + 1000, hlen + 1000, hlen + 500} {
+		if got := s.nextSize(); got != want {
+			t.Fatalf("segment %d: nextSize %d, want %d", i, got, want)
+		}
+		bufs, sizes := segBufs(1, 1500)
+		if n, err := s.fill(bufs, sizes, testOffset); n != 1 || err != nil {
+			t.Fatal(n, err)
+		}
+	}
+	// A plain packet larger than the buffer: cut short, the rest dropped.
+	big := tcpPacket(false, 1, 1, tcpACK, randomPayload(3000))
+	if err := s.reset(big, vnetHdr{}); err != nil {
+		t.Fatal(err)
+	}
+	if s.nextSize() != len(big) {
+		t.Fatalf("nextSize %d, want %d", s.nextSize(), len(big))
+	}
+	out := make([]byte, 1000)
+	if n := s.truncate(out); n != 1000 || !bytes.Equal(out, big[:1000]) || s.pending() {
+		t.Fatalf("truncate = %d, pending %v", n, s.pending())
+	}
+}
+
+// offloadTUN creates an offloading TUN with 10.99.0.1/24 in a fresh
+// namespace and a UDP socket there to send into it.
+func offloadTUN(t *testing.T, mtu int) (*linuxDevice, *net.UDPConn) {
+	t.Helper()
+	ns := newNetns(t)
+	d := createIn(t, ns, "wrn0", mtu).(*linuxDevice)
+	if !d.vnet || d.offloads&tunFCsum == 0 {
+		t.Skip("kernel without virtio-net header offloads on TUN")
+	}
+	ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
+	ip(t, "-n", ns, "link", "set", "wrn0", "up")
+	wantEvent(t, d, EventUp)
+	var c *net.UDPConn
+	var err error
+	inNetns(t, ns, func() { c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 99, 0, 1)}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return d, c
+}
+
+// readUDP reads from d until it gets UDP packets to 10.99.0.2, and returns them.
+func readUDP(t *testing.T, d Device, bufs [][]byte) [][]byte {
+	t.Helper()
+	sizes := make([]int, len(bufs))
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := d.Read(bufs, sizes, testOffset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]byte
+		for i := range n {
+			p := bufs[i][testOffset : testOffset+sizes[i]]
+			if len(p) >= 28 && p[0]>>4 == 4 && p[9] == ipProtoUDP && p[19] == 2 {
+				out = append(out, p)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	t.Fatal("no UDP packet from the kernel")
+	return nil
+}
+
+// TestReadUSOSuperPacket sends ten datagrams with one UDP_SEGMENT send: the
+// kernel hands the TUN one USO super-packet, which Read must split.
+func TestReadUSOSuperPacket(t *testing.T) {
+	d, c := offloadTUN(t, 1420)
+	if d.offloads&tunFUSO4 == 0 {
+		t.Skip("kernel without USO on TUN")
+	}
+	payload := randomPayload(10 * 1000)
+	rc, _ := c.SyscallConn()
+	var serr error
+	rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, 1000) })
+	if serr != nil {
+		t.Skipf("UDP_SEGMENT: %v", serr)
+	}
+	if _, err := c.WriteToUDPAddrPort(payload, netip.MustParseAddrPort("10.99.0.2:9")); err != nil {
+		t.Fatal(err)
+	}
+	bufs, _ := segBufs(d.BatchSize(), 1420)
+	var got []byte
+	segs := 0
+	for len(got) < len(payload) {
+		for _, p := range readUDP(t, d, bufs) {
+			if !refIPv4Valid(p) || !refL4Valid(p, 20, ipProtoUDP) || len(p) != 1028 {
+				t.Fatalf("segment %d: %d bytes, checksums ip %v udp %v", segs, len(p), refIPv4Valid(p), refL4Valid(p, 20, ipProtoUDP))
+			}
+			got = append(got, p[28:]...)
+			segs++
+		}
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatal("payload differs")
+	}
+	if d.rv.supers.Load() == 0 {
+		t.Error("the kernel handed over no super-packet")
+	}
+}
+
+// TestReadIntoSmallBuffers: a packet larger than the caller's buffers (an
+// MTU raised while a Read waited) is kept for the next Read instead of
+// being lost; Read returns an empty packet meanwhile.
+func TestReadIntoSmallBuffers(t *testing.T) {
+	d, c := offloadTUN(t, 9000)
+	payload := randomPayload(3000)
+	if _, err := c.WriteToUDPAddrPort(payload, netip.MustParseAddrPort("10.99.0.2:9")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	small, sizes := segBufs(4, 1420)
+	for {
+		n, err := d.Read(small, sizes, testOffset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 && sizes[0] == 0 {
+			break // the jumbo packet is next
+		}
+	}
+	big, _ := segBufs(4, 9000)
+	p := readUDP(t, d, big)[0]
+	if len(p) != 3028 || !bytes.Equal(p[28:], payload) || !refL4Valid(p, 20, ipProtoUDP) {
+		t.Fatalf("packet of %d bytes, checksum valid %v", len(p), refL4Valid(p, 20, ipProtoUDP))
+	}
 }

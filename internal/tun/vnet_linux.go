@@ -62,7 +62,9 @@ type vnetReader struct {
 	iov     [3]unix.Iovec
 	big     []byte // holds a super-packet; one byte more than the largest, to see truncation
 	seg     segmenter
+	waited  bool          // a Read returned early because seg's next segment did not fit
 	dropped atomic.Uint64 // malformed packets and segments too large for the caller
+	supers  atomic.Uint64 // super-packets split
 }
 
 // readVnet is the RawConn.Read callback with virtio-net headers. Each
@@ -73,6 +75,25 @@ func (d *linuxDevice) readVnet(fd uintptr) bool {
 	r, rv := &d.rd, d.rv
 	for r.n < len(r.bufs) {
 		if rv.seg.pending() {
+			if rv.seg.nextSize() > len(r.bufs[r.n])-r.offset {
+				// Buffers sized for an older, smaller MTU. Hand over what
+				// was read, or else one empty packet, which the engine
+				// skips, and keep the packet for the next Read, whose
+				// buffers the engine will have grown. If they have not
+				// grown, cut it short as read(2) would.
+				switch {
+				case r.n > 0:
+				case !rv.waited:
+					r.sizes[0], r.n = 0, 1
+					rv.waited = true
+				default:
+					r.sizes[0], r.n = rv.seg.truncate(r.bufs[0][r.offset:]), 1
+					rv.dropped.Add(1)
+					rv.waited = false
+				}
+				return true
+			}
+			rv.waited = false
 			n, err := rv.seg.fill(r.bufs[r.n:], r.sizes[r.n:], r.offset)
 			r.n += n
 			if err != nil {
@@ -129,6 +150,8 @@ func (d *linuxDevice) readVnet(fd uintptr) bool {
 		copy(rv.big, dst[:min(n, len(dst))])
 		if err := rv.seg.reset(rv.big[:n], h); err != nil {
 			rv.dropped.Add(1)
+		} else if h.gsoType != vnetGSONone {
+			rv.supers.Add(1)
 		}
 	}
 	return true
