@@ -31,6 +31,7 @@
 # a target missed is reported in the table, not in the exit status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 077 # private keys
 
 quick=0
 for a in "$@"; do

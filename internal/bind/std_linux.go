@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -28,9 +29,19 @@ const controlSize = 64
 // addresses: a reply leaves from the local address the peer's datagram
 // arrived on (IP_PKTINFO / IPV6_PKTINFO). Datagrams of one burst from the
 // same peer path share one Endpoint value rather than allocating each.
+//
+// It also uses the kernel's UDP offloads where they work: runs of
+// same-size datagrams to one endpoint leave as one UDP_SEGMENT message
+// (GSO), and runs the kernel merged on receipt (UDP_GRO) are split again.
+// Each falls back to one datagram per message when the kernel or the
+// socket refuses it.
 func NewStd() Bind { return &linuxBind{} }
 
+// NewStdWithOptions is NewStd with offloads turned off as opts says.
+func NewStdWithOptions(opts StdOptions) Bind { return &linuxBind{opts: opts} }
+
 type linuxBind struct {
+	opts   StdOptions
 	mu     sync.RWMutex // guards everything below
 	mark   uint32
 	v4, v6 *linuxSocket
@@ -42,6 +53,16 @@ type linuxSocket struct {
 	rc   syscall.RawConn
 	rx   sync.Pool // *mmsgBatch
 	tx   sync.Pool // *mmsgBatch
+
+	gso atomic.Bool // sends may merge datagrams with UDP_SEGMENT
+	gro atomic.Bool // UDP_GRO is on: received messages may hold runs
+
+	// With GRO, receives are serialized: a run that does not fit the
+	// caller's buffers waits in spill for the next call.
+	groMu   sync.Mutex
+	groBuf  [1][]byte // receives one message when the caller's buffers are small
+	spill   groSpill
+	maxSegs int // the most datagrams one message held in the last receive
 }
 
 // mmsgBatch holds the kernel-facing arrays for one recvmmsg or sendmmsg,
@@ -51,6 +72,7 @@ type mmsgBatch struct {
 	iovs  [linuxBatchSize]unix.Iovec
 	names [linuxBatchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
 	ctrl  [linuxBatchSize * controlSize]byte
+	segs  [linuxBatchSize]int // datagrams in each message sent
 
 	n     int           // messages prepared
 	done  int           // messages received or sent
@@ -127,12 +149,17 @@ func (b *linuxBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 			closeConns(v4, v6)
 			return nil, 0, err
 		}
+		s.setupOffloads(b.opts)
 		if c == v4 {
 			b.v4 = s
 		} else {
 			b.v6 = s
 		}
-		fns = append(fns, s.receive)
+		if s.gro.Load() {
+			fns = append(fns, s.receiveGRO)
+		} else {
+			fns = append(fns, s.receive)
+		}
 	}
 	return fns, actual, nil
 }
@@ -270,6 +297,41 @@ func (s *linuxSocket) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int, 
 	return mb.done, nil
 }
 
+// recvInto receives up to len(bufs) messages, the i-th into bufs[i], and
+// leaves them in mb (Len, names, control messages). It returns how many.
+func (s *linuxSocket) recvInto(mb *mmsgBatch, bufs [][]byte) (int, error) {
+	n := len(bufs)
+	for i := range n {
+		if len(bufs[i]) == 0 {
+			return 0, fmt.Errorf("receive on %v: buffer %d is empty", s.conn.LocalAddr(), i)
+		}
+		mb.iovs[i].Base = &bufs[i][0]
+		mb.iovs[i].SetLen(len(bufs[i]))
+		h := &mb.msgs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&mb.names[i]))
+		h.Namelen = unix.SizeofSockaddrInet6
+		h.Iov = &mb.iovs[i]
+		h.SetIovlen(1)
+		h.Control = &mb.ctrl[i*controlSize]
+		h.SetControllen(controlSize)
+		h.Flags = 0
+	}
+	defer clear(mb.iovs[:n]) // do not keep the caller's buffers alive
+
+	mb.n, mb.done, mb.errno = n, 0, 0
+	err := s.rc.Read(mb.recv)
+	if err != nil {
+		if errors.Is(err, net.ErrClosed) {
+			return 0, ErrClosed
+		}
+		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), err)
+	}
+	if mb.errno != 0 {
+		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), os.NewSyscallError("recvmmsg", mb.errno))
+	}
+	return mb.done, nil
+}
+
 // endpoint returns the Endpoint of a received datagram, reusing the one
 // handed out last when the path (both addresses) is the same.
 func (mb *mmsgBatch) endpoint(sa *unix.RawSockaddrInet6, ctrl []byte) Endpoint {
@@ -395,33 +457,99 @@ func (s *linuxSocket) send(bufs [][]byte, dst netip.AddrPort, src netip.Addr, if
 		return 0, err
 	}
 	total := 0
-	ctrllen := putPktinfo(mb.ctrl[:controlSize], src, ifindex)
 	for len(bufs) > 0 {
-		n := min(len(bufs), linuxBatchSize)
-		for i := range n {
-			mb.iovs[i].Base = unsafe.SliceData(bufs[i])
-			mb.iovs[i].SetLen(len(bufs[i]))
-			h := &mb.msgs[i].Hdr
-			h.Name = (*byte)(unsafe.Pointer(&mb.names[0]))
-			h.Namelen = namelen
-			h.Iov = &mb.iovs[i]
-			h.SetIovlen(1)
-			h.Control = nil
-			if ctrllen > 0 {
-				h.Control = &mb.ctrl[0]
-			}
-			h.SetControllen(ctrllen)
-			h.Flags = 0
+		gso := s.gso.Load()
+		msgs, used := mb.prepare(bufs, namelen, src, ifindex, gso)
+		sent, err := s.sendmmsg(mb, msgs)
+		clear(mb.iovs[:used])
+		datagrams := 0
+		for _, k := range mb.segs[:sent] {
+			datagrams += k
 		}
-		sent, err := s.sendmmsg(mb, n)
-		clear(mb.iovs[:n])
-		total += sent
+		total += datagrams
+		if err != nil && gso && used > msgs && gsoRefused(err) {
+			// The kernel or the route cannot segment: send one datagram
+			// per message from now on, starting with the rest of these.
+			s.gso.Store(false)
+			bufs = bufs[datagrams:]
+			continue
+		}
 		if err != nil {
 			return total, fmt.Errorf("send to %v from %v: %w", dst, s.conn.LocalAddr(), err)
 		}
-		bufs = bufs[n:]
+		bufs = bufs[used:]
 	}
 	return total, nil
+}
+
+// gsoRefused reports whether a send with UDP_SEGMENT may have failed
+// because of the segmentation: EIO when the device cannot checksum,
+// EINVAL or EMSGSIZE when a segment exceeds the path MTU (datagrams that
+// need fragmenting cannot be segmented) or the socket does not take it.
+func gsoRefused(err error) bool {
+	return errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EMSGSIZE)
+}
+
+// maxGSOSegments and maxGSOBytes bound one UDP_SEGMENT message: the
+// kernel's UDP_MAX_SEGMENTS (64 before Linux 6.9) and the largest UDP
+// payload over IPv4.
+const (
+	maxGSOSegments = 64
+	maxGSOBytes    = 1<<16 - 1 - 20 - 8
+)
+
+// prepare fills mb with the messages for as many of bufs as one sendmmsg
+// takes, merging runs of same-size datagrams (the last of a run may be
+// shorter) into UDP_SEGMENT messages when gso is set. It returns the
+// messages prepared and the datagrams they hold; mb.segs has each
+// message's count.
+func (mb *mmsgBatch) prepare(bufs [][]byte, namelen uint32, src netip.Addr, ifindex int32, gso bool) (msgs, used int) {
+	for used < len(bufs) && msgs < linuxBatchSize && used < len(mb.iovs) {
+		first := used
+		size := len(bufs[used])
+		bytes := 0
+		for used < len(bufs) && used < len(mb.iovs) {
+			l := len(bufs[used])
+			k := used - first
+			if k > 0 && (!gso || l > size || k == maxGSOSegments || bytes+l > maxGSOBytes || len(bufs[used-1]) < size) {
+				break
+			}
+			mb.iovs[used].Base = unsafe.SliceData(bufs[used])
+			mb.iovs[used].SetLen(l)
+			bytes += l
+			used++
+		}
+		k := used - first
+		h := &mb.msgs[msgs].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&mb.names[0]))
+		h.Namelen = namelen
+		h.Iov = &mb.iovs[first]
+		h.SetIovlen(k)
+		ctrl := mb.ctrl[msgs*controlSize : (msgs+1)*controlSize]
+		n := putPktinfo(ctrl, src, ifindex)
+		if k > 1 {
+			n += putSegment(ctrl[n:], size)
+		}
+		h.Control = nil
+		if n > 0 {
+			h.Control = &ctrl[0]
+		}
+		h.SetControllen(n)
+		h.Flags = 0
+		mb.segs[msgs] = k
+		msgs++
+	}
+	return msgs, used
+}
+
+// putSegment writes a UDP_SEGMENT control message and returns its length.
+func putSegment(ctrl []byte, size int) int {
+	clear(ctrl[:unix.CmsgSpace(2)])
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctrl[0]))
+	h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	*(*uint16)(unsafe.Pointer(&ctrl[unix.CmsgLen(0)])) = uint16(size)
+	return unix.CmsgSpace(2)
 }
 
 // sendmmsg sends the first n prepared messages and returns how many went out.

@@ -6,3 +6,6 @@ package bind
 // and one IPv6 socket on the same port. This portable version receives and
 // sends one datagram per call and has no sticky source addresses.
 func NewStd() Bind { return &portableBind{} }
+
+// NewStdWithOptions is NewStd; this version has no offloads to turn off.
+func NewStdWithOptions(StdOptions) Bind { return NewStd() }

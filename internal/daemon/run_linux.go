@@ -67,7 +67,12 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	dev, err := device.New(tdev, bind.NewStd(), device.Options{Logger: logger})
+	// WARREN_UDP_GSO=0 and WARREN_UDP_GRO=0 turn off the UDP offloads.
+	bnd := bind.NewStdWithOptions(bind.StdOptions{
+		NoGSO: os.Getenv("WARREN_UDP_GSO") == "0",
+		NoGRO: os.Getenv("WARREN_UDP_GRO") == "0",
+	})
+	dev, err := device.New(tdev, bnd, device.Options{Logger: logger})
 	if err != nil {
 		logger.Errorf("Failed to start device: %v", err)
 		listener.Close()
