@@ -132,7 +132,7 @@ func newTopo(t *testing.T, withServer bool) *topo {
 		exec.Command("ip", "netns", "del", tp.client).Run()
 		exec.Command("ip", "netns", "del", tp.server).Run()
 		os.RemoveAll(filepath.Join("/etc/netns", tp.client))
-		for _, f := range []string{statePath(tp.iface), resolvBackupPath(tp.iface)} {
+		for _, f := range []string{statePath(tp.iface), resolvBackupPath(tp.iface), filepath.Join(stateDir, tp.iface+".lock")} {
 			os.Remove(f)
 		}
 		// The devices exit once their namespace is gone.
@@ -320,7 +320,7 @@ func (tp *topo) checkGone(t *testing.T) {
 	for i := 0; i < 100 && exists(sock); i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, f := range []string{sock, statePath(tp.iface), resolvBackupPath(tp.iface)} {
+	for _, f := range []string{sock, statePath(tp.iface), resolvBackupPath(tp.iface), filepath.Join(stateDir, tp.iface+".lock")} {
 		if exists(f) {
 			t.Errorf("%s left behind", f)
 		}

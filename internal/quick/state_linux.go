@@ -16,6 +16,8 @@ const stateDir = "/run/warren/quick"
 // state is the record of one tunnel's setup. It is written after every
 // step of up, so a crash mid-way leaves enough for down to clean up.
 type state struct {
+	// Started is set once the device was started: its link is ours to delete.
+	Started bool `json:"started,omitempty"`
 	// PID is the userspace device's process, 0 if unknown.
 	PID int `json:"pid,omitempty"`
 	// Watcher is the endpoint watcher's process, 0 if none.

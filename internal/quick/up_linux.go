@@ -74,8 +74,44 @@ func (e *env) resolver() (*conf.Resolver, error) {
 	return r, nil
 }
 
+// lock serializes up, down and save of one interface across processes.
+// remove, called while holding the lock, deletes the lock file; whoever
+// waited on it retries on a fresh one.
+func lock(iface string) (unlock, remove func(), err error) {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("lock %s: %w", iface, err)
+	}
+	path := filepath.Join(stateDir, iface+".lock")
+	for {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock %s: %w", iface, err)
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("lock %s: %w", iface, err)
+		}
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(path)
+		if err1 == nil && err2 == nil && os.SameFile(held, now) {
+			return func() { f.Close() }, func() { os.Remove(path) }, nil
+		}
+		f.Close() // removed meanwhile: lock the new one
+	}
+}
+
 func (e *env) up(c *config) (err error) {
 	iface := c.Interface
+	unlock, removeLock, err := lock(iface)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	defer func() {
+		if err != nil {
+			removeLock()
+		}
+	}()
 	if _, err := netlink.LinkByName(iface); err == nil {
 		return fmt.Errorf("`%s' %w", iface, ErrExists)
 	}
@@ -243,6 +279,7 @@ func (e *env) startDaemon(iface string, st *state) error {
 	if runErr != nil {
 		return fmt.Errorf("start userspace device %s: %w: %w", iface, ErrDaemon, runErr)
 	}
+	st.Started = true
 	deadline := time.Now().Add(socketWait)
 	for {
 		conn, err := uapi.Dial(uapi.DefaultSocketDir, iface)
@@ -559,7 +596,8 @@ func (e *env) teardown(iface string, st *state) error {
 	if err := e.deleteRules(st); err != nil {
 		errs = append(errs, err)
 	}
-	if link, err := netlink.LinkByName(iface); err == nil {
+	// Only a link of ours: a failed up must not take down someone else's.
+	if link, err := netlink.LinkByName(iface); err == nil && st.Started {
 		e.logf("ip link delete dev %s", iface)
 		// The link may vanish meanwhile with its dying device.
 		if err := netlink.LinkDel(link); err != nil && !errors.Is(err, syscall.ENODEV) {
@@ -654,8 +692,18 @@ func (e *env) hooks(cmds []string) error {
 	return nil
 }
 
-func (e *env) down(c *config) error {
+func (e *env) down(c *config) (err error) {
 	iface := c.Interface
+	unlock, removeLock, err := lock(iface)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	defer func() {
+		if err == nil || errors.Is(err, ErrNotWireGuard) {
+			removeLock()
+		}
+	}()
 	st, err := loadState(iface)
 	if err != nil {
 		return err
@@ -678,7 +726,7 @@ func (e *env) down(c *config) error {
 	}
 	if st == nil {
 		// Brought up by wg-quick: find its policy rules as wg-quick does.
-		st = &state{}
+		st = &state{Started: true}
 		if devErr == nil && dev.FwMark != 0 && p.PolicyRoutes() {
 			st.Table = int(dev.FwMark)
 			for _, rt := range p.Routes {
