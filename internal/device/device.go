@@ -80,13 +80,14 @@ type Device struct {
 	underLoadUntil atomic.Int64  // UnixNano
 	limiter        *ratelimit.Limiter
 
-	workers   int
-	inlineMax int        // batches up to this size skip the workers
-	sendMu    sync.Mutex // orders counter assignment with sendQ
-	sendQ     chan *batch
-	recvQ     chan *batch
-	jobs      chan job
-	hsQ       chan *hsMsg
+	workers    int
+	runScratch []*elem    // the TUN reader's
+	inlineMax  int        // batches up to this size skip the workers
+	sendMu     sync.Mutex // orders counter assignment with sendQ
+	sendQ      chan *batch
+	recvQ      chan *batch
+	jobs       chan job
+	hsQ        chan *hsMsg
 
 	// Lifetime. enter/leave bracket every activity started from outside
 	// the long-lived goroutines (timer callbacks, API calls), so that Close

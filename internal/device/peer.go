@@ -87,21 +87,22 @@ func (p *Peer) setEndpoint(ep bind.Endpoint) {
 	p.mu.Unlock()
 }
 
-// stage queues e until a session exists, dropping the oldest packet when
+// stage queues packets until a session exists, dropping the oldest when
 // the queue is full.
-func (p *Peer) stage(e *elem) {
+func (p *Peer) stage(es []*elem) {
 	p.mu.Lock()
-	if len(p.staged) >= MaxStagedPackets {
-		old := p.staged[0]
-		copy(p.staged, p.staged[1:])
-		p.staged[len(p.staged)-1] = nil
-		p.staged = p.staged[:len(p.staged)-1]
-		p.d.pools.putElem(old)
-	}
 	if p.staged == nil {
-		p.staged = make([]*elem, 0, 8)
+		p.staged = make([]*elem, 0, min(MaxStagedPackets, max(8, len(es))))
 	}
-	p.staged = append(p.staged, e)
+	p.staged = append(p.staged, es...)
+	if over := len(p.staged) - MaxStagedPackets; over > 0 {
+		for _, old := range p.staged[:over] {
+			p.d.pools.putElem(old)
+		}
+		n := copy(p.staged, p.staged[over:])
+		clear(p.staged[n:])
+		p.staged = p.staged[:n]
+	}
 	p.mu.Unlock()
 }
 

@@ -71,35 +71,55 @@ func (d *Device) readTUN() {
 }
 
 // routeOutbound stages each packet on the peer its destination routes to,
-// taking it out of elems, and returns the peers that got packets.
+// taking it out of elems, and returns the peers that got packets. Runs of
+// packets to one destination (the common case) cost one lookup and one
+// lock.
 func (d *Device) routeOutbound(elems []*elem, sizes []int, touched []*Peer) []*Peer {
 	if !d.isUp.Load() {
 		return touched
 	}
 	d.tableMu.RLock()
 	defer d.tableMu.RUnlock()
-	var last *Peer
+	var (
+		lastDst  netip.Addr
+		lastPeer *Peer
+		run      []*elem // the current run of packets to lastPeer
+	)
+	flush := func() {
+		if lastPeer != nil && len(run) > 0 {
+			lastPeer.stage(run)
+			if !containsPeer(touched, lastPeer) {
+				touched = append(touched, lastPeer)
+			}
+		}
+		clear(run)
+		run = run[:0]
+	}
+	run = d.runScratch[:0]
 	for i, e := range elems {
 		pkt := e.buf[Headroom : Headroom+sizes[i]]
 		dst, ok := dstAddr(pkt)
 		if !ok {
 			continue
 		}
-		p, ok := d.table.Lookup(dst)
-		if !ok {
-			continue
+		p := lastPeer
+		if dst != lastDst || p == nil {
+			if p, ok = d.table.Lookup(dst); !ok {
+				continue
+			}
+			lastDst = dst
+		}
+		if p != lastPeer {
+			flush()
+			lastPeer = p
 		}
 		e.pkt = pkt
 		e.peer = p
-		p.stage(e)
+		run = append(run, e)
 		elems[i] = nil
-		if p != last {
-			last = p
-			if !containsPeer(touched, p) {
-				touched = append(touched, p)
-			}
-		}
 	}
+	flush()
+	d.runScratch = run[:0]
 	return touched
 }
 

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -143,5 +144,41 @@ func TestGarbageDatagrams(t *testing.T) {
 	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("after")))
 	if ep := b.peer(t, a.pub).getEndpoint().DstAddrPort(); ep.Addr() != a.addr {
 		t.Errorf("garbage moved the peer's endpoint to %v", ep)
+	}
+}
+
+// TestStagedQueueDropsOldest: packets waiting for a session are bounded,
+// and the newest survive.
+func TestStagedQueueDropsOldest(t *testing.T) {
+	n := netsim.New(netsim.Options{})
+	t.Cleanup(func() { n.Close() })
+	a := newNode(t, n, 1, nil)
+	pub := newKey(t)
+	pfx := netip.MustParsePrefix("10.5.0.0/16")
+	if err := a.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{{PublicKey: pub, AllowedIPs: []netip.Prefix{pfx}}}}); err != nil {
+		t.Fatal(err)
+	}
+	const total = 3 * MaxStagedPackets
+	for i := range total {
+		if err := a.tun.Inject(numbered(a.v4, netip.MustParseAddr("10.5.0.1"), i, 40)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := a.peer(t, pub)
+	number := func(e *elem) int { return int(binary.BigEndian.Uint32(e.pkt[20:])) }
+	waitFor(t, "the last packet staged", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.staged) > 0 && number(p.staged[len(p.staged)-1]) == total-1
+	})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.staged) != MaxStagedPackets {
+		t.Fatalf("%d packets staged, want %d", len(p.staged), MaxStagedPackets)
+	}
+	for j, e := range p.staged {
+		if got, want := number(e), total-MaxStagedPackets+j; got != want {
+			t.Fatalf("staged[%d] is packet %d, want %d", j, got, want)
+		}
 	}
 }
