@@ -236,7 +236,7 @@ func checkHostPort(s, what string) error {
 //
 //	[tcp:|udp:]LISTEN=TARGET
 //
-// LISTEN is "host:port" on this machine, forwarded to TARGET "host:port"
+// LISTEN is "host:port" (or a bare port, on loopback) on this machine, forwarded to TARGET "host:port"
 // inside the tunnel; or "tunnel:PORT" (every tunnel address) or
 // "tunnel:ADDR:PORT" ("tunnel:[ADDR]:PORT" for IPv6), a port on the
 // tunnel forwarded to TARGET on this machine.
@@ -261,8 +261,11 @@ func ParseForward(spec string) (Forward, error) {
 		} else if ap, err := netip.ParseAddrPort(listen); err != nil || ap.Port() == 0 {
 			return f, fmt.Errorf("forward %q: tunnel side %q is not PORT or ADDR:PORT", spec, listen)
 		}
-	} else if err := checkHostPort(listen, "listen address"); err != nil {
-		return f, fmt.Errorf("forward %q: %w", spec, err)
+	} else {
+		listen = loopbackDefault(listen)
+		if err := checkHostPort(listen, "listen address"); err != nil {
+			return f, fmt.Errorf("forward %q: %w", spec, err)
+		}
 	}
 	if err := checkHostPort(target, "target"); err != nil {
 		return f, fmt.Errorf("forward %q: %w", spec, err)
