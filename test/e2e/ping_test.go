@@ -24,9 +24,10 @@ const (
 
 // pairOpts shapes a pairNet.
 type pairOpts struct {
-	outer6  bool // endpoints on IPv6 outer addresses
-	vethMTU int  // 0 for the default
-	tunMTU  int  // 0 for the daemon's default
+	outer6    bool // endpoints on IPv6 outer addresses
+	linkLocal bool // endpoints on IPv6 link-local addresses (with a zone)
+	vethMTU   int  // 0 for the default
+	tunMTU    int  // 0 for the daemon's default
 }
 
 // pairNet is two namespaces joined by a veth, each running one daemon. A
@@ -44,11 +45,18 @@ func newPairNet(t *testing.T, a, b *Impl, o pairOpts) *pairNet {
 	if o.outer6 {
 		p.OuterA, p.OuterB = outerA6, outerB6
 	}
+	if o.linkLocal {
+		p.OuterA, p.OuterB = "fe80::a1%vb", "fe80::b1%va" // as each side's peer sees it
+	}
 	Veth(t, p.NSA, "va", p.NSB, "vb", o.vethMTU)
 	p.NSA.AddAddr("va", outerA4+"/24")
 	p.NSA.AddAddr("va", outerA6+"/64")
 	p.NSB.AddAddr("vb", outerB4+"/24")
 	p.NSB.AddAddr("vb", outerB6+"/64")
+	if o.linkLocal {
+		p.NSA.AddAddr("va", "fe80::a1/64")
+		p.NSB.AddAddr("vb", "fe80::b1/64")
+	}
 	p.A = StartDaemon(t, a, p.NSA)
 	p.B = StartDaemon(t, b, p.NSB)
 	p.A.SetConf(p.B.PeerOf(p.B.Endpoint(p.OuterB), innerB4+"/32", innerB6+"/128"))
@@ -58,16 +66,17 @@ func newPairNet(t *testing.T, a, b *Impl, o pairOpts) *pairNet {
 	return p
 }
 
-// TestPing: ping through the tunnel, IPv4 and IPv6 inside, over IPv4 and
-// then IPv6 outer endpoints; the responder learns the initiator's endpoint.
+// TestPing: ping through the tunnel, IPv4 and IPv6 inside, over IPv4, IPv6
+// and IPv6 link-local outer endpoints (fe80::...%dev, the zone naming the
+// outer interface); the responder learns the initiator's endpoint.
 func TestPing(t *testing.T) {
 	for _, outer := range []struct {
-		name   string
-		outer6 bool
-	}{{"outer4", false}, {"outer6", true}} {
+		name string
+		opts pairOpts
+	}{{"outer4", pairOpts{}}, {"outer6", pairOpts{outer6: true}}, {"linklocal", pairOpts{linkLocal: true}}} {
 		t.Run(outer.name, func(t *testing.T) {
 			forEachPair(t, func(t *testing.T, a, b *Impl) {
-				p := newPairNet(t, a, b, pairOpts{outer6: outer.outer6})
+				p := newPairNet(t, a, b, outer.opts)
 				p.NSA.Ping(innerB4)
 				p.NSA.Ping(innerB6)
 				p.NSB.PingCount(innerA4, 5)
