@@ -73,6 +73,7 @@ type Device struct {
 	isUp       atomic.Bool // up, for the data path that must not take mu
 	closed     bool
 	recvWG     sync.WaitGroup // the bind's receive goroutines
+	recvStop   chan struct{}  // closed when the bind closes
 
 	mtu            atomic.Int64
 	datagrams      atomic.Uint64 // read from the bind
@@ -270,9 +271,10 @@ func (d *Device) openBindLocked(port uint16) error {
 		}
 	}
 	d.boundPort = actual
+	d.recvStop = make(chan struct{})
 	d.recvWG.Add(len(fns))
 	for _, fn := range fns {
-		go d.receive(fn)
+		go d.receive(fn, d.recvStop)
 	}
 	d.log.Verbosef("UDP bind opened on port %d", actual)
 	return nil
@@ -282,6 +284,10 @@ func (d *Device) openBindLocked(port uint16) error {
 func (d *Device) closeBindLocked() {
 	if err := d.bind.Close(); err != nil {
 		d.log.Errorf("close bind: %v", err)
+	}
+	if d.recvStop != nil {
+		close(d.recvStop) // receivers blocked on a full pipeline give up their batch
+		d.recvStop = nil
 	}
 	d.recvWG.Wait()
 	d.boundPort = 0
@@ -303,15 +309,17 @@ func (d *Device) close() {
 	d.closing = true
 	d.lifeMu.Unlock()
 
+	// The TUN device goes first: it unblocks a sequencer stuck writing
+	// to it, so that going down below can wait for the receivers.
+	close(d.stop)
+	if err := d.tun.Close(); err != nil {
+		d.log.Errorf("close tun: %v", err)
+	}
 	d.mu.Lock()
 	d.downLocked()
 	d.closed = true
 	d.mu.Unlock()
 
-	close(d.stop)
-	if err := d.tun.Close(); err != nil {
-		d.log.Errorf("close tun: %v", err)
-	}
 	d.activity.Wait()
 	d.producers.Wait()
 	// Nothing produces any more: let the pipelines drain and stop.

@@ -24,21 +24,37 @@ const minJobSize = 4
 // hand-offs (latency) per packet; otherwise split into jobs for the workers,
 // so that a busy pipeline encrypts on every core. The jobs are counted before b is queued,
 // so the sequencer never sees a batch whose work has not been registered.
-func (d *Device) dispatch(q chan<- *batch, b *batch, open bool, mtu int) {
+//
+// A closed stop channel (nil: never) abandons a batch still waiting for
+// room on q; dispatch reports whether b was queued.
+func (d *Device) dispatch(q chan<- *batch, b *batch, open bool, mtu int, stop <-chan struct{}) bool {
 	n := len(b.elems)
-	d.inflight.Add(1)
-	if n <= d.inlineMax && len(q) == 0 {
-		cryptoRange(b.elems, open, mtu)
-		q <- b
-		return
-	}
+	inline := n <= d.inlineMax && len(q) == 0
 	per := max((n+d.workers-1)/d.workers, minJobSize)
 	jobs := (n + per - 1) / per
-	b.wg.Add(jobs)
-	q <- b
+	if inline {
+		cryptoRange(b.elems, open, mtu)
+	} else {
+		b.wg.Add(jobs)
+	}
+	d.inflight.Add(1)
+	select {
+	case q <- b:
+	case <-stop:
+		d.inflight.Add(-1)
+		if !inline {
+			b.wg.Add(-jobs)
+		}
+		d.pools.putBatch(b)
+		return false
+	}
+	if inline {
+		return true
+	}
 	for lo := 0; lo < n; lo += per {
 		d.jobs <- job{b: b, lo: lo, hi: min(lo+per, n), open: open, mtu: mtu}
 	}
+	return true
 }
 
 // cryptoWorker runs jobs until the job queue is closed.

@@ -12,7 +12,7 @@ import (
 // receive reads batches of datagrams from one socket of the bind: transport
 // messages go to the crypto workers and the receive sequencer, handshake
 // messages to the handshake queue. It returns when the bind is closed.
-func (d *Device) receive(fn bind.ReceiveFunc) {
+func (d *Device) receive(fn bind.ReceiveFunc, stop <-chan struct{}) {
 	defer d.recvWG.Done()
 	bs := max(1, d.bind.BatchSize())
 	// Datagrams land in this goroutine's own full-size buffers; each
@@ -29,7 +29,7 @@ func (d *Device) receive(fn bind.ReceiveFunc) {
 		if n > 0 {
 			bo.ok()
 			d.datagrams.Add(uint64(n))
-			d.demux(bufs[:n], sizes[:n], eps[:n])
+			d.demux(bufs[:n], sizes[:n], eps[:n], stop)
 			clear(eps)
 		}
 		if err != nil {
@@ -46,7 +46,7 @@ func (d *Device) receive(fn bind.ReceiveFunc) {
 
 // demux sorts one received batch: transport messages are copied into a
 // batch for decryption, handshake messages into the handshake queue.
-func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint) {
+func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint, stop <-chan struct{}) {
 	now := d.now()
 	b := d.pools.getBatch()
 	var lastIdx uint32
@@ -95,7 +95,7 @@ func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint) {
 		d.pools.putBatch(b)
 		return
 	}
-	d.dispatch(d.recvQ, b, true, 0)
+	d.dispatch(d.recvQ, b, true, 0, stop)
 }
 
 // rxGroup accumulates what one peer's run of packets in a batch means for

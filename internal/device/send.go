@@ -215,7 +215,7 @@ func (d *Device) flushPeers(peers []*Peer, initiate bool) {
 		}
 	}
 	if len(b.elems) > 0 {
-		d.dispatch(d.sendQ, b, false, int(d.mtu.Load()))
+		d.dispatch(d.sendQ, b, false, int(d.mtu.Load()), nil)
 	} else {
 		d.pools.putBatch(b)
 	}

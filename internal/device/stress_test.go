@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/tun"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
 
@@ -180,5 +181,36 @@ func TestStagedQueueDropsOldest(t *testing.T) {
 		if got, want := number(e), total-MaxStagedPackets+j; got != want {
 			t.Fatalf("staged[%d] is packet %d, want %d", j, got, want)
 		}
+	}
+}
+
+// TestCloseWithStuckTUN: a TUN device that stops taking packets (its
+// reader gone) does not keep Close or Down from finishing.
+func TestCloseWithStuckTUN(t *testing.T) {
+	checkGoroutines(t)
+	_, a, b := newPair(t, netsim.Options{QueueLen: 8192}, nil)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("warm up")))
+	// Nobody reads b's TUN: its Write blocks once the queue is full.
+	pkt := ipv4(a.v4, b.v4, make([]byte, 1000))
+	for range tun.MemoryQueueLen + 4*pipelineDepth*64 {
+		if err := a.tun.Inject(pkt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "b's pipeline to back up", func() bool {
+		return len(b.tun.Outbound()) == tun.MemoryQueueLen && len(b.d.recvQ) == pipelineDepth
+	})
+	done := make(chan struct{})
+	go func() {
+		b.d.Down()
+		b.d.Close()
+		a.d.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("Close blocked behind a stuck TUN:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 }
