@@ -61,6 +61,40 @@ func TestShowMatchesWg(t *testing.T) {
 				t.Errorf("warren %s differs from wg's:\n%s", strings.Join(args, " "), lineDiff(want, got))
 			})
 		}
+
+		// The list of interfaces is machine-wide (the UAPI socket
+		// directory), so other tests' devices may come and go meanwhile.
+		t.Run("show_interfaces", func(t *testing.T) {
+			var want, got string
+			for range 5 {
+				want = p.A.Wg("show", "interfaces")
+				got = p.NSA.Must(warrenImpl.Bin, "show", "interfaces")
+				if got == want {
+					if !strings.Contains(" "+strings.TrimSpace(got)+" ", " "+p.A.Iface+" ") {
+						t.Errorf("show interfaces %q lacks %s", got, p.A.Iface)
+					}
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			t.Errorf("warren show interfaces differs from wg's:\n%s", lineDiff(want, got))
+		})
+
+		// A device that does not exist: both fail with wg's message. (Its
+		// reason differs with the kernel: without the wireguard module wg
+		// reports the netlink family's "Protocol not supported".)
+		t.Run("show_missing", func(t *testing.T) {
+			missing := nextIface()
+			outWg, errWg := p.NSA.Run("wg", "show", missing)
+			outWarren, errWarren := p.NSA.Run(warrenImpl.Bin, "show", missing)
+			if errWg == nil || errWarren == nil {
+				t.Fatalf("show of a missing device: wg %v, warren %v; want both to fail", errWg, errWarren)
+			}
+			const prefix = "Unable to access interface: "
+			if !strings.HasPrefix(outWarren, prefix) || !strings.HasPrefix(outWg, prefix) {
+				t.Errorf("show of a missing device: warren says %q, wg says %q", outWarren, outWg)
+			}
+		})
 	})
 }
 
