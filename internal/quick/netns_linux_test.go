@@ -495,3 +495,68 @@ func TestWgQuickName(t *testing.T) {
 		t.Errorf("warren up --help:\n%s", out)
 	}
 }
+
+// TestIptablesFallback: without nft, up writes the firewall rules with
+// iptables-restore as wg-quick does, and down removes them.
+func TestIptablesFallback(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("wg-quick"); err != nil {
+		t.Skip("skipping: wg-quick (wireguard-tools) not installed")
+	}
+	for _, tool := range []string{"iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: %s not installed", tool)
+		}
+	}
+	b := binaries(t)
+	// A PATH like the system's, without nft.
+	sbin := t.TempDir()
+	entries, err := os.ReadDir("/usr/sbin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "nft" {
+			os.Symlink(filepath.Join("/usr/sbin", e.Name()), filepath.Join(sbin, e.Name()))
+		}
+	}
+	path := "PATH=" + sbin + ":/usr/local/bin:/usr/bin:/bin"
+	tp := newTopo(t, true)
+	conf := tp.conf(t, "", "0.0.0.0/0, ::/0", "")
+	comments := regexp.MustCompile(`(?m)^#.*\n`)
+	snapshot := func() string {
+		s := tp.snapshot(t)
+		for _, save := range []string{"iptables-save", "ip6tables-save"} {
+			s += "--- " + save + "\n" + linkLocal.ReplaceAllString(comments.ReplaceAllString(out(t, "ip", "netns", "exec", tp.client, save), ""), "fe80::X")
+		}
+		return s
+	}
+	before := snapshot()
+	env := []string{path, "WG_QUICK_USERSPACE_IMPLEMENTATION=" + b.wggo}
+	if out, err := tp.run(env, "wg-quick", "up", conf); err != nil {
+		t.Fatalf("wg-quick up: %v\n%s", err, out)
+	}
+	ref := snapshot()
+	if !strings.Contains(ref, `wg-quick(8) rule for `+tp.iface) {
+		t.Fatalf("wg-quick added no iptables rules:\n%s", ref)
+	}
+	if out, err := tp.run(env, "wg-quick", "down", conf); err != nil {
+		t.Fatalf("wg-quick down: %v\n%s", err, out)
+	}
+	// iptables leaves its tables and chains behind, empty: compare with
+	// what wg-quick down leaves.
+	afterRef := snapshot()
+	if out, err := tp.run(env, b.warren, "up", conf); err != nil {
+		t.Fatalf("warren up: %v\n%s", err, out)
+	}
+	diff(t, "listings after up (warren vs wg-quick)", snapshot(), ref)
+	tp.ping(t, "198.51.100.1")
+	if out, err := tp.run(env, b.warren, "down", conf); err != nil {
+		t.Fatalf("warren down: %v\n%s", err, out)
+	}
+	tp.checkGone(t)
+	diff(t, "listings after warren down", snapshot(), afterRef)
+	if strings.Contains(afterRef, "wg-quick(8) rule") || !strings.Contains(before, "--- iptables-save") {
+		t.Errorf("wg-quick down left rules behind:\n%s", afterRef)
+	}
+}
