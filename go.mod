@@ -17,4 +17,5 @@ require (
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/time v0.7.0 // indirect
 	golang.zx2c4.com/wintun v0.0.0-20230126152724-0fa3db229ce2 // indirect
+	golang.zx2c4.com/wireguard/windows v1.1.1 // indirect
 )
