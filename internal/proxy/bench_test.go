@@ -113,4 +113,3 @@ func BenchmarkSOCKS5Download(b *testing.B) {
 		})
 	}
 }
-
