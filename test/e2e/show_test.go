@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -78,6 +80,18 @@ func TestShowMatchesWg(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			t.Errorf("warren show interfaces differs from wg's:\n%s", lineDiff(want, got))
+		})
+
+		// Invoked through a link named wg, warren is wg.
+		t.Run("as_wg", func(t *testing.T) {
+			link := filepath.Join(t.TempDir(), "wg")
+			if err := os.Symlink(warrenImpl.Bin, link); err != nil {
+				t.Fatal(err)
+			}
+			want := normalizeShow(p.A.Wg("showconf", p.A.Iface))
+			if got := normalizeShow(p.NSA.Must(link, "showconf", p.A.Iface)); got != want {
+				t.Errorf("warren linked as wg: showconf differs:\n%s", lineDiff(want, got))
+			}
 		})
 
 		// A device that does not exist: both fail with wg's message. (Its
