@@ -18,7 +18,7 @@ var (
 	// ErrUnsupported: up, down and save exist only on Linux for now.
 	ErrUnsupported = errors.New("only supported on Linux for now")
 	// ErrNoConfig: the configuration file does not exist.
-	ErrNoConfig = errors.New("configuration file does not exist")
+	ErrNoConfig = errors.New("does not exist")
 	// ErrBadName: the file name is not an interface name followed by .conf.
 	ErrBadName = errors.New("the config file must be a valid interface name, followed by .conf")
 	// ErrExists: up found the interface already there.
@@ -159,7 +159,8 @@ func (e *env) run(cmd, operand string) error {
 // search paths; the file's name gives the interface's.
 func (e *env) load(operand string) (*config, error) {
 	path := operand
-	if ifaceName.MatchString(operand) {
+	if ifaceName.MatchString(operand) && len(e.searchPaths) > 0 {
+		path = filepath.Join(e.searchPaths[0], operand+".conf")
 		for _, dir := range e.searchPaths {
 			p := filepath.Join(dir, operand+".conf")
 			if _, err := os.Stat(p); err == nil {
@@ -169,7 +170,7 @@ func (e *env) load(operand string) (*config, error) {
 		}
 	}
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("`%s' does not exist: %w", path, ErrNoConfig)
+		return nil, fmt.Errorf("`%s' %w", path, ErrNoConfig)
 	}
 	m := confName.FindStringSubmatch(filepath.Base(path))
 	if m == nil {
