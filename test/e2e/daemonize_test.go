@@ -214,14 +214,23 @@ func waitGone(t *testing.T, path string) {
 // unique to this run, so only processes this test started can match.
 func killByIface(t *testing.T, iface string) {
 	t.Helper()
-	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range dirs {
+	for _, pid := range killDaemons(func(name string) bool { return name == iface }) {
+		t.Logf("killed leftover daemon %d for %s", pid, iface)
+	}
+}
+
+// killDaemons SIGKILLs every wireguard-go or warren process whose last
+// argument (its interface) is matched by match, and returns their pids.
+func killDaemons(match func(iface string) bool) []int {
+	var killed []int
+	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			continue
 		}
 		args := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
-		if len(args) < 2 || string(args[len(args)-1]) != iface {
+		if len(args) < 2 || !match(string(args[len(args)-1])) {
 			continue
 		}
 		if prog := filepath.Base(string(args[0])); prog != "wireguard-go" && prog != "warren" {
@@ -231,7 +240,9 @@ func killByIface(t *testing.T, iface string) {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		t.Logf("killing leftover daemon %d: %s", pid, bytes.Join(args, []byte(" ")))
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed = append(killed, pid)
+		}
 	}
+	return killed
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -77,6 +78,7 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
+	flag.Parse()
 	envSkip = checkEnvironment()
 	var binDir string
 	if envSkip == "" {
@@ -99,6 +101,9 @@ func runTests(m *testing.M) int {
 
 // checkEnvironment returns why the tests cannot run here, or "".
 func checkEnvironment() string {
+	if testing.Short() {
+		return "end-to-end tests do not run with -short"
+	}
 	if os.Geteuid() != 0 {
 		return "end-to-end tests need root (network namespaces, TUN)"
 	}
@@ -189,6 +194,7 @@ func sweep() {
 			_ = exec.Command("ip", "netns", "del", f[0]).Run()
 		}
 	}
+	killDaemons(func(iface string) bool { return strings.HasPrefix(iface, ifacePrefix) })
 	socks, _ := filepath.Glob(filepath.Join(uapiSocketDir, ifacePrefix+"*.sock"))
 	for _, s := range socks {
 		os.Remove(s)
