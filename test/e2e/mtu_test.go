@@ -10,7 +10,7 @@ import (
 )
 
 // jumboFirstPing bounds the first jumbo ping through a fresh tunnel.
-const jumboFirstPing = 2 * time.Second
+const jumboFirstPing = 3 * time.Second
 
 // TestJumboMTU: with a 9100-byte veth and a 9000-byte tunnel, 8900-byte
 // pings with Don't Fragment and a full-size 8972-byte IPv4 ping cross the

@@ -13,7 +13,7 @@ import (
 // re-set) over and over. Every UAPI exchange must answer promptly (no
 // lock held across the data path), and the stream still arrives intact.
 func TestUAPIUnderLoad(t *testing.T) {
-	const slow = 3 * time.Second
+	const slow = 5 * time.Second
 	forEachPair(t, func(t *testing.T, a, b *Impl) {
 		p := newPairNet(t, a, b, pairOpts{})
 		p.NSA.Ping(innerB4)
