@@ -160,7 +160,11 @@ func (e *env) run(cmd, operand string) error {
 func (e *env) load(operand string) (*config, error) {
 	path := operand
 	if ifaceName.MatchString(operand) && len(e.searchPaths) > 0 {
-		path = filepath.Join(e.searchPaths[0], operand+".conf")
+		// Unlike wg-quick, a file of that name here (wg0.conf) is taken
+		// when the search paths have none.
+		if _, err := os.Stat(operand); err != nil {
+			path = filepath.Join(e.searchPaths[0], operand+".conf")
+		}
 		for _, dir := range e.searchPaths {
 			p := filepath.Join(dir, operand+".conf")
 			if _, err := os.Stat(p); err == nil {
