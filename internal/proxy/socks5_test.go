@@ -11,6 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,6 +93,7 @@ func newEnv(t testing.TB) *testEnv {
 
 func TestSOCKS5Connect(t *testing.T) {
 	checkGoroutines(t)
+	t.Logf("running as uid %d", os.Getuid())
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun, Logf: t.Logf})
 	c := httpVia(t, addr, nil)
@@ -366,4 +371,71 @@ func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestHTTPDeadPeer: with the peer gone, the HTTP proxy answers 502 naming
+// the handshake within the dial timeout.
+func TestHTTPDeadPeer(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t)
+	env.ref.dev.Close()
+	env.tun.dialTimeout = 4 * time.Second
+	addr := startHTTP(t, &HTTPServer{Net: env.tun})
+	start := time.Now()
+	resp, err := httpProxyClient(t, addr, "", "").Get("http://10.77.0.1/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "handshake") {
+		t.Errorf("%s %q, want 502 naming the handshake", resp.Status, body)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("answer took %v", d)
+	}
+}
+
+// TestUnprivileged runs TestSOCKS5Connect as uid 65534 (nobody), so that
+// "rootless" is proven rather than assumed. It needs root and setpriv.
+func TestUnprivileged(t *testing.T) {
+	if os.Getenv("WARREN_PROXY_CHILD") == "1" {
+		t.Skip("already the unprivileged child")
+	}
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("needs root to drop privileges")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv not installed")
+	}
+	dir, err := os.MkdirTemp("", "warren-proxy-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "proxy.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+		exe, "-test.run=^(TestSOCKS5Connect|TestUnprivileged)$", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = []string{"WARREN_PROXY_CHILD=1", "PATH=/usr/bin:/bin", "HOME=/nonexistent"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("as nobody: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: TestSOCKS5Connect") || !strings.Contains(string(out), "uid 65534") {
+		t.Fatalf("output:\n%s", out)
+	}
 }
