@@ -55,7 +55,7 @@ type peerNode struct {
 	v6   netip.Addr
 }
 
-func newPeerNode(t *testing.T, i byte) *peerNode {
+func newPeerNode(t testing.TB, i byte) *peerNode {
 	t.Helper()
 	priv, err := noise.NewPrivateKey(rand.Reader)
 	if err != nil {
@@ -98,7 +98,7 @@ func newPeerNode(t *testing.T, i byte) *peerNode {
 }
 
 // connect makes a and b peers of each other over 127.0.0.1.
-func connect(t *testing.T, a, b *peerNode) {
+func connect(t testing.TB, a, b *peerNode) {
 	t.Helper()
 	for _, p := range [][2]*peerNode{{a, b}, {b, a}} {
 		ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), p[1].port)
@@ -415,5 +415,53 @@ func TestDialRefused(t *testing.T) {
 	_, err := a.ns.DialTCP(ctx, netip.AddrPortFrom(b.v4, 9))
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial closed port: %v, want ECONNREFUSED", err)
+	}
+}
+
+// BenchmarkTunnelTCP measures one TCP stream between two engines on
+// userspace stacks over loopback UDP.
+func BenchmarkTunnelTCP(b *testing.B) {
+	a, c := newPeerNode(b, 1), newPeerNode(b, 2)
+	connect(b, a, c)
+	l, err := c.ns.ListenTCP(netip.AddrPortFrom(c.v4, 9000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	const chunk = 1 << 20
+	go func() {
+		for {
+			s, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer s.Close()
+				buf := make([]byte, chunk)
+				for {
+					if _, err := s.Write(buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	conn, err := a.ns.DialTCP(context.Background(), netip.AddrPortFrom(c.v4, 9000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 256<<10)
+	b.SetBytes(chunk)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := io.ReadFull(conn, buf[:cap(buf)]); err != nil {
+			b.Fatal(err)
+		}
+		for range chunk/(256<<10) - 1 {
+			if _, err := io.ReadFull(conn, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }
