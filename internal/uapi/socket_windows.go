@@ -1,24 +1,258 @@
 package uapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/Microsoft/go-winio"
+	"golang.org/x/sys/windows"
 )
 
-// The Windows transport is a named pipe (\\.\pipe\ProtectedPrefix\...),
-// which comes with a later change. Until then these fail with
-// ErrUnsupported.
+// On Windows the UAPI transport is a named pipe, as for wireguard-go and
+// WireGuard for Windows: interface NAME is served at
+// \\.\pipe\ProtectedPrefix\Administrators\WireGuard\NAME. Only a process
+// running as an administrator or SYSTEM may create a pipe under
+// ProtectedPrefix\Administrators, so a normal user cannot squat a tunnel's
+// name; and the pipe's DACL (PipeSecurityDescriptor) lets only SYSTEM and
+// Administrators connect.
+//
+// The dir argument of Listen, Dial and Interfaces names a pipe namespace
+// rather than a directory (see PipePrefix).
 
-func unsupported(op string) error {
-	return fmt.Errorf("uapi: %s: %w: named-pipe UAPI is not yet supported on Windows (%w)", op, ErrUnsupported, errors.ErrUnsupported)
+// PipeDir is the named-pipe namespace of WireGuard interfaces on Windows,
+// where wg.exe and WireGuard for Windows look for them.
+const PipeDir = `\\.\pipe\ProtectedPrefix\Administrators\WireGuard`
+
+// pipeRoot is the prefix of every named pipe's path.
+const pipeRoot = `\\.\pipe\`
+
+// privatePipeDir holds the namespaces PipePrefix derives from plain
+// directories (tests, WARREN_SOCKET_DIR).
+const privatePipeDir = `\\.\pipe\warren`
+
+// PipeSecurityDescriptor is the SDDL of every UAPI pipe: a protected DACL
+// (nothing inherited) that grants full access to SYSTEM and the built-in
+// Administrators and nothing to anyone else. The owner is left to the
+// creating token, so that an elevated administrator may serve a pipe as well
+// as a service running as SYSTEM.
+const PipeSecurityDescriptor = "D:P(A;;GA;;;SY)(A;;GA;;;BA)"
+
+// dialTimeout bounds how long Dial waits for a busy pipe.
+const dialTimeout = 5 * time.Second
+
+// pipeBufferSize is the pipe's in and out buffer: a "get" reply for a few
+// hundred peers fits in one go.
+const pipeBufferSize = 64 << 10
+
+// PipePrefix maps the dir argument of Listen, Dial and Interfaces to a pipe
+// namespace (a path ending in a backslash):
+//   - "" and DefaultSocketDir (the unix directory that the wg command set
+//     defaults to) mean PipeDir, the protected WireGuard namespace;
+//   - a path that begins with \\.\pipe\ is used as it is;
+//   - any other directory d gets a private namespace \\.\pipe\warren\D\,
+//     where D is d made absolute with its separators as backslashes. Such a
+//     namespace is not under ProtectedPrefix (so a client checks who owns
+//     the pipe, see Dial), but its pipes carry the same DACL. Tests use it
+//     to serve interfaces of their own.
+func PipePrefix(dir string) string {
+	switch {
+	case dir == "" || dir == DefaultSocketDir:
+		return PipeDir + `\`
+	case hasPrefixFold(dir, pipeRoot):
+		return strings.TrimRight(dir, `\/`) + `\`
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	d := strings.ReplaceAll(filepath.Clean(dir), "/", `\`)
+	return privatePipeDir + `\` + strings.TrimRight(d, `\`) + `\`
 }
 
-// Listen is not yet supported on Windows.
-func Listen(dir, name string) (net.Listener, error) { return nil, unsupported("listen") }
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
 
-// Dial is not yet supported on Windows.
-func Dial(dir, name string) (net.Conn, error) { return nil, unsupported("dial") }
+// pipePath is the pipe serving interface name in dir's namespace.
+func pipePath(dir, name string) (string, error) {
+	if err := ValidName(name); err != nil {
+		return "", err
+	}
+	// Besides Linux's rules, a backslash would reach into another namespace.
+	if strings.Contains(name, `\`) {
+		return "", fmt.Errorf("%w: %q contains a backslash", ErrInvalidName, name)
+	}
+	return PipePrefix(dir) + name, nil
+}
 
-// Interfaces is not yet supported on Windows.
-func Interfaces(dir string) ([]string, error) { return nil, unsupported("list interfaces") }
+// Listen serves interface name on its named pipe in dir's namespace (see
+// PipePrefix) with PipeSecurityDescriptor. A pipe of that name that already
+// has a server makes Listen fail with ErrSocketInUse, and so does a pipe
+// under ProtectedPrefix for a caller that is not an administrator. Closing
+// the listener removes the pipe once its connections are closed too.
+func Listen(dir, name string) (net.Listener, error) {
+	path, err := pipePath(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("uapi: listen: %w", err)
+	}
+	// Creating the pipe's first instance fails if it exists, but not on every
+	// implementation of the API (wine's creates another instance); ask first.
+	if pipeExists(path) {
+		return nil, fmt.Errorf("uapi: listen %s: %w", path, ErrSocketInUse)
+	}
+	l, err := listenPipe(path, PipeSecurityDescriptor)
+	if err != nil {
+		// FILE_FLAG_FIRST_PIPE_INSTANCE: access denied if the pipe exists.
+		if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_ALREADY_EXISTS) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
+			err = fmt.Errorf("%w: %w", ErrSocketInUse, err)
+		}
+		return nil, fmt.Errorf("uapi: listen %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Dial connects to the named pipe of interface name in dir's namespace. A
+// missing pipe gives an error matching fs.ErrNotExist. The pipe must be
+// owned by SYSTEM or the Administrators (or, in a private namespace, by the
+// calling user too): a pipe that anybody else created is refused with
+// fs.ErrPermission before a byte is sent, so that no key is handed to an
+// impostor.
+func Dial(dir, name string) (net.Conn, error) {
+	path, err := pipePath(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("uapi: dial: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	c, err := winio.DialPipeContext(ctx, path)
+	if err != nil {
+		if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, windows.ERROR_PATH_NOT_FOUND) {
+			err = fmt.Errorf("%w: %w", fs.ErrNotExist, err)
+		}
+		return nil, fmt.Errorf("uapi: dial %s: %w", name, err)
+	}
+	if err := checkPipeOwner(c, !hasPrefixFold(path, PipeDir+`\`)); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("uapi: dial %s: %w", name, err)
+	}
+	return c, nil
+}
+
+// checkPipeOwner refuses a pipe whose owner is not SYSTEM or the
+// Administrators, or (when allowSelf) the calling user.
+func checkPipeOwner(c net.Conn, allowSelf bool) error {
+	f, ok := c.(interface{ Fd() uintptr })
+	if !ok {
+		return fmt.Errorf("pipe connection %T has no handle", c)
+	}
+	sd, err := windows.GetSecurityInfo(windows.Handle(f.Fd()), windows.SE_KERNEL_OBJECT, windows.OWNER_SECURITY_INFORMATION)
+	if err != nil {
+		return fmt.Errorf("pipe owner: %w", err)
+	}
+	owner, _, err := sd.Owner()
+	if err != nil {
+		return fmt.Errorf("pipe owner: %w", err)
+	}
+	if owner.IsWellKnown(windows.WinLocalSystemSid) || owner.IsWellKnown(windows.WinBuiltinAdministratorsSid) {
+		return nil
+	}
+	if allowSelf && isSelf(owner) {
+		return nil
+	}
+	return fmt.Errorf("%w: pipe owned by %s, not SYSTEM or Administrators", fs.ErrPermission, owner)
+}
+
+// isSelf reports whether sid is the calling user or the default owner of
+// the objects it creates (which is what a pipe of its own is owned by).
+func isSelf(sid *windows.SID) bool {
+	token := windows.GetCurrentProcessToken()
+	if u, err := token.GetTokenUser(); err == nil && sid.Equals(u.User.Sid) {
+		return true
+	}
+	var n uint32
+	windows.GetTokenInformation(token, windows.TokenOwner, nil, 0, &n)
+	if n == 0 {
+		return false
+	}
+	buf := make([]byte, n)
+	if err := windows.GetTokenInformation(token, windows.TokenOwner, &buf[0], n, &n); err != nil {
+		return false
+	}
+	// TOKEN_OWNER is a single pointer to the owner's SID, within buf.
+	owner := *(**windows.SID)(unsafe.Pointer(&buf[0]))
+	return sid.Equals(owner)
+}
+
+// pipeExists reports whether a server has the pipe at path open. A pipe
+// whose instances are all busy, or that this process may not open, exists.
+func pipeExists(path string) bool {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return false
+	}
+	h, err := windows.CreateFile(p, 0, 0, nil, windows.OPEN_EXISTING, 0, 0)
+	if err == nil {
+		windows.CloseHandle(h)
+		return true
+	}
+	return !errors.Is(err, windows.ERROR_FILE_NOT_FOUND) && !errors.Is(err, windows.ERROR_PATH_NOT_FOUND)
+}
+
+// Interfaces lists the interfaces served in dir's namespace (see
+// PipePrefix), sorted. Pipes whose remaining name is not a valid interface
+// name (or reaches into a deeper namespace) are skipped.
+func Interfaces(dir string) ([]string, error) {
+	prefix := PipePrefix(dir)[len(pipeRoot):]
+	pipes, err := listPipes()
+	if err != nil {
+		return nil, fmt.Errorf("uapi: list interfaces: %w", err)
+	}
+	var names []string
+	for _, p := range pipes {
+		if !hasPrefixFold(p, prefix) {
+			continue
+		}
+		name := p[len(prefix):]
+		if strings.Contains(name, `\`) || ValidName(name) != nil {
+			continue
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// listPipes returns the names (without \\.\pipe\) of every named pipe on
+// the machine.
+func listPipes() ([]string, error) {
+	pattern, err := windows.UTF16PtrFromString(pipeRoot + "*")
+	if err != nil {
+		return nil, err
+	}
+	var fd windows.Win32finddata
+	h, err := windows.FindFirstFile(pattern, &fd)
+	if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("enumerate %s: %w", pipeRoot, err)
+	}
+	defer windows.FindClose(h)
+	var names []string
+	for {
+		names = append(names, windows.UTF16ToString(fd.FileName[:]))
+		if err := windows.FindNextFile(h, &fd); err != nil {
+			if errors.Is(err, windows.ERROR_NO_MORE_FILES) {
+				return names, nil
+			}
+			return nil, fmt.Errorf("enumerate %s: %w", pipeRoot, err)
+		}
+	}
+}

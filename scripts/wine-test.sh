@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs Windows builds of Go tests under Debian's wine:
+#
+#   scripts/wine-test.sh [go test flags] [packages]
+#
+# It makes a throwaway wine prefix, builds the ProcessPrng shim
+# (scripts/wine/processprng.c) into it with mingw-w64, and runs
+# `GOOS=windows go test -exec <wine wrapper>`. Without packages it runs
+# WARREN_WINE_PKGS, the packages whose Windows-side logic needs no driver
+# and no UDP. Set WARREN_WINEPREFIX to reuse a prefix between runs.
+#
+# Two things about wine (8.0, bookworm) the tests live with:
+#   - its Winsock lacks an ioctl Go's UDP sockets use: no UDP under wine;
+#   - it cannot enumerate named pipes (FindFirstFile on \\.\pipe\*), and
+#     answers NtSetInformationFile(FileDispositionInformationEx) with
+#     STATUS_NOT_IMPLEMENTED, which Go 1.26's os.RemoveAll does not expect
+#     (every t.TempDir cleanup would fail). For the latter, the test build
+#     gets an -overlay of Go's internal/syscall/windows/at_windows.go that
+#     also falls back on STATUS_NOT_IMPLEMENTED, as it does on
+#     STATUS_NOT_SUPPORTED; the file is derived from this machine's GOROOT
+#     at run time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd ./internal/conf}"
+
+for tool in wine x86_64-w64-mingw32-gcc; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "wine-test: $tool not found (apt-get install wine wine64 gcc-mingw-w64-x86-64)" >&2
+		exit 1
+	fi
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/warren-wine.XXXXXX")
+cleanup() {
+	WINEPREFIX="$prefix" wineserver -k >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+prefix="${WARREN_WINEPREFIX:-$work/prefix}"
+trap cleanup EXIT
+
+export WINEPREFIX="$prefix" WINEARCH=win64 WINEDEBUG=-all
+# No Mono or Gecko installer prompts; our ProcessPrng instead of wine's DLL.
+export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
+
+if [ ! -f "$prefix/system.reg" ]; then
+	wineboot --init >/dev/null 2>&1
+	wineserver -w
+fi
+x86_64-w64-mingw32-gcc -O2 -shared -o "$work/bcryptprimitives.dll" \
+	scripts/wine/processprng.c scripts/wine/processprng.def -ladvapi32
+cp "$work/bcryptprimitives.dll" "$prefix/drive_c/windows/system32/"
+
+# The os.RemoveAll fallback (see above), as an overlay of GOROOT's file.
+at="$(go env GOROOT)/src/internal/syscall/windows/at_windows.go"
+overlay=()
+if grep -q 'STATUS_NOT_SUPPORTED:     // the file system' "$at"; then
+	sed 's|STATUS_NOT_SUPPORTED:     // the file system|STATUS_NOT_SUPPORTED, NTStatus(0xC0000002): // (wine: STATUS_NOT_IMPLEMENTED) the file system|' \
+		"$at" >"$work/at_windows.go"
+	printf '{"Replace":{"%s":"%s"}}\n' "$at" "$work/at_windows.go" >"$work/overlay.json"
+	overlay=(-overlay "$work/overlay.json")
+else
+	echo "wine-test: $at has changed; t.TempDir cleanups may fail under wine" >&2
+fi
+
+cat >"$work/wine-exec" <<'EOS'
+#!/bin/sh
+exec wine "$@"
+EOS
+chmod +x "$work/wine-exec"
+
+flags=() pkgs=()
+for a in "$@"; do
+	case "$a" in
+	-*) flags+=("$a") ;;
+	*) pkgs+=("$a") ;;
+	esac
+done
+if [ ${#pkgs[@]} -eq 0 ]; then
+	read -r -a pkgs <<<"$WARREN_WINE_PKGS"
+fi
+existing=()
+for p in "${pkgs[@]}"; do
+	if [ -d "$p" ]; then existing+=("$p"); else echo "wine-test: $p does not exist yet, skipped" >&2; fi
+done
+
+echo "wine-test: $(wine --version) running ${existing[*]}"
+GOOS=windows GOARCH=amd64 go test "${overlay[@]}" -exec "$work/wine-exec" -count=1 -timeout 5m \
+	"${flags[@]}" "${existing[@]}"
