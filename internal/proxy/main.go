@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/warren-vpn/warren/internal/conf"
@@ -187,22 +188,24 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 	var servers []closer
 	var addrs []net.Addr
 	errs := make(chan error, 1)
+	var serving sync.WaitGroup
 	serve := func(what string, l net.Listener, s interface{ Serve(net.Listener) error }) {
 		addrs = append(addrs, l.Addr())
 		fmt.Fprintf(stdout, "%s proxy listening on %v\n", what, l.Addr())
-		go func() {
+		serving.Go(func() {
 			if err := s.Serve(l); err != nil {
 				select {
 				case errs <- fmt.Errorf("%s proxy: %w", what, err):
 				default:
 				}
 			}
-		}()
+		})
 	}
 	defer func() {
 		for _, s := range servers {
 			s.Close()
 		}
+		serving.Wait()
 	}()
 	for _, ss := range settings.SOCKS5 {
 		l, err := listen(ss, "SOCKS5", warn)
