@@ -376,6 +376,7 @@ func TestUpDownLikeWgQuick(t *testing.T) {
 	for _, impl := range implementations(t) {
 		for _, tun := range tunnels {
 			t.Run(impl.name+"/"+tun.name, func(t *testing.T) {
+				t.Parallel() // each in namespaces of its own
 				tp := newTopo(t, true)
 				path := tp.conf(t, tun.extra, tun.allowed, "")
 				env := []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + impl.path}
