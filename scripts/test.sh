@@ -30,5 +30,12 @@ else
 	echo "== release check: osslsigncode or openssl missing, skipped"
 fi
 
+if command -v wine >/dev/null 2>&1 && { [ -n "${CI:-}" ] || [ "${WARREN_WINE_TESTS:-}" = 1 ]; }; then
+	echo "== Windows tests under wine"
+	scripts/wine-test.sh
+else
+	echo "== Windows tests under wine: skipped (needs wine, and CI or WARREN_WINE_TESTS=1)"
+fi
+
 echo "== go test"
 go test -count=1 -timeout 25m "$@" ./...

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Windows builds of Go tests under Debian's wine:
 #
-#   scripts/wine-test.sh [go test flags] [packages]
+#   scripts/wine-test.sh [go test flags, as -flag=value] [packages]
 #
 # It makes a throwaway wine prefix, builds the ProcessPrng shim
 # (scripts/wine/processprng.c) into it with mingw-w64, and runs
@@ -22,7 +22,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd ./internal/conf}"
+: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd}"
+# Tests that cannot pass under wine: they list interfaces (no pipe
+# enumeration), compare wine's error texts with Windows' or unix's, or expect
+# unix paths (TestSocketDirs, which would fail on Windows as well).
+: "${WARREN_WINE_SKIP:=^(TestMainDispatch|TestInterfacesAcrossDirs|TestSetconfMissingFile|TestSocketDirs)\$}"
 
 for tool in wine x86_64-w64-mingw32-gcc; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -86,4 +90,4 @@ done
 
 echo "wine-test: $(wine --version) running ${existing[*]}"
 GOOS=windows GOARCH=amd64 go test "${overlay[@]}" -exec "$work/wine-exec" -count=1 -timeout 5m \
-	"${flags[@]}" "${existing[@]}"
+	-skip="$WARREN_WINE_SKIP" "${flags[@]}" "${existing[@]}"
