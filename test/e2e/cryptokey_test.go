@@ -13,7 +13,7 @@ import (
 // tunnel with a wrong peer key or mismatched preshared keys never
 // completes a handshake; matching preshared keys work.
 func TestCryptokeyRouting(t *testing.T) {
-	forEachPair(t, func(t *testing.T, a, b *Impl) {
+	forEachPairParallel(t, func(t *testing.T, a, b *Impl) {
 		t.Run("spoofed-source", func(t *testing.T) {
 			p := newPairNet(t, a, b, pairOpts{})
 			p.NSA.Ping(innerB4)

@@ -226,6 +226,19 @@ func requireImpl(t *testing.T, im *Impl) {
 // reference pair, the harness's own control, runs first.
 func forEachPair(t *testing.T, f func(t *testing.T, a, b *Impl)) {
 	t.Helper()
+	eachPair(t, false, f)
+}
+
+// forEachPairParallel is forEachPair with the pairs running in parallel,
+// for scenarios that mostly wait (for timeouts, for packets that must not
+// arrive) rather than compute.
+func forEachPairParallel(t *testing.T, f func(t *testing.T, a, b *Impl)) {
+	t.Helper()
+	eachPair(t, true, f)
+}
+
+func eachPair(t *testing.T, parallel bool, f func(t *testing.T, a, b *Impl)) {
+	t.Helper()
 	requireEnv(t)
 	impls, err := selectedImpls()
 	if err != nil {
@@ -234,6 +247,9 @@ func forEachPair(t *testing.T, f func(t *testing.T, a, b *Impl)) {
 	for _, a := range impls {
 		for _, b := range impls {
 			t.Run(a.Name+"-"+b.Name, func(t *testing.T) {
+				if parallel {
+					t.Parallel()
+				}
 				requireImpl(t, a)
 				requireImpl(t, b)
 				f(t, a, b)

@@ -18,7 +18,7 @@ import (
 func TestLossyLink(t *testing.T) {
 	requireEnv(t)
 	requireTool(t, "nft", "nftables")
-	forEachPair(t, func(t *testing.T, a, b *Impl) {
+	forEachPairParallel(t, func(t *testing.T, a, b *Impl) {
 		p := newPairNet(t, a, b, pairOpts{})
 		// An initiation is 148 bytes of UDP payload: 156 bytes of UDP.
 		rules := strings.Join([]string{
