@@ -38,9 +38,11 @@ const (
 func (e *env) startDaemon(iface string, st *state) error {
 	var name string
 	var args []string
+	own := false
 	if impl := e.getenv("WG_QUICK_USERSPACE_IMPLEMENTATION"); impl != "" {
 		name, args = impl, []string{iface}
 	} else {
+		own = true
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("start userspace device: %w: %w", ErrDaemon, err)
@@ -51,6 +53,10 @@ func (e *env) startDaemon(iface string, st *state) error {
 	ctx, cancel := context.WithTimeout(context.Background(), daemonStartTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	if own {
+		// The binary picks its command by this name, whatever its file's.
+		cmd.Args[0] = "warren"
+	}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if k != "WG_PROCESS_FOREGROUND" && k != "WG_TUN_FD" && k != "WG_UAPI_FD" {

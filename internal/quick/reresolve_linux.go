@@ -37,6 +37,7 @@ func (e *env) startWatcher(c *config, st *state) error {
 	}
 	secs := strconv.Itoa(int(e.reresolveInterval() / time.Second))
 	cmd := exec.Command(exe, "up", ReresolveArg, c.Interface, c.Path, secs)
+	cmd.Args[0] = "warren" // whatever the binary's file is called
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start endpoint watcher: %w", err)
