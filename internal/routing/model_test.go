@@ -209,16 +209,19 @@ func TestRandomizedAgainstModel(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(i), 99))
 			const peers = 16
 			tb := Table[int]{fixedStride: tt.stride}
-			every := 50
+			steps, every := 6000, 50
 			if tt.stride > 8 {
 				every = 500 // a full jump table check costs 1<<stride
+			}
+			if tt.stride > 16 {
+				steps = 1500 // a short prefix refreshes up to 1<<stride entries
 			}
 			m := newModel()
 			addrs := make([]netip.Addr, 300)
 			for i := range addrs {
 				addrs[i] = randAddr(r, testBases)
 			}
-			for step := range 6000 {
+			for step := range steps {
 				switch op := r.IntN(100); {
 				case op < 65:
 					p := randPrefix(r, testBases)
