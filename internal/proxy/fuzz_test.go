@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -76,3 +77,54 @@ func FuzzSOCKS5Auth(f *testing.F) {
 
 // netipAddrPort is a's address and port; a must not be a name.
 func netipAddrPort(a socksAddr) netip.AddrPort { return netip.AddrPortFrom(a.IP, a.Port) }
+
+// FuzzSplitConfig: splitting never panics, never loses a line of the
+// WireGuard part's numbering, and what it accepts has valid settings.
+func FuzzSplitConfig(f *testing.F) {
+	f.Add([]byte("[Interface]\nAddress = 10.0.0.1/32\n[Socks5]\nBindAddress = 127.0.0.1:1080\n"))
+	f.Add([]byte("WGConfig = wg0.conf\n[http]\nBindAddress=:8080\nUsername=a\nPassword=b\n"))
+	f.Add([]byte("[UDPProxyTunnel]\nBindAddress = 127.0.0.1:53\nTarget = 1.1.1.1:53\nInactivityTimeout = 5\n"))
+	f.Add([]byte("[TCPServerTunnel]\nListenPort = 80\nTarget = localhost:8080\n[Peer]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		wg, s, err := SplitConfig("fuzz.conf", b, nil)
+		if err != nil {
+			return
+		}
+		if bytes.Count(wg, []byte{'\n'}) != bytes.Count(b, []byte{'\n'})+boolInt(len(b) > 0 && b[len(b)-1] != '\n') {
+			t.Fatalf("line count changed: %q -> %q", b, wg)
+		}
+		for _, fw := range s.Forwards {
+			if fw.Target == "" || fw.Listen == "" {
+				t.Fatalf("accepted an empty forward %+v", fw)
+			}
+		}
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// FuzzParseForward: an accepted spec has a listen side and a target, and
+// its String form names both.
+func FuzzParseForward(f *testing.F) {
+	for _, s := range []string{"8080=10.0.0.2:80", "udp:127.0.0.1:53=10.0.0.1:53", "tunnel:22=127.0.0.1:22",
+		"tcp:tunnel:[fd00::1]:80=[::1]:8080", "tunnel:x=y", "=", "udp:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		fw, err := ParseForward(spec)
+		if err != nil {
+			return
+		}
+		if fw.Listen == "" || fw.Target == "" {
+			t.Fatalf("%q: accepted %+v", spec, fw)
+		}
+		if s := fw.String(); !strings.Contains(s, fw.Target) {
+			t.Fatalf("%q: String %q lacks the target", spec, s)
+		}
+	})
+}

@@ -53,7 +53,11 @@ func (s *HTTPServer) init() {
 				http.Error(w, "warren proxy: "+err.Error(), http.StatusBadGateway)
 			},
 		}
-		s.srv = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: handshakeTimeout}
+		s.srv = &http.Server{
+			Handler:           http.HandlerFunc(s.serveHTTP),
+			ReadHeaderTimeout: handshakeTimeout,
+			IdleTimeout:       2 * time.Minute,
+		}
 	})
 }
 
