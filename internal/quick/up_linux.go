@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -272,11 +273,13 @@ func (e *env) down(c *config) (err error) {
 	if st == nil {
 		// Brought up by wg-quick: find its policy rules as wg-quick does.
 		st = &state{Started: true}
-		if devErr == nil && dev.FwMark != 0 && p.PolicyRoutes() {
+		if devErr == nil && dev.FwMark != 0 && p.Table == TableAuto {
 			st.Table = int(dev.FwMark)
-			for _, rt := range p.Routes {
-				if rt.Bits() == 0 {
-					st.Rules = append(st.Rules, family(rt.Addr()))
+			for _, peer := range dev.Peers {
+				for _, a := range peer.AllowedIPs {
+					if fam := family(a.Addr()); a.Bits() == 0 && !slices.Contains(st.Rules, fam) {
+						st.Rules = append(st.Rules, fam)
+					}
 				}
 			}
 		}
