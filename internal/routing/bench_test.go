@@ -136,3 +136,11 @@ func BenchmarkRemovePeer(b *testing.B) {
 		t.RemovePeer(-1)
 	}
 }
+
+func BenchmarkClone(b *testing.B) {
+	t, _ := randomTable(100_000, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		t.Clone()
+	}
+}

@@ -185,13 +185,30 @@ func (t *Table[P]) Prefixes(peer P) []netip.Prefix {
 func (t *Table[P]) Len() int { return t.v4.n + t.v6.n }
 
 // Clone returns an independent copy of t, with every peer's prefixes in the
-// same order. It costs time proportional to the table's size.
+// same order. It costs time proportional to the table's size and only reads
+// t, so it may run alongside Lookup and Prefixes (under a read lock), as a
+// copy-on-write update needs.
 func (t *Table[P]) Clone() *Table[P] {
 	c := &Table[P]{fixedStride: t.fixedStride}
+	copies := make(map[*node[P]]*node[P], t.Len())
+	c.v4 = t.v4.clone(copies)
+	c.v6 = t.v6.clone(copies)
+	if len(t.peers) > 0 {
+		c.peers = make(map[P]*peerList[P], len(t.peers))
+	}
 	for peer, l := range t.peers {
+		nl := &peerList[P]{n: l.n}
 		for n := l.head; n != nil; n = n.next {
-			c.Insert(n.prefix(), peer)
+			nn := copies[n]
+			nn.prev = nl.tail
+			if nl.tail != nil {
+				nl.tail.next = nn
+			} else {
+				nl.head = nn
+			}
+			nl.tail = nn
 		}
+		c.peers[peer] = nl
 	}
 	return c
 }

@@ -410,3 +410,37 @@ func TestNodeIsOneCacheLine(t *testing.T) {
 		t.Fatalf("node is %d bytes, want 64", size)
 	}
 }
+
+func TestCloneLarge(t *testing.T) {
+	tb, addrs := randomTable(20_000, false)
+	tb6, addrs6 := randomTable(5_000, true)
+	for peer := range 1000 {
+		for _, p := range tb6.Prefixes(peer) {
+			tb.Insert(p, peer)
+		}
+	}
+	addrs = append(addrs, addrs6...)
+	c := tb.Clone()
+	checkInvariants(t, c)
+	for _, a := range addrs {
+		g, gok := c.Lookup(a)
+		w, wok := tb.Lookup(a)
+		if g != w || gok != wok {
+			t.Fatalf("clone Lookup(%v) = %d, %v; original %d, %v", a, g, gok, w, wok)
+		}
+	}
+	for peer := range 1000 {
+		if g, w := c.Prefixes(peer), tb.Prefixes(peer); !slices.Equal(g, w) {
+			t.Fatalf("clone Prefixes(%d) = %v, original %v", peer, g, w)
+		}
+	}
+	// Changing the clone leaves the original alone.
+	before := tb.Prefixes(7)
+	c.RemovePeer(7)
+	c.Insert(mp("0.0.0.0/0"), 7)
+	checkInvariants(t, tb)
+	checkInvariants(t, c)
+	if g := tb.Prefixes(7); !slices.Equal(g, before) {
+		t.Fatalf("original changed with its clone: %v", g)
+	}
+}

@@ -228,3 +228,29 @@ func (f *family[P]) lookup(k key) (peer P, ok bool) {
 	}
 	return peer, false
 }
+
+// clone copies the family, recording in copies the copy of every prefix
+// node (for the caller to rebuild the peer lists).
+func (f *family[P]) clone(copies map[*node[P]]*node[P]) family[P] {
+	c := family[P]{root: copyTrie(f.root, copies), n: f.n}
+	if s := f.jump.stride; s != 0 {
+		c.jump = jumpTable[P]{stride: s, entries: make([]jumpEntry[P], 1<<s)}
+		var zero P
+		c.jump.fill(c.root, zero, false, 0, 0)
+	}
+	return c
+}
+
+// copyTrie copies the trie below n; recursion is at most 129 deep.
+func copyTrie[P comparable](n *node[P], copies map[*node[P]]*node[P]) *node[P] {
+	if n == nil {
+		return nil
+	}
+	c := &node[P]{key: n.key, peer: n.peer, bits: n.bits, hasPeer: n.hasPeer, isV6: n.isV6}
+	c.child[0] = copyTrie(n.child[0], copies)
+	c.child[1] = copyTrie(n.child[1], copies)
+	if n.hasPeer {
+		copies[n] = c
+	}
+	return c
+}
