@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,7 +19,9 @@ import (
 
 // lookupTable resolves a routing table name from iproute2's rt_tables.
 func lookupTable(name string) (int, bool) {
-	for _, path := range []string{"/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables", "/usr/lib/iproute2/rt_tables"} {
+	paths := []string{"/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables", "/usr/lib/iproute2/rt_tables"}
+	more, _ := filepath.Glob("/etc/iproute2/rt_tables.d/*.conf")
+	for _, path := range append(paths, more...) {
 		f, err := os.Open(path)
 		if err != nil {
 			continue
