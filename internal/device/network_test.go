@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/warren-vpn/warren/internal/netsim"
 	"github.com/warren-vpn/warren/internal/wgtypes"
+	"github.com/warren-vpn/warren/internal/wire"
 )
 
 func numbered(src, dst netip.Addr, i int, size int) []byte {
@@ -206,4 +208,52 @@ func TestMTUChange(t *testing.T) {
 	}
 	expectPacket(t, a, b, ipv4(a.v4, b.v4, make([]byte, 8900)))
 	expectPacket(t, b, a, ipv6(b.v6, a.v6, make([]byte, 8900)))
+}
+
+// TestReplayedInitiationIgnored: an initiation captured on the wire and
+// replayed (from anywhere) neither answers, nor moves the peer, nor
+// disturbs its sessions: its timestamp is not newer than the last one.
+func TestReplayedInitiationIgnored(t *testing.T) {
+	n, a, b := newPair(t, netsim.Options{}, nil)
+	var mu sync.Mutex
+	var captured []byte
+	n.SetFilter(func(src, dst netip.AddrPort, data []byte) bool {
+		if len(data) > 0 && data[0] == wire.TypeInitiation {
+			mu.Lock()
+			captured = append([]byte(nil), data...)
+			mu.Unlock()
+		}
+		return true
+	})
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("hello")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("hello")))
+	pb := b.peer(t, a.pub)
+	prev, cur, next := pb.sessions()
+	tp := installTap(n)
+
+	attacker := n.NewBind(netip.MustParseAddr("192.0.2.66"))
+	if _, _, err := attacker.Open(0); err != nil {
+		t.Fatal(err)
+	}
+	defer attacker.Close()
+	mu.Lock()
+	replay := captured
+	mu.Unlock()
+	time.Sleep(50 * time.Millisecond) // past the initiation flood guard
+	for range 3 {
+		if err := attacker.Send([][]byte{replay}, netsim.NewEndpoint(netip.AddrPortFrom(b.addr, b.port))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle()
+	if c := tp.count(b.addr, wire.TypeResponse); c != 0 {
+		t.Errorf("b answered a replayed initiation %d times", c)
+	}
+	if p2, c2, n2 := pb.sessions(); p2 != prev || c2 != cur || n2 != next {
+		t.Error("a replayed initiation changed b's sessions")
+	}
+	if ep := pb.getEndpoint().DstAddrPort(); ep.Addr() != a.addr {
+		t.Errorf("a replayed initiation moved the peer to %v", ep)
+	}
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("unharmed")))
 }
