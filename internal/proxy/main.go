@@ -172,6 +172,12 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 		return err
 	}
 	defer tun.Close()
+	addrText := make([]string, 0, len(in.Addresses))
+	for _, a := range tun.Net.Addresses() {
+		addrText = append(addrText, a.String())
+	}
+	fmt.Fprintf(stdout, "tunnel %s: %s on a userspace stack, WireGuard on UDP port %d\n",
+		name, strings.Join(addrText, ", "), tun.Dev.State().ListenPort)
 
 	if l, err := listenUAPI(name); err != nil {
 		warn(fmt.Sprintf("no control socket, 'warren show %s' will not see this tunnel: %v", name, err))
@@ -182,6 +188,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 			uapi.Serve(l, tun.Dev, logger.Verbosef)
 		}()
 		defer func() { l.Close(); <-done }()
+		fmt.Fprintf(stdout, "control: warren show %s\n", name)
 	}
 
 	type closer interface{ Close() error }
