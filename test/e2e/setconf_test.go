@@ -72,8 +72,9 @@ PersistentKeepalive = 5
 
 [Peer]
 PublicKey = %s
+PresharedKey = %s
 Endpoint = 10.77.9.4:2
-`, priv2, peer[1], peer[2]))
+`, priv2, peer[1], peer[2], psk))
 		pskFile := file("psk", psk.String()+"\n")
 		privFile := file("priv2", priv2.String()+"\n")
 
@@ -82,8 +83,13 @@ Endpoint = 10.77.9.4:2
 			{"addconf", "IFACE", conf2},
 			{"set", "IFACE", "listen-port", "45001", "fwmark", "off", "peer", peer[0].String(), "remove",
 				"peer", peer[1].String(), "endpoint", "[fd77:9::2]:999", "persistent-keepalive", "7", "allowed-ips", "10.78.8.0/24,fd78:8::/64",
-				"peer", peer[2].String(), "preshared-key", pskFile, "allowed-ips", ""},
+				"peer", peer[2].String(), "preshared-key", pskFile, "persistent-keepalive", "9", "allowed-ips", ""},
 			{"set", "IFACE", "private-key", privFile, "peer", peer[3].String(), "persistent-keepalive", "off", "preshared-key", "/dev/null"},
+			// syncconf updates listed peers in place: what the file does
+			// not mention stays (peer 2's keepalive), unlisted peers go.
+			// (A preshared key the file omits is cleared by wireguard-tools
+			// releases after Debian 12's 1.0.20210914 and kept by that one,
+			// so the file names peer 2's key to keep both agreeing.)
 			{"syncconf", "IFACE", conf3},
 			{"setconf", "IFACE", conf1},
 		}
