@@ -130,23 +130,39 @@ func normalizeShow(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// lineDiff shows want and got side by side, line by line.
+// lineDiff shows how got differs from want, line by line: "-" for lines
+// only wg printed (want), "+" for lines only warren printed (got), from a
+// longest-common-subsequence alignment.
 func lineDiff(want, got string) string {
 	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		mark := " "
-		if wl != gl {
-			mark = "!"
-		}
-		fmt.Fprintf(&b, "%s wg:     %q\n%s warren: %q\n", mark, wl, mark, gl)
+	// lcs[i][j] is the LCS length of w[i:] and g[j:].
+	lcs := make([][]int, len(w)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(g)+1)
 	}
-	return b.String()
+	for i := len(w) - 1; i >= 0; i-- {
+		for j := len(g) - 1; j >= 0; j-- {
+			if w[i] == g[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var b strings.Builder
+	i, j := 0, 0
+	for i < len(w) || j < len(g) {
+		switch {
+		case i < len(w) && j < len(g) && w[i] == g[j]:
+			fmt.Fprintf(&b, "  %q\n", w[i])
+			i, j = i+1, j+1
+		case j < len(g) && (i == len(w) || lcs[i][j+1] >= lcs[i+1][j]):
+			fmt.Fprintf(&b, "+ %q\n", g[j])
+			j++
+		default:
+			fmt.Fprintf(&b, "- %q\n", w[i])
+			i++
+		}
+	}
+	return "(- wg only, + warren only)\n" + b.String()
 }
