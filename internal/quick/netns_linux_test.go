@@ -129,8 +129,15 @@ func newTopo(t *testing.T, withServer bool) *topo {
 	id := randHex(t)
 	tp := &topo{client: "wqc" + id, server: "wqs" + id, iface: "wc" + id, serverIface: "ws" + id, dir: t.TempDir()}
 	t.Cleanup(func() {
-		exec.Command("ip", "netns", "del", tp.client).Run()
-		exec.Command("ip", "netns", "del", tp.server).Run()
+		// Processes left in a namespace keep it alive after its name is
+		// deleted: stop whatever this test started there first.
+		for _, ns := range []string{tp.client, tp.server} {
+			o, _ := exec.Command("ip", "netns", "pids", ns).Output()
+			for _, pid := range strings.Fields(string(o)) {
+				exec.Command("kill", "-KILL", pid).Run()
+			}
+			exec.Command("ip", "netns", "del", ns).Run()
+		}
 		os.RemoveAll(filepath.Join("/etc/netns", tp.client))
 		for _, f := range []string{statePath(tp.iface), resolvBackupPath(tp.iface), filepath.Join(stateDir, tp.iface+".lock")} {
 			os.Remove(f)
