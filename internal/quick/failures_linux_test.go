@@ -239,7 +239,7 @@ func TestKilledDaemon(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			if out, err := tp.run(nil, b.warren, "down", path); err != nil {
+			if out, err := tp.run(nil, b.warren, "down", path); err != nil || !strings.Contains(out, "is gone") {
 				t.Fatalf("warren down after the device died: %v\n%s", err, out)
 			}
 			tp.checkGone(t)

@@ -258,6 +258,9 @@ func (e *env) down(c *config) (err error) {
 	if st == nil && devErr != nil {
 		return fmt.Errorf("`%s' is %w", iface, ErrNotWireGuard)
 	}
+	if devErr != nil {
+		e.warnf("[!] The userspace device of `%s' is gone; removing what it left behind", iface)
+	}
 	p, err := NewPlan(iface, c.File, lookupTable)
 	if err != nil {
 		return err
