@@ -27,8 +27,9 @@ type Applied struct {
 }
 
 // Apply puts p into effect on the adapter with the given LUID (the Wintun
-// adapter's): interface MTU and metric, addresses, routes, DNS servers and
-// search domains, and the kill switch in a dynamic WFP session. On failure
+// adapter's): the kill switch in a dynamic WFP session first, then the
+// interface MTU and metric, addresses, routes, DNS servers and search
+// domains. On failure
 // it undoes what it did and returns the error.
 func Apply(p *Plan, luid uint64) (*Applied, error) {
 	a := &Applied{plan: p, luid: winipcfg.LUID(luid)}
@@ -40,6 +41,15 @@ func Apply(p *Plan, luid uint64) (*Applied, error) {
 
 func (a *Applied) apply() error {
 	p := a.plan
+	// The kill switch goes first, so that no packet leaks in the moment
+	// between the routes appearing and the filters arriving.
+	if len(p.Firewall) > 0 {
+		fw, err := openFirewall(p.Name, uint64(a.luid), p.Firewall)
+		if err != nil {
+			return err
+		}
+		a.fw = fw
+	}
 	has6 := p.DefaultRoute6
 	for _, ad := range p.Addresses {
 		has6 = has6 || ad.Addr().Is6()
@@ -85,13 +95,6 @@ func (a *Applied) apply() error {
 				return fmt.Errorf("set %s DNS: %w", familyName(family), err)
 			}
 		}
-	}
-	if len(p.Firewall) > 0 {
-		fw, err := openFirewall(p.Name, uint64(a.luid), p.Firewall)
-		if err != nil {
-			return err
-		}
-		a.fw = fw
 	}
 	return nil
 }
