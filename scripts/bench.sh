@@ -8,7 +8,8 @@
 #   TCP, 1 stream, tunnel MTU 1420 (and the daemons' CPU time during it)
 #   TCP, 4 streams, MTU 1420
 #   TCP, 1 stream, MTU 9000
-#   UDP, 64-byte payloads, packets per second received
+#   UDP, 64-byte payloads, packets per second received by iperf3 (whose
+#     single-threaded server limits it: CPU the daemons leave it counts)
 #   ping RTT (median of BENCH_PINGS pings, 10 ms apart)
 #   resident memory of a daemon configured with BENCH_PEERS peers
 # Implementations alternate, round by round (the machine is shared, so only
@@ -37,7 +38,7 @@ quick=0
 for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
-	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 0 ;;
 	*) echo "bench.sh: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -266,7 +267,12 @@ others=()
 for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
 {
 	printf '%-34s %10s' "metric" "ref"
-	for o in "${others[@]}"; do printf ' %10s %8s %5s' "${o#warren:}" "ratio" "ok"; done
+	k=0
+	for o in "${others[@]}"; do
+		name=$o
+		if [ "${#name}" -gt 10 ]; then k=$((k + 1)); name="variant$k"; fi
+		printf ' %10s %8s %5s' "$name" "ratio" "ok"
+	done
 	printf '   target\n'
 	for m in $metrics; do
 		refv=$(median ref "$m")
@@ -290,6 +296,10 @@ for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
 		esac
 	done
 }
+k=0
+for o in "${others[@]}"; do
+	if [ "${#o}" -gt 10 ]; then k=$((k + 1)); echo "variant$k = $o"; fi
+done
 echo
 echo "raw (impl metric value, in run order):"
 sed 's/^/  /' "$WORK/results"
