@@ -25,6 +25,10 @@ type Options struct {
 	// Warn, if not nil, receives non-fatal remarks (default route
 	// re-pinning failures).
 	Warn func(msg string)
+
+	// hooksChecked says the caller runs the configuration's hooks itself
+	// (ServiceTunnel, after the service checked its policy).
+	hooksChecked bool
 }
 
 // Tunnel is a running tunnel. Close takes everything down.
@@ -38,9 +42,10 @@ type Tunnel struct {
 	plan     *winnet.Plan
 }
 
-// ErrHooks is wrapped when the configuration carries PreUp/PostUp/
-// PreDown/PostDown commands: this package never runs them; the service
-// decides (they would run as SYSTEM) and strips them or refuses.
+// ErrHooks is wrapped when Up is given a configuration with PreUp/PostUp/
+// PreDown/PostDown commands: Up never runs them. ServiceTunnel does, once
+// the service has checked them against the administrator's policy (they
+// run as SYSTEM).
 var ErrHooks = errors.New("configuration has PreUp/PostUp/PreDown/PostDown commands")
 
 // Up brings the tunnel name up from f (parsed with conf.Options{Quick:
@@ -50,7 +55,7 @@ var ErrHooks = errors.New("configuration has PreUp/PostUp/PreDown/PostDown comma
 // engine, then applies the network plan. On failure everything done so
 // far is undone.
 func Up(ctx context.Context, name string, f *conf.File, opts Options) (_ *Tunnel, err error) {
-	if winnet.HasHooks(f) {
+	if winnet.HasHooks(f) && !opts.hooksChecked {
 		return nil, fmt.Errorf("tunnel %s: %w", name, ErrHooks)
 	}
 	// Check the plan before resolving endpoints (which may take a while).
