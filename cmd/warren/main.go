@@ -1,6 +1,7 @@
 // Command warren is one binary for the whole of warren: the wg command set,
-// the userspace daemon, and (later) the wg-quick set. Invoked through a link
-// named wg it behaves as wg.
+// the userspace daemon, the wg-quick set and the rootless proxy. Invoked
+// through a link named wg, wg-quick or wireguard-go it behaves as that tool.
+// It holds no logic of its own: it picks the command and hands over.
 package main
 
 import (
@@ -22,6 +23,10 @@ Available subcommands:
   daemon: run a WireGuard interface in userspace (as wireguard-go)
   proxy: run a tunnel without root, as a SOCKS5/HTTP proxy and port forwards
   demo: show two WireGuard peers talking, in this process, without root
+  up: bring a tunnel up from a wg-quick config file (as wg-quick up)
+  down: take a tunnel down again, restoring addresses, routes, rules and DNS
+  save: write a running tunnel's configuration back to its config file
+  strip: print a config file with only the keys wg understands
   show: Shows the current configuration and device information
   showconf: Shows the current configuration of a given WireGuard interface, for use with 'setconf'
   set: Change the current configuration, add peers, remove peers, or change peers
