@@ -1,7 +1,8 @@
 package device
 
 import (
-	"math/rand/v2"
+	"encoding/binary"
+	"io"
 	"time"
 )
 
@@ -17,7 +18,15 @@ const (
 	numTimers
 )
 
-func jitter() time.Duration { return rand.N(RekeyTimeoutJitterMax) }
+// jitter draws the random extra of §6.1 from the device's source of
+// randomness, so that tests may fix it.
+func (d *Device) jitter() time.Duration {
+	var b [4]byte
+	if _, err := io.ReadFull(d.rand, b[:]); err != nil {
+		return RekeyTimeoutJitterMax / 2
+	}
+	return time.Duration(binary.LittleEndian.Uint32(b[:])) % RekeyTimeoutJitterMax
+}
 
 // timerMod (re)arms timer i to fire after dur.
 func (p *Peer) timerMod(i int, dur time.Duration) {
@@ -145,7 +154,7 @@ func (p *Peer) clearEndpointSrc() {
 // KeepaliveTimeout+RekeyTimeout or start a new handshake.
 func (p *Peer) timersDataSent() {
 	if !p.timerPending(timerNewHandshake) {
-		p.timerMod(timerNewHandshake, KeepaliveTimeout+RekeyTimeout+jitter())
+		p.timerMod(timerNewHandshake, KeepaliveTimeout+RekeyTimeout+p.d.jitter())
 	}
 }
 
@@ -168,7 +177,7 @@ func (p *Peer) timersAnyAuthenticatedPacketSent() { p.timerDel(timerSendKeepaliv
 func (p *Peer) timersAnyAuthenticatedPacketReceived() { p.timerDel(timerNewHandshake) }
 
 func (p *Peer) timersHandshakeInitiated() {
-	p.timerMod(timerRetransmitHandshake, RekeyTimeout+jitter())
+	p.timerMod(timerRetransmitHandshake, RekeyTimeout+p.d.jitter())
 }
 
 func (p *Peer) timersHandshakeComplete() {
