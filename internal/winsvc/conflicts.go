@@ -9,8 +9,8 @@ import (
 )
 
 // Conflicts warns about tunnel f sharing the machine with others: both
-// claiming a default route (a /0), or AllowedIPs that overlap, in which
-// case which tunnel gets the traffic depends on route metrics.
+// claiming a default route (a /0) of the same family, or other AllowedIPs
+// that overlap, where the traffic goes to whichever route wins.
 // Several tunnels at once are allowed; these are warnings, sorted.
 func Conflicts(name string, f *conf.File, others map[string]*conf.File) []string {
 	var warnings []string
@@ -49,7 +49,9 @@ func hasDefault(ps []netip.Prefix, v4 bool) bool {
 func overlap(a, b []netip.Prefix) (netip.Prefix, netip.Prefix, bool) {
 	for _, p := range a {
 		for _, q := range b {
-			if p.Overlaps(q) {
+			// A default route overlaps everything, and more specific
+			// routes win over it: that is how split tunnels work.
+			if p.Bits() != 0 && q.Bits() != 0 && p.Overlaps(q) {
 				return p, q, true
 			}
 		}

@@ -102,9 +102,11 @@ func (DPAPI) Open(name string, sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// blob points a DataBlob at b; an empty b still gets a valid pointer, which
+// some implementations require.
 func blob(b []byte) windows.DataBlob {
 	if len(b) == 0 {
-		return windows.DataBlob{}
+		return windows.DataBlob{Data: new(byte)}
 	}
 	return windows.DataBlob{Size: uint32(len(b)), Data: &b[0]}
 }
