@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -167,6 +168,20 @@ func openWarren(t testing.TB, r *refPeer) *Tunnel {
 // pseudo-random bytes (a fixed stream, so the client can hash it).
 func (r *refPeer) serveHTTP(t testing.TB) {
 	t.Helper()
+	listeners := make([]net.Listener, 0, 2)
+	for _, a := range []netip.Addr{refV4, refV6} {
+		l, err := r.net.ListenTCPAddrPort(netip.AddrPortFrom(a, 80))
+		if err != nil {
+			t.Fatal(err)
+		}
+		listeners = append(listeners, l)
+	}
+	serveTestHTTP(t, listeners...)
+}
+
+// serveTestHTTP serves the test web server (see serveHTTP) on ls.
+func serveTestHTTP(t testing.TB, ls ...net.Listener) {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, req *http.Request) {
 		fmt.Fprintf(w, "hello from the reference, %s asked for %s", req.RemoteAddr, req.Host)
@@ -176,11 +191,7 @@ func (r *refPeer) serveHTTP(t testing.TB) {
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		io.Copy(w, io.LimitReader(newStream(), n))
 	})
-	for _, a := range []netip.Addr{refV4, refV6} {
-		l, err := r.net.ListenTCPAddrPort(netip.AddrPortFrom(a, 80))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, l := range ls {
 		srv := &http.Server{Handler: mux}
 		go srv.Serve(l)
 		t.Cleanup(func() { srv.Close() })
