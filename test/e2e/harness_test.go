@@ -405,17 +405,25 @@ func (n *Netns) pingUntil(d time.Duration, addr string, extra ...string) error {
 }
 
 // PingCount sends count echo requests at a short interval and fails the
-// test unless every one is answered.
+// test unless every one is answered. A round with a loss is tried once
+// more: on a loaded machine even the reference drops a packet now and
+// then, while what is broken stays broken.
 func (n *Netns) PingCount(addr string, count int, extra ...string) {
 	n.t.Helper()
 	args := append([]string{"ping", "-n", "-c", strconv.Itoa(count), "-i", "0.05", "-W", "2"}, extra...)
-	out, err := n.Run(append(args, addr)...)
-	if err != nil {
-		n.t.Fatalf("ping %s from %s: %v", addr, n.Name, err)
+	want := fmt.Sprintf(" %d received", count)
+	var out string
+	for round := range 2 {
+		var err error
+		out, err = n.Run(append(args, addr)...)
+		if err == nil && strings.Contains(out, want) {
+			return
+		}
+		if round == 0 {
+			n.t.Logf("ping %s from %s lost replies, trying once more: %v", addr, n.Name, err)
+		}
 	}
-	if want := fmt.Sprintf("%d received", count); !strings.Contains(out, want) {
-		n.t.Fatalf("ping %s from %s: want %q in\n%s", addr, n.Name, want, out)
-	}
+	n.t.Fatalf("ping %s from %s: replies lost in two rounds (want%q):\n%s", addr, n.Name, want, out)
 }
 
 // Key is a Curve25519 key as WireGuard uses it.
