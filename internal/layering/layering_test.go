@@ -63,7 +63,11 @@ func TestImportRules(t *testing.T) {
 		"internal/bind":      {},
 		"internal/device": {"internal/noise", "internal/wire", "internal/replay", "internal/routing",
 			"internal/ratelimit", "internal/clock", "internal/wgtypes", "internal/tun", "internal/bind"},
-		"internal/uapi": {"internal/wgtypes", "internal/noise"},
+		"internal/uapi":     {"internal/wgtypes", "internal/noise"},
+		"internal/conf":     {"internal/wgtypes", "internal/noise"},
+		"internal/wgcmd":    {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise"},
+		"internal/quick":    {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise"},
+		"internal/netstack": {"internal/tun"},
 	}
 	for _, goos := range []string{"linux", "windows", "darwin"} {
 		pkgs := listPackages(t, goos)
@@ -100,10 +104,24 @@ func TestLinkRules(t *testing.T) {
 				}
 			}
 		}
-		if p, ok := pkgs["internal/wgcmd"]; ok {
-			for _, d := range ours(p.Deps) {
-				if d == "internal/device" {
-					t.Errorf("GOOS=%s: the wg command set links the engine", goos)
+		// The tools that only talk UAPI never link the engine, and only the
+		// rootless commands link the userspace TCP/IP stack.
+		for _, tool := range []string{"internal/wgcmd", "internal/quick"} {
+			if p, ok := pkgs[tool]; ok {
+				for _, d := range ours(p.Deps) {
+					if d == "internal/device" {
+						t.Errorf("GOOS=%s: %s links the engine", goos, tool)
+					}
+				}
+			}
+		}
+		for _, name := range []string{"internal/wgcmd", "internal/quick", "internal/daemon", "internal/device"} {
+			if p, ok := pkgs[name]; ok {
+				for _, d := range p.Deps {
+					if strings.HasPrefix(d, "gvisor.dev/") || d == mod+"/internal/netstack" {
+						t.Errorf("GOOS=%s: %s links the userspace stack (%s)", goos, name, d)
+						break
+					}
 				}
 			}
 		}
