@@ -15,6 +15,7 @@ import (
 	"github.com/warren-vpn/warren/internal/proxy"
 	"github.com/warren-vpn/warren/internal/quick"
 	"github.com/warren-vpn/warren/internal/wgcmd"
+	"github.com/warren-vpn/warren/internal/winsvc"
 )
 
 const usage = `Usage: warren <cmd> [<args>]
@@ -27,6 +28,8 @@ Available subcommands:
   down: take a tunnel down again, restoring addresses, routes, rules and DNS
   save: write a running tunnel's configuration back to its config file
   strip: print a config file with only the keys wg understands
+  service: (Windows) install, uninstall or list tunnel services
+  import, export: (Windows) store a config file encrypted, or print a stored one
   show: Shows the current configuration and device information
   showconf: Shows the current configuration of a given WireGuard interface, for use with 'setconf'
   set: Change the current configuration, add peers, remove peers, or change peers
@@ -67,6 +70,8 @@ func run(argv []string) int {
 		return demo.Main("warren demo", args[1:], os.Stdout, os.Stderr)
 	case "up", "down", "strip", "save":
 		return quick.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
+	case "service", "import", "export":
+		return winsvc.Main("warren", args, serviceOptions(), os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return 0
