@@ -73,10 +73,14 @@ type Wintun struct {
 	mu     sync.RWMutex
 	closed atomic.Bool
 
-	mtu    atomic.Int32
-	events chan Event
-	stop   chan struct{}
-	done   sync.WaitGroup
+	mtu atomic.Int32
+	// evMu orders event sends against Close closing events: SetMTU may
+	// be called by the service at any time.
+	evMu     sync.Mutex
+	evClosed bool
+	events   chan Event
+	stop     chan struct{}
+	done     sync.WaitGroup
 }
 
 var _ Device = (*Wintun)(nil)
@@ -185,6 +189,11 @@ func (t *Wintun) BatchSize() int { return wintunBatch }
 // event reports e unless the channel is full (a reader that is behind
 // learns the current state from MTU() anyway).
 func (t *Wintun) event(e Event) {
+	t.evMu.Lock()
+	defer t.evMu.Unlock()
+	if t.evClosed {
+		return
+	}
 	select {
 	case t.events <- e:
 	default:
@@ -334,7 +343,10 @@ func (t *Wintun) Close() error {
 	t.session.End()
 	err := t.adapter.Close()
 	windows.CloseHandle(t.closing)
+	t.evMu.Lock()
+	t.evClosed = true
 	close(t.events)
+	t.evMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("tun %s: remove Wintun adapter: %w", t.name, err)
 	}
