@@ -54,7 +54,7 @@ type Peer struct {
 // shortKey renders a public key the way logs name peers: "peer(AbCd…xyz=)".
 func shortKey(k noise.PublicKey) string {
 	s := k.String()
-	return "peer(" + s[:4] + "…" + s[len(s)-5:] + ")"
+	return "peer(" + s[:4] + "…" + s[len(s)-4:] + ")"
 }
 
 func newPeer(d *Device, pub noise.PublicKey) *Peer {
