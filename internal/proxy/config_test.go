@@ -130,3 +130,26 @@ func TestLoopbackDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestListenWarnings: a proxy reachable beyond loopback without
+// credentials draws a warning; with credentials, or on loopback, none.
+func TestListenWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		ss   ServerSettings
+		warn bool
+	}{
+		{ServerSettings{Listen: "0"}, false},
+		{ServerSettings{Listen: "0.0.0.0:0"}, true},
+		{ServerSettings{Listen: "0.0.0.0:0", Username: "u", Password: "p"}, false},
+	} {
+		var warnings []string
+		l, err := listen(tc.ss, "SOCKS5", func(m string) { warnings = append(warnings, m) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		if got := len(warnings) > 0; got != tc.warn {
+			t.Errorf("%+v: warnings %q", tc.ss, warnings)
+		}
+	}
+}
