@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
@@ -193,12 +194,15 @@ func install(cmd Command, stdout io.Writer) error {
 		Dependencies: []string{"Nsi", "TcpIp"},
 		DisplayName:  "Warren tunnel: " + cmd.Tunnel,
 		Description:  "WireGuard tunnel " + cmd.Tunnel + " run by warren",
-		SidType:      windows.SERVICE_SID_TYPE_UNRESTRICTED,
 	}, ServiceArgs(cmd.Tunnel, cmd.AllowScripts)...)
 	if err != nil {
 		return fmt.Errorf("install: create service %s: %w", service, err)
 	}
 	defer s.Close()
+	if err := setServiceSIDType(s.Handle); err != nil {
+		s.Delete()
+		return fmt.Errorf("install: %w", err)
+	}
 	if err := setServiceDACL(s.Handle); err != nil {
 		s.Delete()
 		return fmt.Errorf("install: %w", err)
@@ -208,6 +212,18 @@ func install(cmd Command, stdout io.Writer) error {
 		return fmt.Errorf("install: installed %s but could not start it: %w", service, err)
 	}
 	fmt.Fprintf(stdout, "Installed and started tunnel service %s\n", service)
+	return nil
+}
+
+// setServiceSIDType gives the service its own SID (NT SERVICE\NAME), so
+// that firewall rules and ACLs can name it. Wine's service manager lacks
+// this level; there it is skipped.
+func setServiceSIDType(h windows.Handle) error {
+	info := struct{ ServiceSidType uint32 }{windows.SERVICE_SID_TYPE_UNRESTRICTED} // SERVICE_SID_INFO
+	err := windows.ChangeServiceConfig2(h, windows.SERVICE_CONFIG_SERVICE_SID_INFO, (*byte)(unsafe.Pointer(&info)))
+	if err != nil && !errors.Is(err, windows.ERROR_INVALID_LEVEL) {
+		return fmt.Errorf("set service SID type: %w", err)
+	}
 	return nil
 }
 
@@ -312,15 +328,13 @@ func StateText(s svc.State) string {
 }
 
 func runService(cmd Command, opts Options) error {
-	inService, err := svc.IsWindowsService()
-	if err != nil {
-		return fmt.Errorf("service run: %w", err)
-	}
-	if !inService {
-		return fmt.Errorf("service run: only the service manager starts this; use `warren service install PATH.conf`")
-	}
 	h := &tunnelService{tunnel: cmd.Tunnel, allowScripts: cmd.AllowScripts, opts: opts}
+	// svc.Run rather than asking svc.IsWindowsService first: that guesses
+	// from the session and the parent process, which wine gets wrong.
 	if err := svc.Run(ServiceName(cmd.Tunnel), h); err != nil {
+		if errors.Is(err, windows.ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) {
+			return fmt.Errorf("service run: only the service manager starts this; use `warren service install PATH.conf`")
+		}
 		return fmt.Errorf("service run: %w", err)
 	}
 	return h.err
