@@ -106,7 +106,8 @@ const (
 // out over one or more calls to fill, so that a super-packet with more
 // segments than the caller has buffers is not lost.
 type segmenter struct {
-	pkt   []byte // the packet, without its virtio-net header
+	pkt   []byte // the packet, without its virtio-net header (or only its headers: see resetHeaders)
+	total int    // the packet's length
 	hdr   vnetHdr
 	v6    bool
 	proto uint8  // ipProtoTCP or ipProtoUDP for segmentation, else 0
@@ -129,27 +130,34 @@ func (s *segmenter) drop() { s.pkt, s.segs, s.next = nil, 0, 0 }
 // reset takes pkt with its header h, checking that the offload it asks
 // for can be done. The segmenter keeps pkt until the last segment is out.
 func (s *segmenter) reset(pkt []byte, h vnetHdr) error {
-	*s = segmenter{pkt: pkt, hdr: h, segs: 1}
+	return s.resetHeaders(pkt, len(pkt), h)
+}
+
+// resetHeaders is reset for a packet of total bytes of which pkt holds at
+// least the headers: enough for fixSegment, which is all an in-place split
+// needs; segment and fill need the whole packet.
+func (s *segmenter) resetHeaders(pkt []byte, total int, h vnetHdr) error {
+	*s = segmenter{pkt: pkt, total: total, hdr: h, segs: 1}
 	gso := h.gsoType &^ vnetGSOECN
 	if gso == vnetGSONone {
 		if h.flags&vnetFlagNeedsCsum != 0 {
 			if int(h.csumStart)+int(h.csumOffset)+2 > len(pkt) {
 				s.drop()
-				return fmt.Errorf("%w: checksum at %d+%d in %d bytes", errBadVnetPacket, h.csumStart, h.csumOffset, len(pkt))
+				return fmt.Errorf("%w: checksum at %d+%d in %d bytes", errBadVnetPacket, h.csumStart, h.csumOffset, total)
 			}
 		}
 		return nil
 	}
-	if h.flags&vnetFlagNeedsCsum == 0 || h.gsoSize == 0 || len(pkt) > maxSuperPacket {
+	if h.flags&vnetFlagNeedsCsum == 0 || h.gsoSize == 0 || total > maxSuperPacket || total < len(pkt) {
 		s.drop()
-		return fmt.Errorf("%w: GSO type %d, size %d, flags %#x, %d bytes", errBadVnetPacket, h.gsoType, h.gsoSize, h.flags, len(pkt))
+		return fmt.Errorf("%w: GSO type %d, size %d, flags %#x, %d bytes", errBadVnetPacket, h.gsoType, h.gsoSize, h.flags, total)
 	}
 	if err := s.parse(gso); err != nil {
 		s.drop()
 		return fmt.Errorf("%w: GSO type %d: %s", errBadVnetPacket, h.gsoType, err)
 	}
 	s.mss = int(h.gsoSize)
-	if payload := len(pkt) - s.hlen; payload > s.mss {
+	if payload := total - s.hlen; payload > s.mss {
 		s.segs = (payload + s.mss - 1) / s.mss
 	}
 	return nil
@@ -166,7 +174,7 @@ func (s *segmenter) parse(gso uint8) error {
 	switch pkt[0] >> 4 {
 	case 4:
 		ihl := int(pkt[0]&0xf) * 4
-		if ihl < 20 || s.l4 != ihl || int(binary.BigEndian.Uint16(pkt[2:])) != len(pkt) {
+		if ihl < 20 || s.l4 != ihl || int(binary.BigEndian.Uint16(pkt[2:])) != s.total {
 			return errors.New("bad IPv4 header")
 		}
 		if gso == vnetGSOTCPv6 || binary.BigEndian.Uint16(pkt[6:])&0x3fff != 0 {
@@ -176,7 +184,7 @@ func (s *segmenter) parse(gso uint8) error {
 		s.id = binary.BigEndian.Uint16(pkt[4:])
 		s.addrs = pseudoSum(pkt[12:16], pkt[16:20])
 	case 6:
-		if len(pkt) < 40 || s.l4 < 40 || int(binary.BigEndian.Uint16(pkt[4:]))+40 != len(pkt) {
+		if len(pkt) < 40 || s.l4 < 40 || int(binary.BigEndian.Uint16(pkt[4:]))+40 != s.total {
 			return errors.New("bad IPv6 header")
 		}
 		if gso == vnetGSOTCPv4 {
@@ -220,10 +228,10 @@ func (s *segmenter) parse(gso uint8) error {
 // nextSize is the length of the next segment to hand out.
 func (s *segmenter) nextSize() int {
 	if s.proto == 0 {
-		return len(s.pkt)
+		return s.total
 	}
 	start := s.hlen + s.next*s.mss
-	return s.hlen + min(start+s.mss, len(s.pkt)) - start
+	return s.hlen + min(start+s.mss, s.total) - start
 }
 
 // truncate hands out what fits of the next segment into out, as read(2)
@@ -274,14 +282,28 @@ func (s *segmenter) segment(out []byte, i int) (int, error) {
 		return len(s.pkt), nil
 	}
 	start := s.hlen + i*s.mss
-	end := min(start+s.mss, len(s.pkt))
+	end := min(start+s.mss, s.total)
 	size := s.hlen + end - start
 	if size > len(out) {
 		return 0, fmt.Errorf("%w: %d bytes into %d", errSegmentTooBig, size, len(out))
 	}
 	copy(out, s.pkt[:s.hlen])
 	copy(out[s.hlen:], s.pkt[start:end])
-	seg := out[:size]
+	s.fixSegment(out[:size], i)
+	return size, nil
+}
+
+// segSize is the length of segment i.
+func (s *segmenter) segSize(i int) int {
+	start := s.hlen + i*s.mss
+	return s.hlen + min(start+s.mss, s.total) - start
+}
+
+// fixSegment turns seg, holding the super-packet's headers and segment
+// i's payload, into a packet: lengths, IPv4 ID and header checksum, TCP
+// sequence number and flags, and the transport checksum.
+func (s *segmenter) fixSegment(seg []byte, i int) {
+	size := len(seg)
 	if s.v6 {
 		binary.BigEndian.PutUint16(seg[4:], uint16(size-40))
 	} else {
@@ -302,7 +324,7 @@ func (s *segmenter) segment(out []byte, i int) (int, error) {
 		}
 		l4[16], l4[17] = 0, 0
 		binary.BigEndian.PutUint16(l4[16:], csum(l4, pseudo))
-		return size, nil
+		return
 	}
 	binary.BigEndian.PutUint16(l4[4:], uint16(len(l4)))
 	l4[6], l4[7] = 0, 0
@@ -311,7 +333,6 @@ func (s *segmenter) segment(out []byte, i int) (int, error) {
 		c = 0xffff // zero means no checksum in UDP
 	}
 	binary.BigEndian.PutUint16(l4[6:], c)
-	return size, nil
 }
 
 // completeChecksum finishes a partial checksum: the field at

@@ -625,40 +625,46 @@ func readUDP(t *testing.T, d Device, bufs [][]byte) [][]byte {
 	return nil
 }
 
-// TestReadUSOSuperPacket sends ten datagrams with one UDP_SEGMENT send: the
-// kernel hands the TUN one USO super-packet, which Read must split.
+// TestReadUSOSuperPacket sends runs of datagrams with single UDP_SEGMENT
+// sends: the kernel hands the TUN USO super-packets, which Read must split,
+// the first after gathering it, the next where they were read.
 func TestReadUSOSuperPacket(t *testing.T) {
 	d, c := offloadTUN(t, 1420)
 	if d.offloads&tunFUSO4 == 0 {
 		t.Skip("kernel without USO on TUN")
 	}
-	payload := randomPayload(10 * 1000)
 	rc, _ := c.SyscallConn()
 	var serr error
 	rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, 1000) })
 	if serr != nil {
 		t.Skipf("UDP_SEGMENT: %v", serr)
 	}
-	if _, err := c.WriteToUDPAddrPort(payload, netip.MustParseAddrPort("10.99.0.2:9")); err != nil {
-		t.Fatal(err)
-	}
 	bufs, _ := segBufs(d.BatchSize(), 1420)
-	var got []byte
-	segs := 0
-	for len(got) < len(payload) {
-		for _, p := range readUDP(t, d, bufs) {
-			if !refIPv4Valid(p) || !refL4Valid(p, 20, ipProtoUDP) || len(p) != 1028 {
-				t.Fatalf("segment %d: %d bytes, checksums ip %v udp %v", segs, len(p), refIPv4Valid(p), refL4Valid(p, 20, ipProtoUDP))
-			}
-			got = append(got, p[28:]...)
-			segs++
+	for run, size := range []int{10 * 1000, 10*1000 + 123, 3 * 1000, 40 * 1000} {
+		payload := randomPayload(size)
+		if _, err := c.WriteToUDPAddrPort(payload, netip.MustParseAddrPort("10.99.0.2:9")); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !bytes.Equal(got, payload) {
-		t.Fatal("payload differs")
+		var got []byte
+		segs := 0
+		for len(got) < len(payload) {
+			for _, p := range readUDP(t, d, bufs) {
+				if !refIPv4Valid(p) || !refL4Valid(p, 20, ipProtoUDP) || (len(p) != 1028 && len(got)+len(p)-28 != size) {
+					t.Fatalf("run %d segment %d: %d bytes, checksums ip %v udp %v", run, segs, len(p), refIPv4Valid(p), refL4Valid(p, 20, ipProtoUDP))
+				}
+				got = append(got, p[28:]...)
+				segs++
+			}
+		}
+		if !bytes.Equal(got, payload) {
+			t.Fatalf("run %d: payload differs", run)
+		}
 	}
 	if d.rv.supers.Load() == 0 {
 		t.Error("the kernel handed over no super-packet")
+	}
+	if d.rv.inPlace.Load() == 0 {
+		t.Error("no super-packet split in place")
 	}
 }
 

@@ -59,18 +59,32 @@ func (d *linuxDevice) setupOffloads(opts Options) error {
 // where it was read.
 type vnetReader struct {
 	hdr     [vnetHdrLen]byte
-	iov     [3]unix.Iovec
+	iov     [3 + readBatchSize]unix.Iovec
 	big     []byte // holds a super-packet; one byte more than the largest, to see truncation
 	seg     segmenter
-	waited  bool          // a Read returned early because seg's next segment did not fit
+	waited  bool // a Read returned early because seg's next segment did not fit
+	hlen    int  // headers and segment size of the last super-packet: the
+	mss     int  // layout the next read scatters into the caller's buffers
+	headers [maxScatterHeaders]byte
+
 	dropped atomic.Uint64 // malformed packets and segments too large for the caller
 	supers  atomic.Uint64 // super-packets split
+	inPlace atomic.Uint64 // of them, split where they were read
 }
 
-// readVnet is the RawConn.Read callback with virtio-net headers. Each
-// read(2) lands in the caller's next buffer when the packet fits; a
-// super-packet overflows into rv.big, is gathered there, and its segments
-// go to the caller's buffers, over more than one Read if need be.
+// maxScatterHeaders bounds the headers of a super-packet split in place.
+const maxScatterHeaders = 128
+
+// readVnet is the RawConn.Read callback with virtio-net headers.
+//
+// Each read(2) is scattered over the caller's buffers as if it were a
+// super-packet shaped like the last one: the first buffer takes headers
+// and one segment's payload, each further buffer one more payload behind
+// room for the headers, and what does not fit overflows into rv.big. When
+// the packet is indeed shaped so, its segments are made where they landed,
+// by copying the headers only; a plain packet lands whole in the first
+// buffer; anything else is gathered into rv.big and split from there,
+// over more than one Read if need be.
 func (d *linuxDevice) readVnet(fd uintptr) bool {
 	r, rv := &d.rd, d.rv
 	for r.n < len(r.bufs) {
@@ -105,18 +119,36 @@ func (d *linuxDevice) readVnet(fd uintptr) bool {
 		if len(dst) >= len(rv.big) {
 			dst = dst[:len(rv.big)-1]
 		}
+		hl, mss := rv.hlen, rv.mss
+		scatter := hl > 0 && r.n+1 < len(r.bufs) && len(dst) >= hl+mss
 		rv.iov[0].Base = &rv.hdr[0]
 		rv.iov[0].SetLen(vnetHdrLen)
-		rv.iov[1].Base = unsafe.SliceData(dst)
-		rv.iov[1].SetLen(len(dst))
-		rv.iov[2].Base = &rv.big[len(dst)]
-		rv.iov[2].SetLen(len(rv.big) - len(dst))
-		iovs := rv.iov[:]
-		if len(dst) == 0 {
-			iovs = []unix.Iovec{rv.iov[0], rv.iov[2]}
+		k, covered := 1, 0 // iovecs, and packet bytes they cover in the caller's buffers
+		if scatter {
+			dst = dst[:hl+mss]
+			rv.iov[1].Base = &dst[0]
+			rv.iov[1].SetLen(len(dst))
+			k, covered = 2, len(dst)
+			for j := r.n + 1; j < len(r.bufs) && covered+mss < len(rv.big); j++ {
+				b := r.bufs[j]
+				if len(b)-r.offset < hl+mss {
+					break
+				}
+				rv.iov[k].Base = &b[r.offset+hl]
+				rv.iov[k].SetLen(mss)
+				k++
+				covered += mss
+			}
+		} else if len(dst) > 0 {
+			rv.iov[1].Base = &dst[0]
+			rv.iov[1].SetLen(len(dst))
+			k, covered = 2, len(dst)
 		}
-		m, _, e := unix.Syscall(unix.SYS_READV, fd, uintptr(unsafe.Pointer(&iovs[0])), uintptr(len(iovs)))
-		rv.iov[1].Base = nil // do not keep the caller's buffer alive
+		rv.iov[k].Base = &rv.big[covered]
+		rv.iov[k].SetLen(len(rv.big) - covered)
+		k++
+		m, _, e := unix.Syscall(unix.SYS_READV, fd, uintptr(unsafe.Pointer(&rv.iov[0])), uintptr(k))
+		clear(rv.iov[1 : k-1]) // do not keep the caller's buffers alive
 		switch e {
 		case 0:
 		case unix.EINTR:
@@ -147,13 +179,56 @@ func (d *linuxDevice) readVnet(fd uintptr) bool {
 			r.n++
 			continue
 		}
-		copy(rv.big, dst[:min(n, len(dst))])
+		if scatter && n <= covered && h.gsoType != vnetGSONone && d.splitInPlace(dst, n, h) {
+			continue
+		}
+		// Gather the packet into rv.big; its tail is there already.
+		if scatter {
+			copy(rv.big, dst[:min(n, len(dst))])
+			for j, at := r.n+1, len(dst); at < min(n, covered); j, at = j+1, at+mss {
+				copy(rv.big[at:], r.bufs[j][r.offset+hl:r.offset+hl+min(mss, n-at)])
+			}
+		} else {
+			copy(rv.big, dst[:min(n, len(dst))])
+		}
 		if err := rv.seg.reset(rv.big[:n], h); err != nil {
 			rv.dropped.Add(1)
-		} else if h.gsoType != vnetGSONone {
+			continue
+		}
+		if h.gsoType != vnetGSONone {
 			rv.supers.Add(1)
+			if rv.seg.hlen <= maxScatterHeaders {
+				rv.hlen, rv.mss = rv.seg.hlen, rv.seg.mss
+			}
 		}
 	}
+	return true
+}
+
+// splitInPlace makes the segments of a super-packet of n bytes scattered
+// as readVnet laid it out (first holds the headers), if its headers and
+// segment size are the ones predicted, and reports whether it did.
+func (d *linuxDevice) splitInPlace(first []byte, n int, h vnetHdr) bool {
+	r, rv := &d.rd, d.rv
+	hdrs := rv.headers[:copy(rv.headers[:], first[:min(n, len(first))])]
+	s := &rv.seg
+	if s.resetHeaders(hdrs, n, h) != nil || s.proto == 0 || s.hlen != rv.hlen || s.mss != rv.mss {
+		s.drop()
+		return false
+	}
+	for i := range s.segs {
+		b := r.bufs[r.n+i][r.offset:]
+		size := s.segSize(i)
+		if i > 0 {
+			copy(b, hdrs[:s.hlen])
+		}
+		s.fixSegment(b[:size], i)
+		r.sizes[r.n+i] = size
+	}
+	r.n += s.segs
+	s.drop()
+	rv.supers.Add(1)
+	rv.inPlace.Add(1)
 	return true
 }
 
