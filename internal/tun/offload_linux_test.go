@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -693,4 +694,61 @@ func TestReadIntoSmallBuffers(t *testing.T) {
 	if len(p) != 3028 || !bytes.Equal(p[28:], payload) || !refL4Valid(p, 20, ipProtoUDP) {
 		t.Fatalf("packet of %d bytes, checksum valid %v", len(p), refL4Valid(p, 20, ipProtoUDP))
 	}
+}
+
+// TestOffloadOptions runs packets both ways through a device without
+// offloads, and through an inherited queue with virtio-net headers whose
+// offloads are turned off.
+func TestOffloadOptions(t *testing.T) {
+	t.Run("NoOffload", func(t *testing.T) {
+		ns := newNetns(t)
+		var d Device
+		var err error
+		inNetns(t, ns, func() { d, err = CreateWithOptions("wrn0", 1420, Options{NoOffload: true}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if ld := d.(*linuxDevice); ld.vnet {
+			t.Fatal("virtio-net headers despite NoOffload")
+		}
+		ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
+		ip(t, "-n", ns, "link", "set", "wrn0", "up")
+		wantEvent(t, d, EventUp)
+		exchangeUDP(t, d, ns)
+	})
+	t.Run("inherited vnet, NoOffload", func(t *testing.T) {
+		ns := newNetns(t)
+		var f *os.File
+		var err error
+		inNetns(t, ns, func() {
+			fd, e := unix.Open(cloneDevice, unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if e != nil {
+				err = e
+				return
+			}
+			ifr, _ := unix.NewIfreq("wrn0")
+			ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
+			if err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+				unix.Close(fd)
+				return
+			}
+			f = os.NewFile(uintptr(fd), "inherited")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := CreateFromFileWithOptions(f, 1420, Options{NoOffload: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if ld := d.(*linuxDevice); !ld.vnet || ld.offloads != 0 {
+			t.Fatalf("vnet %v offloads %#x, want headers without offloads", ld.vnet, ld.offloads)
+		}
+		ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
+		ip(t, "-n", ns, "link", "set", "wrn0", "up")
+		wantEvent(t, d, EventUp)
+		exchangeUDP(t, d, ns)
+	})
 }

@@ -345,8 +345,13 @@ func isUp(flags uint32) bool {
 }
 
 // Read waits for a packet and then takes every further packet that is
-// already queued, up to len(bufs) and BatchSize, one read(2) each, so that
-// the engine can encrypt and send them as a batch.
+// already queued, up to len(bufs) and BatchSize, so that the engine can
+// encrypt and send them as a batch. Without offloads that is one read(2) a
+// packet; with them, one read(2) a super-packet, split into packets of the
+// MTU (readVnet). A packet too large for the buffers (an MTU raised while
+// Read waited) waits for the next Read; if this Read has nothing else to
+// hand over, it returns one empty packet, so that the engine can grow its
+// buffers.
 func (d *linuxDevice) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	d.readMu.Lock()
 	defer d.readMu.Unlock()
@@ -410,10 +415,12 @@ func (d *linuxDevice) readPackets(fd uintptr) bool {
 	return true
 }
 
-// Write writes each bufs[i][offset:] as one packet. A packet the kernel
-// refuses (EIO while the link is down, EINVAL if malformed) does not stop
-// the others: all are consumed and the error counts the failures. Only a
-// closed or deleted device ends the batch early.
+// Write writes each bufs[i][offset:] as one packet; with offloads, runs of
+// TCP segments of one flow go as one super-packet (writeVnet), and the
+// bytes before offset are left alone. A packet the kernel refuses (EIO
+// while the link is down, EINVAL if malformed) does not stop the others:
+// all are consumed and the error counts the failures. Only a closed or
+// deleted device ends the batch early.
 func (d *linuxDevice) Write(bufs [][]byte, offset int) (int, error) {
 	if d.vnet {
 		return d.writeVnet(bufs, offset)
