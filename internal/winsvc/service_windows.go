@@ -187,27 +187,11 @@ func install(cmd Command, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("install: %w", err)
 	}
-	s, err := m.CreateService(service, exe, mgr.Config{
-		ServiceType:  windows.SERVICE_WIN32_OWN_PROCESS,
-		StartType:    mgr.StartAutomatic,
-		ErrorControl: mgr.ErrorNormal,
-		Dependencies: []string{"Nsi", "TcpIp"},
-		DisplayName:  "Warren tunnel: " + cmd.Tunnel,
-		Description:  "WireGuard tunnel " + cmd.Tunnel + " run by warren",
-	}, ServiceArgs(cmd.Tunnel, cmd.AllowScripts)...)
+	s, err := createService(m, cmd.Tunnel, exe, ServiceArgs(cmd.Tunnel, cmd.AllowScripts))
 	if err != nil {
-		return fmt.Errorf("install: create service %s: %w", service, err)
+		return fmt.Errorf("install: %w", err)
 	}
 	defer s.Close()
-	if err := setServiceSIDType(s.Handle); err != nil {
-		s.Delete()
-		return fmt.Errorf("install: %w", err)
-	}
-	if err := setServiceDACL(s.Handle); err != nil {
-		s.Delete()
-		return fmt.Errorf("install: %w", err)
-	}
-	eventlog.InstallAsEventCreate(service, eventlog.Error|eventlog.Warning|eventlog.Info) // best effort
 	if err := s.Start(); err != nil {
 		return fmt.Errorf("install: installed %s but could not start it: %w", service, err)
 	}
@@ -218,6 +202,35 @@ func install(cmd Command, stdout io.Writer) error {
 // setServiceSIDType gives the service its own SID (NT SERVICE\NAME), so
 // that firewall rules and ACLs can name it. Wine's service manager lacks
 // this level; there it is skipped.
+// createService registers tunnel's service, to run exe with args, with its
+// own SID and ServiceSecurityDescriptor; it removes it again on failure.
+func createService(m *mgr.Mgr, tunnel, exe string, args []string) (*mgr.Service, error) {
+	service := ServiceName(tunnel)
+	s, err := m.CreateService(service, exe, mgr.Config{
+		ServiceType:  windows.SERVICE_WIN32_OWN_PROCESS,
+		StartType:    mgr.StartAutomatic,
+		ErrorControl: mgr.ErrorNormal,
+		Dependencies: []string{"Nsi", "TcpIp"},
+		DisplayName:  "Warren tunnel: " + tunnel,
+		Description:  "WireGuard tunnel " + tunnel + " run by warren",
+	}, args...)
+	if err != nil {
+		return nil, fmt.Errorf("create service %s: %w", service, err)
+	}
+	if err := setServiceSIDType(s.Handle); err != nil {
+		s.Delete()
+		s.Close()
+		return nil, err
+	}
+	if err := setServiceDACL(s.Handle); err != nil {
+		s.Delete()
+		s.Close()
+		return nil, err
+	}
+	eventlog.InstallAsEventCreate(service, eventlog.Error|eventlog.Warning|eventlog.Info) // best effort
+	return s, nil
+}
+
 func setServiceSIDType(h windows.Handle) error {
 	info := struct{ ServiceSidType uint32 }{windows.SERVICE_SID_TYPE_UNRESTRICTED} // SERVICE_SID_INFO
 	err := windows.ChangeServiceConfig2(h, windows.SERVICE_CONFIG_SERVICE_SID_INFO, (*byte)(unsafe.Pointer(&info)))
