@@ -184,7 +184,7 @@ func TestSync(t *testing.T) {
 			&wgtypes.Config{ReplacePeers: true, Peers: []wgtypes.PeerConfig{{PublicKey: a}, {PublicKey: b}}}, have,
 			&wgtypes.Config{Peers: []wgtypes.PeerConfig{
 				{PublicKey: c, Remove: true},
-				{PublicKey: a, PresharedKey: new(noise.PresharedKey), PersistentKeepaliveInterval: ptr[uint16](0)},
+				{PublicKey: a, PresharedKey: new(noise.PresharedKey)},
 				{PublicKey: b}}}},
 		{"kept settings untouched",
 			&wgtypes.Config{ReplacePeers: true, Peers: []wgtypes.PeerConfig{{PublicKey: a, PresharedKey: &psk, PersistentKeepaliveInterval: ptr[uint16](5)}, {PublicKey: c}}}, have,

@@ -200,8 +200,9 @@ func (f *File) WireGuardConfig(ctx context.Context, r *Resolver, replace bool) (
 // smallest change that brings a device now described by have to it without
 // disturbing the sessions of peers it keeps, as wg syncconf does: instead
 // of replacing all peers, it removes those the file does not list, and
-// clears the preshared key and keepalive of kept peers that the file no
-// longer sets.
+// clears the preshared key of kept peers that the file no longer sets (as
+// current wireguard-tools do). A persistent keepalive the file leaves out
+// stays as it is, as in every wg release.
 func Sync(want *wgtypes.Config, have *wgtypes.Device) {
 	if len(want.Peers) == 0 || len(have.Peers) == 0 {
 		return
@@ -221,9 +222,6 @@ func Sync(want *wgtypes.Config, have *wgtypes.Device) {
 		wp := &want.Peers[i]
 		if !hp.PresharedKey.IsZero() && wp.PresharedKey == nil {
 			wp.PresharedKey = new(noise.PresharedKey)
-		}
-		if hp.PersistentKeepaliveInterval != 0 && wp.PersistentKeepaliveInterval == nil {
-			wp.PersistentKeepaliveInterval = new(uint16)
 		}
 	}
 	want.Peers = append(removals, want.Peers...)

@@ -170,7 +170,6 @@ func TestSetconf(t *testing.T) {
 		ReplaceAllowedIPs: true, AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
 	synced := peer
 	synced.PresharedKey = new(noise.PresharedKey)
-	synced.PersistentKeepaliveInterval = ptr[uint16](0)
 	tests := []struct {
 		cmd  string
 		want *wgtypes.Config
