@@ -1,3 +1,5 @@
+//go:build !windows
+
 package main
 
 import "github.com/warren-vpn/warren/internal/winsvc"
@@ -5,8 +7,8 @@ import "github.com/warren-vpn/warren/internal/winsvc"
 // serviceOptions links the tunnel service (internal/winsvc) to the Windows
 // data plane: NewTunnel must return a winsvc.Tunnel that brings one tunnel
 // up (Wintun adapter, bind, addresses, routes, DNS, firewall) and down.
-// Until it is set, `warren service run` fails saying so; install,
-// uninstall, list, import and export work without it.
+// Off Windows there is none (service_windows.go links internal/wintunnel);
+// `warren service run` fails saying so.
 func serviceOptions() winsvc.Options {
 	return winsvc.Options{}
 }
