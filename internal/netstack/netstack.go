@@ -114,7 +114,7 @@ func New(opts Options) (*Device, error) {
 	d := &Device{
 		name:   name,
 		mtu:    mtu,
-		addrs:  append([]netip.Addr(nil), opts.Addresses...),
+		addrs:  make([]netip.Addr, len(opts.Addresses)),
 		ep:     channel.New(queueLen, uint32(mtu), ""),
 		wake:   make(chan struct{}, 1),
 		events: make(chan tun.Event, 4),
@@ -125,6 +125,9 @@ func New(opts Options) (*Device, error) {
 			// Connections to the stack's own addresses stay inside it.
 			HandleLocal: true,
 		}),
+	}
+	for i, a := range opts.Addresses {
+		d.addrs[i] = a.Unmap()
 	}
 	if err := d.setup(); err != nil {
 		d.stack.Close()
@@ -168,7 +171,6 @@ func (d *Device) setup() error {
 	}
 	var v4, v6 bool
 	for _, a := range d.addrs {
-		a = a.Unmap()
 		if !a.IsValid() || a.IsUnspecified() {
 			return fmt.Errorf("netstack: address %v is not usable", a)
 		}
