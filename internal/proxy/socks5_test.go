@@ -439,3 +439,41 @@ func TestUnprivileged(t *testing.T) {
 		t.Fatalf("output:\n%s", out)
 	}
 }
+
+// TestSOCKS5Concurrent: many clients at once, each with its own download,
+// all get their bytes intact.
+func TestSOCKS5Concurrent(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t)
+	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun})
+	c := httpVia(t, addr, nil)
+	const clients, n = 16, 1 << 20
+	want := sha256.New()
+	io.Copy(want, io.LimitReader(newStream(), n))
+	errs := make(chan error, clients)
+	for i := range clients {
+		go func() {
+			host := "10.77.0.1"
+			if i%2 == 1 {
+				host = "[fd77::1]"
+			}
+			resp, err := c.Get("http://" + host + "/bytes?n=" + strconv.Itoa(n))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			h := sha256.New()
+			if got, err := io.Copy(h, resp.Body); err != nil || got != n || !bytes.Equal(h.Sum(nil), want.Sum(nil)) {
+				errs <- fmt.Errorf("client %d: %d bytes, %v", i, got, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
