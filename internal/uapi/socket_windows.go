@@ -94,9 +94,9 @@ func pipePath(dir, name string) (string, error) {
 
 // Listen serves interface name on its named pipe in dir's namespace (see
 // PipePrefix) with PipeSecurityDescriptor. A pipe of that name that already
-// has a server makes Listen fail with ErrSocketInUse, and so does a pipe
-// under ProtectedPrefix for a caller that is not an administrator. Closing
-// the listener removes the pipe once its connections are closed too.
+// has a server makes Listen fail with ErrSocketInUse; a caller that is not
+// an administrator gets an error matching fs.ErrPermission for PipeDir.
+// Closing the listener removes the pipe once its connections are closed too.
 func Listen(dir, name string) (net.Listener, error) {
 	path, err := pipePath(dir, name)
 	if err != nil {
@@ -109,8 +109,13 @@ func Listen(dir, name string) (net.Listener, error) {
 	}
 	l, err := listenPipe(path, PipeSecurityDescriptor)
 	if err != nil {
-		// FILE_FLAG_FIRST_PIPE_INSTANCE: access denied if the pipe exists.
-		if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_ALREADY_EXISTS) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
+		// FILE_FLAG_FIRST_PIPE_INSTANCE gives access denied if the pipe
+		// exists (it appeared since we asked); so does ProtectedPrefix to a
+		// caller that is not an administrator.
+		switch {
+		case errors.Is(err, windows.ERROR_ACCESS_DENIED) && hasPrefixFold(path, PipeDir+`\`) && !pipeExists(path):
+			err = fmt.Errorf("%w: only an elevated administrator or SYSTEM may serve %s", fs.ErrPermission, PipeDir)
+		case errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_ALREADY_EXISTS) || errors.Is(err, windows.ERROR_PIPE_BUSY):
 			err = fmt.Errorf("%w: %w", ErrSocketInUse, err)
 		}
 		return nil, fmt.Errorf("uapi: listen %s: %w", path, err)
