@@ -84,11 +84,13 @@ func TestServiceRunLoop(t *testing.T) {
 	defer m.Disconnect()
 
 	cases := []struct {
-		name, text string
-		up         bool
+		name, text   string
+		allowScripts bool
+		up           bool
 	}{
-		{"svctest0", "[Interface]\nPrivateKey = " + testKey + "\nListenPort = 51999\nAddress = 10.0.0.1/24\n", true},
-		{"svchook0", "[Interface]\nPrivateKey = " + testKey + "\nPostUp = calc.exe\n", false},
+		{"svctest0", "[Interface]\nPrivateKey = " + testKey + "\nListenPort = 51999\nAddress = 10.0.0.1/24\n", false, true},
+		{"svchook0", "[Interface]\nPrivateKey = " + testKey + "\nPostUp = calc.exe\n", false, false},
+		{"svchook1", "[Interface]\nPrivateKey = " + testKey + "\nListenPort = 51999\nPostUp = calc.exe\n", true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -98,7 +100,7 @@ func TestServiceRunLoop(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Delete(c.name)
-			s, err := createService(m, c.name, exe, ServiceArgs(c.name, false))
+			s, err := createService(m, c.name, exe, ServiceArgs(c.name, c.allowScripts))
 			if err != nil {
 				t.Fatal(err)
 			}

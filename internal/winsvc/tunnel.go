@@ -7,13 +7,15 @@ import "github.com/warren-vpn/warren/internal/conf"
 // firewall) implements it; winsvc only calls it.
 type Tunnel interface {
 	// Up brings the tunnel up with cfg, a parsed configuration (wg-quick
-	// keys included; hooks already checked against the policy): the
-	// adapter, the device with its UAPI pipe, addresses, routes, DNS, MTU
-	// and, for a /0 in AllowedIPs, the kill switch. On error, Up undoes
-	// what it did.
+	// keys included): the adapter, the device with its UAPI pipe
+	// (uapi.Listen(uapi.PipeDir, name) and uapi.Serve), addresses, routes,
+	// DNS, MTU and, for a /0 in AllowedIPs, the kill switch; and it runs
+	// PreUp and PostUp. Hooks reach Up only when the administrator allowed
+	// them (CheckHooks has passed). On error, Up undoes what it did.
 	Up(cfg *conf.File) error
-	// Down removes everything Up added. It is called once, after Up
-	// succeeded, when the service stops or the machine shuts down.
+	// Down runs PreDown and PostDown and removes everything Up added. It
+	// is called once, after Up succeeded, when the service stops or the
+	// machine shuts down.
 	Down() error
 }
 
