@@ -1,8 +1,14 @@
 package wgcmd
 
-import "github.com/warren-vpn/warren/internal/uapi"
+import (
+	"slices"
 
-// Interfaces lists the interfaces the uapi package finds in every directory.
+	"github.com/warren-vpn/warren/internal/uapi"
+)
+
+// Interfaces lists the interfaces served on named pipes in every directory's
+// pipe namespace (uapi.PipePrefix: the default directory means
+// \\.\pipe\ProtectedPrefix\Administrators\WireGuard), sorted, each once.
 func (u uapiDevices) Interfaces() ([]string, error) {
 	var all []string
 	for _, dir := range u.dirs {
@@ -12,5 +18,6 @@ func (u uapiDevices) Interfaces() ([]string, error) {
 		}
 		all = append(all, names...)
 	}
-	return all, nil
+	slices.Sort(all)
+	return slices.Compact(all), nil
 }
