@@ -176,6 +176,19 @@ func newTopo(t *testing.T, withServer bool) *topo {
 	} {
 		sh(t, "ip", c...)
 	}
+	// The veth's carrier comes up asynchronously (linkwatch); listings taken
+	// before and after must not differ by that.
+	for _, end := range [][2]string{{tp.client, veth + "c"}, {tp.server, veth + "s"}} {
+		for i := 0; ; i++ {
+			if strings.Contains(sh(t, "ip", "-n", end[0], "link", "show", "dev", end[1]), "state UP") {
+				break
+			}
+			if i == 250 {
+				t.Fatalf("veth %s in %s never got a carrier", end[1], end[0])
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	tp.clientKey = strings.TrimSpace(sh(t, "wg", "genkey"))
 	if !withServer {
 		tp.serverPub = strings.TrimSpace(sh(t, "sh", "-c", "wg genkey | wg pubkey"))
