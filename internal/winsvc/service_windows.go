@@ -292,8 +292,10 @@ func uninstall(name string, stdout io.Writer) error {
 	return nil
 }
 
-// list needs no administrator: it opens the service manager with the
-// rights every user has.
+// list prints each tunnel service and its state, then the imported tunnels
+// that are not installed. It needs no administrator: it opens the service
+// manager with the rights every user has (the store, which only
+// administrators can read, is skipped for others).
 func list(stdout io.Writer) error {
 	h, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_CONNECT|windows.SC_MANAGER_ENUMERATE_SERVICE)
 	if err != nil {
@@ -305,6 +307,7 @@ func list(stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("list: %w", err)
 	}
+	installed := map[string]bool{}
 	for _, service := range services {
 		name, ok := TunnelName(service)
 		if !ok {
@@ -319,6 +322,18 @@ func list(stdout io.Writer) error {
 			s.Close()
 		}
 		fmt.Fprintf(stdout, "%s\t%s\n", name, state)
+		installed[strings.ToLower(name)] = true
+	}
+	// Imported but not installed: only administrators can read the store.
+	if dir, err := DefaultStoreDir(); err == nil {
+		st := &Store{Dir: dir, Cipher: DPAPI{}}
+		if names, err := st.List(); err == nil {
+			for _, name := range names {
+				if !installed[strings.ToLower(name)] {
+					fmt.Fprintf(stdout, "%s\tnot installed\n", name)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -160,6 +160,10 @@ func TestImportExport(t *testing.T) {
 	if stdout.String() != text {
 		t.Errorf("export = %q, want %q", stdout.String(), text)
 	}
+	stdout.Reset()
+	if code := Main("warren", []string{"service", "list"}, Options{}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "winetest\tnot installed\n") {
+		t.Errorf("service list: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
 	dir, err := DefaultStoreDir()
 	if err != nil {
 		t.Fatal(err)
