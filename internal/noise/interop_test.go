@@ -28,7 +28,8 @@ var (
 	ourTunnelAddr = netip.MustParseAddr("10.0.0.2") // ours: the reference's AllowedIPs for us
 )
 
-const ioTimeout = 5 * time.Second
+// ioTimeout bounds waits that end early when things work; generous for loaded CI machines.
+const ioTimeout = 20 * time.Second
 
 // refHarness is a running reference device with one peer: us.
 type refHarness struct {
