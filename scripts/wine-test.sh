@@ -7,7 +7,7 @@
 # (scripts/wine/processprng.c) into it with mingw-w64, and runs
 # `GOOS=windows go test -exec <wine wrapper>`. Without packages it runs
 # WARREN_WINE_PKGS, the packages whose Windows-side logic needs no driver
-# and no UDP. Set WARREN_WINEPREFIX to reuse a prefix between runs.
+# and no UDP (internal/bind, all UDP, is left out). Set WARREN_WINEPREFIX to reuse a prefix between runs.
 #
 # Two things about wine (8.0, bookworm) the tests live with:
 #   - its Winsock lacks an ioctl Go's UDP sockets use: no UDP under wine;
@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd}"
+: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd ./internal/wintunnel ./internal/winnet ./internal/tun}"
 # Tests that cannot pass under wine: they list interfaces (no pipe
 # enumeration), compare wine's error texts with Windows' or unix's, or expect
 # unix paths (TestSocketDirs, which would fail on Windows as well).
