@@ -24,9 +24,8 @@ cd "$(dirname "$0")/.."
 
 : "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd ./internal/wintunnel ./internal/winnet ./internal/tun}"
 # Tests that cannot pass under wine: they list interfaces (no pipe
-# enumeration), compare wine's error texts with Windows' or unix's, or expect
-# unix paths (TestSocketDirs, which would fail on Windows as well).
-: "${WARREN_WINE_SKIP:=^(TestMainDispatch|TestInterfacesAcrossDirs|TestSetconfMissingFile|TestSocketDirs)\$}"
+# enumeration) or compare wine's error texts with Windows' or unix's.
+: "${WARREN_WINE_SKIP:=^(TestMainDispatch|TestInterfacesAcrossDirs|TestSetconfMissingFile)\$}"
 
 for tool in wine x86_64-w64-mingw32-gcc; do
 	if ! command -v "$tool" >/dev/null 2>&1; then

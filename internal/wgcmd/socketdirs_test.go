@@ -1,8 +1,11 @@
 package wgcmd
 
 import (
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/warren-vpn/warren/internal/uapi"
 )
 
 func TestSocketDirs(t *testing.T) {
@@ -11,8 +14,8 @@ func TestSocketDirs(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"system only", nil, []string{"/var/run/wireguard"}},
-		{"rootless too", map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}, []string{"/var/run/wireguard", "/run/user/1000/warren"}},
+		{"system only", nil, []string{uapi.DefaultSocketDir}},
+		{"rootless too", map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}, []string{uapi.DefaultSocketDir, filepath.Join("/run/user/1000", "warren")}},
 		{"override wins", map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000", SocketDirEnv: "/tmp/x"}, []string{"/tmp/x"}},
 	}
 	for _, tt := range tests {
