@@ -61,11 +61,6 @@ type env struct {
 	searchPaths    []string
 }
 
-// logf prints one progress line to stderr, as wg-quick prints "[#] cmd".
-func (e *env) logf(format string, args ...any) {
-	fmt.Fprintf(e.stderr, "[#] "+format+"\n", args...)
-}
-
 // warnf prints a warning to stderr.
 func (e *env) warnf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, format+"\n", args...)

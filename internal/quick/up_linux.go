@@ -298,3 +298,8 @@ func (e *env) down(c *config) (err error) {
 	}
 	return e.hooks(p.PostDown)
 }
+
+// logf prints one progress line to stderr, as wg-quick prints "[#] cmd".
+func (e *env) logf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "[#] "+format+"\n", args...)
+}
