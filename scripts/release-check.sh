@@ -28,11 +28,17 @@ openssl req -x509 -newkey rsa:3072 -nodes -sha256 -days 30 \
 	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null || die "openssl could not make a test certificate"
 export WARREN_SIGN_CERT=$tmp/cert.pem WARREN_SIGN_KEY=$tmp/key.pem
 
-scripts/release.sh --out "$tmp/a" >"$tmp/a.log" 2>&1 || { cat "$tmp/a.log" >&2; die "first release build"; }
+# Both builds take the same commit, even if HEAD moves in between.
+commit=()
+if rev=$(git rev-parse --verify -q 'HEAD^{commit}' 2>/dev/null); then
+	commit=(--commit "$rev")
+fi
+
+scripts/release.sh "${commit[@]}" --out "$tmp/a" >"$tmp/a.log" 2>&1 || { cat "$tmp/a.log" >&2; die "first release build"; }
 if [ "$fresh" = 1 ]; then
-	GOCACHE=$tmp/gocache scripts/release.sh --out "$tmp/b" >"$tmp/b.log" 2>&1 || { cat "$tmp/b.log" >&2; die "second release build"; }
+	GOCACHE=$tmp/gocache scripts/release.sh "${commit[@]}" --out "$tmp/b" >"$tmp/b.log" 2>&1 || { cat "$tmp/b.log" >&2; die "second release build"; }
 else
-	scripts/release.sh --out "$tmp/b" >"$tmp/b.log" 2>&1 || { cat "$tmp/b.log" >&2; die "second release build"; }
+	scripts/release.sh "${commit[@]}" --out "$tmp/b" >"$tmp/b.log" 2>&1 || { cat "$tmp/b.log" >&2; die "second release build"; }
 fi
 
 echo "release-check: two builds"

@@ -2,16 +2,16 @@
 # Build warren's release binaries reproducibly, sign the Windows ones with
 # Authenticode, verify every signature and write SHA256SUMS.
 #
-#   scripts/release.sh [--self-signed-test] [--out DIR] [--worktree]
+#   scripts/release.sh [--self-signed-test] [--out DIR] [--commit REV | --worktree]
 #
-# It builds the committed tree (HEAD, exported with git archive), so edits in
+# It builds a committed tree (REV, default HEAD, exported with git archive), so edits in
 # the working tree never leak into a release; --worktree builds the working
 # tree as it is instead (also the fallback outside a git checkout).
 #
 # Targets: linux/amd64, linux/arm64, windows/amd64, windows/arm64.
 # Reproducible: CGO_ENABLED=0, -trimpath, -buildvcs=false, an empty build id,
 # no symbol tables, and a version and signing time derived from
-# SOURCE_DATE_EPOCH (default: the commit time of HEAD), never from the clock.
+# SOURCE_DATE_EPOCH (default: the commit time of REV), never from the clock.
 # Same source, same toolchain, same certificate and key: same bytes.
 #
 # Signing (osslsigncode): the certificate (PEM, leaf first, chain after) and
@@ -30,12 +30,15 @@ cd "$(dirname "$0")/.."
 out=dist
 self_signed=0
 worktree=0
+rev=HEAD
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--self-signed-test) self_signed=1 ;;
 	--out) out="$2"; shift ;;
 	--out=*) out="${1#--out=}" ;;
 	--worktree) worktree=1 ;;
+	--commit) rev="$2"; shift ;;
+	--commit=*) rev="${1#--commit=}" ;;
 	-h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "release: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -50,7 +53,7 @@ done
 # Version: the base version of the source plus the UTC date and time of
 # SOURCE_DATE_EPOCH, so a rebuild of the same commit names itself the same.
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-	SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || true)
+	SOURCE_DATE_EPOCH=$(git log -1 --format=%ct "$rev" 2>/dev/null || true)
 	[ -n "$SOURCE_DATE_EPOCH" ] || die "SOURCE_DATE_EPOCH is unset and there is no git commit to take it from"
 fi
 export SOURCE_DATE_EPOCH
@@ -95,11 +98,11 @@ cat "$cert" > "$cafile"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 src=$PWD
-if [ "$worktree" = 0 ] && git rev-parse --verify -q HEAD >/dev/null 2>&1; then
+if [ "$worktree" = 0 ] && git rev-parse --verify -q "$rev^{commit}" >/dev/null 2>&1; then
 	src=$tmp/src
 	mkdir -p "$src"
-	git archive --format=tar HEAD | tar -x -C "$src"
-	echo "release: building commit $(git rev-parse --short HEAD)"
+	git archive --format=tar "$rev" | tar -x -C "$src"
+	echo "release: building commit $(git rev-parse --short "$rev^{commit}")"
 else
 	echo "release: building the working tree"
 fi
