@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--worktree) worktree=1 ;;
 	--commit) rev="$2"; shift ;;
 	--commit=*) rev="${1#--commit=}" ;;
-	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "release: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
