@@ -33,6 +33,11 @@ func (d *Device) receive(fn bind.ReceiveFunc, stop <-chan struct{}) {
 			clear(eps)
 		}
 		if err != nil {
+			select {
+			case <-stop:
+				return // whatever a closed bind reports
+			default:
+			}
 			if isClosedErr(err) {
 				return
 			}

@@ -52,14 +52,15 @@ func (d *Device) readTUN() {
 			clear(touched)
 		}
 		if err != nil {
+			d.lifeMu.Lock()
+			closing := d.closing
+			d.lifeMu.Unlock()
+			if closing {
+				return // whatever a closed TUN device reports
+			}
 			if isClosedErr(err) {
-				d.lifeMu.Lock()
-				closing := d.closing
-				d.lifeMu.Unlock()
-				if !closing {
-					d.log.Errorf("TUN device closed: %v", err)
-					go d.Close()
-				}
+				d.log.Errorf("TUN device closed: %v", err)
+				go d.Close()
 				return
 			}
 			d.log.Verbosef("Failed to read packet from TUN device: %v", err)
