@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/warren-vpn/warren/internal/netsim"
 	"github.com/warren-vpn/warren/internal/noise"
@@ -267,6 +268,9 @@ func TestTunDownUp(t *testing.T) {
 	if cur != nil {
 		t.Error("sessions survive going down")
 	}
+	// A new initiation must carry a later timestamp than the last one b
+	// saw (whose granularity is some milliseconds).
+	time.Sleep(50 * time.Millisecond)
 	if err := a.tun.SetUp(true); err != nil {
 		t.Fatal(err)
 	}
