@@ -47,10 +47,10 @@ func (s *sourceTUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	return n, nil
 }
 func (s *sourceTUN) Write(bufs [][]byte, offset int) (int, error) { return len(bufs), nil }
-func (s *sourceTUN) MTU() (int, error)                          { return 1420, nil }
-func (s *sourceTUN) Name() (string, error)                      { return "source", nil }
-func (s *sourceTUN) Events() <-chan tun.Event                   { return s.events }
-func (s *sourceTUN) BatchSize() int                             { return 64 }
+func (s *sourceTUN) MTU() (int, error)                            { return 1420, nil }
+func (s *sourceTUN) Name() (string, error)                        { return "source", nil }
+func (s *sourceTUN) Events() <-chan tun.Event                     { return s.events }
+func (s *sourceTUN) BatchSize() int                               { return 64 }
 func (s *sourceTUN) Close() error {
 	s.once.Do(func() { close(s.done); close(s.events) })
 	return nil
