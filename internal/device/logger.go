@@ -22,17 +22,21 @@ const (
 
 func discard(string, ...any) {}
 
-// NewLogger returns a Logger writing to stderr at level "verbose", "error"
-// or "silent" (anything else is silent), each line starting with prefix.
+// NewLogger returns a Logger writing to standard output at level "verbose",
+// "error" or "silent" (anything else is silent), in wireguard-go's format
+// so that scripts reading its logs keep working:
+// "DEBUG: (wg0) 2006/01/02 15:04:05 message".
 func NewLogger(level string, prefix string) *Logger {
 	l := &Logger{Verbosef: discard, Errorf: discard}
-	out := log.New(os.Stderr, prefix, log.Ldate|log.Ltime)
+	logf := func(tag string) func(string, ...any) {
+		return log.New(os.Stdout, tag+": "+prefix, log.Ldate|log.Ltime).Printf
+	}
 	switch level {
 	case LogLevelVerbose:
-		l.Verbosef = func(f string, a ...any) { out.Printf("DEBUG: "+f, a...) }
-		l.Errorf = func(f string, a ...any) { out.Printf("ERROR: "+f, a...) }
+		l.Verbosef = logf("DEBUG")
+		l.Errorf = logf("ERROR")
 	case LogLevelError:
-		l.Errorf = func(f string, a ...any) { out.Printf("ERROR: "+f, a...) }
+		l.Errorf = logf("ERROR")
 	}
 	return l
 }
