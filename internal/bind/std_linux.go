@@ -261,40 +261,16 @@ func (s *linuxSocket) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int, 
 	}
 	mb := s.rx.Get().(*mmsgBatch)
 	defer s.rx.Put(mb)
-	for i := range n {
-		if len(bufs[i]) == 0 {
-			return 0, fmt.Errorf("receive on %v: buffer %d is empty", s.conn.LocalAddr(), i)
-		}
-		mb.iovs[i].Base = &bufs[i][0]
-		mb.iovs[i].SetLen(len(bufs[i]))
-		h := &mb.msgs[i].Hdr
-		h.Name = (*byte)(unsafe.Pointer(&mb.names[i]))
-		h.Namelen = unix.SizeofSockaddrInet6
-		h.Iov = &mb.iovs[i]
-		h.SetIovlen(1)
-		h.Control = &mb.ctrl[i*controlSize]
-		h.SetControllen(controlSize)
-		h.Flags = 0
-	}
-	defer clear(mb.iovs[:n]) // do not keep the caller's buffers alive
-
-	mb.n, mb.done, mb.errno = n, 0, 0
-	err := s.rc.Read(mb.recv)
+	done, err := s.recvInto(mb, bufs[:n])
 	if err != nil {
-		if errors.Is(err, net.ErrClosed) {
-			return 0, ErrClosed
-		}
-		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), err)
+		return 0, err
 	}
-	if mb.errno != 0 {
-		return 0, fmt.Errorf("receive on %v: %w", s.conn.LocalAddr(), os.NewSyscallError("recvmmsg", mb.errno))
-	}
-	for i := range mb.done {
+	for i := range done {
 		sizes[i] = int(mb.msgs[i].Len)
 		ctrl := mb.ctrl[i*controlSize : i*controlSize+int(mb.msgs[i].Hdr.Controllen)]
 		eps[i] = mb.endpoint(&mb.names[i], ctrl)
 	}
-	return mb.done, nil
+	return done, nil
 }
 
 // recvInto receives up to len(bufs) messages, the i-th into bufs[i], and
