@@ -12,6 +12,9 @@
 #     single-threaded server limits it: CPU the daemons leave it counts)
 #   ping RTT (median of BENCH_PINGS pings, 10 ms apart)
 #   resident memory of a daemon configured with BENCH_PEERS peers
+#   rootless: a 64 MiB download through warren proxy's SOCKS5 server with
+#     warren on its userspace stack at both ends, against the same proxy code
+#     on the reference's netstack (best of 3, go test in internal/proxy)
 # Implementations alternate, round by round (the machine is shared, so only
 # numbers from one run are comparable), and the table shows medians and the
 # ratio warren/wireguard-go against the targets of issue 6.
@@ -246,6 +249,22 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 
+# Rootless mode: SOCKS5 throughput on the userspace stacks (no namespaces).
+echo "== rootless SOCKS5 download" >&2
+if out=$(WARREN_BENCH=1 go test -count=1 -run '^TestSOCKS5ThroughputRatio$' -v ./internal/proxy 2>&1); then
+	line=$(grep -o 'socks5_download_mbps warren=[0-9.]* reference=[0-9.]*' <<<"$out" | tail -n 1)
+	if [ -n "$line" ]; then
+		w=${line#*warren=}; w=${w%% *}
+		r=${line##*reference=}
+		record ref socks5_mbps "$r"
+		record warren socks5_mbps "$w"
+	fi
+else
+	echo "bench.sh: rootless SOCKS5 measurement failed:" >&2
+	tail -n 20 <<<"$out" >&2
+	exit 1
+fi
+
 # The table: medians per implementation, and each warren variant against ref.
 median() { # IMPL METRIC
 	awk -v i="$1" -v m="$2" '$1 == i && $2 == m { print $3 }' "$WORK/results" | sort -g |
@@ -253,16 +272,16 @@ median() { # IMPL METRIC
 }
 echo
 echo "warren vs wireguard-go, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, $ROUNDS rounds x ${DUR}s"
-metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms cpu_per_gbps rss_mib"
+metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms cpu_per_gbps rss_mib socks5_mbps"
 declare -A label=(
 	[tcp1420]="TCP 1 stream, MTU 1420 (Gbit/s)" [tcp9000]="TCP 1 stream, MTU 9000 (Gbit/s)"
 	[tcp1420x4]="TCP 4 streams, MTU 1420 (Gbit/s)" [udp64_kpps]="UDP 64 B received (kpps)"
 	[ping_ms]="ping RTT median (ms)" [cpu_per_gbps]="CPU cores per Gbit/s (TCP 1420)"
-	[rss_mib]="RSS with $PEERS peers (MiB)")
+	[rss_mib]="RSS with $PEERS peers (MiB)" [socks5_mbps]="SOCKS5 download, rootless (Mbit/s)")
 # target: how the ratio warren/ref must compare ("ge X", "le X"), or "diff X" for ping.
 declare -A target=(
 	[tcp1420]="ge 1.3" [tcp9000]="ge 1.3" [tcp1420x4]="ge 1.0" [udp64_kpps]="ge 1.3"
-	[ping_ms]="diff 0.1" [cpu_per_gbps]="lt 1.0" [rss_mib]="le 0.25")
+	[ping_ms]="diff 0.1" [cpu_per_gbps]="lt 1.0" [rss_mib]="le 0.25" [socks5_mbps]="ge 1.0")
 others=()
 for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
 {
