@@ -39,3 +39,11 @@ fi
 
 echo "== go test"
 go test -count=1 -timeout 25m "$@" ./...
+
+# The data plane's fallbacks: warren at both ends with every offload off
+# (TUN vnet header, UDP GSO, UDP GRO), through the same end-to-end checks.
+if [ "$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then
+	echo "== end-to-end with offloads off"
+	WARREN_TUN_OFFLOAD=0 WARREN_UDP_GSO=0 WARREN_UDP_GRO=0 WARREN_E2E_IMPLS=warren \
+		go test -count=1 -timeout 10m -run '^(TestPing|TestTransfer|TestJumboMTU|TestNATRoaming)$' ./test/e2e
+fi
