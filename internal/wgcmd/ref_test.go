@@ -59,7 +59,14 @@ func (t *downTUN) Close() error {
 // until the test ends; the socket is removed even if the test fails.
 func startReference(t *testing.T, name string) {
 	t.Helper()
-	dev := device.NewDevice(newDownTUN(), conn.NewStdNetBind(), device.NewLogger(device.LogLevelSilent, ""))
+	serveReference(t, name, device.NewDevice(newDownTUN(), conn.NewStdNetBind(), device.NewLogger(device.LogLevelSilent, "")), nil)
+}
+
+// serveReference serves dev's UAPI as interface name until the test ends,
+// then stops the listener, dev and every goroutine, closing stop (if not
+// nil) before waiting for them; the socket is removed even on failure.
+func serveReference(t *testing.T, name string, dev *device.Device, stop chan struct{}) *sync.WaitGroup {
+	t.Helper()
 	path := filepath.Join(uapi.DefaultSocketDir, name+".sock")
 	t.Cleanup(func() { os.Remove(path) })
 	f, err := ipc.UAPIOpen(name)
@@ -93,8 +100,12 @@ func startReference(t *testing.T, name string) {
 		l.Close()
 		f.Close()
 		dev.Close()
+		if stop != nil {
+			close(stop)
+		}
 		wg.Wait()
 	})
+	return &wg
 }
 
 // unordered puts the peers of an output in a canonical order: wireguard-go
@@ -268,36 +279,9 @@ func startLive(t *testing.T, name string) *tuntest.ChannelTUN {
 	t.Helper()
 	ct := tuntest.NewChannelTUN()
 	dev := device.NewDevice(ct.TUN(), conn.NewDefaultBind(), device.NewLogger(device.LogLevelSilent, ""))
-	path := filepath.Join(uapi.DefaultSocketDir, name+".sock")
-	t.Cleanup(func() { os.Remove(path) })
-	f, err := ipc.UAPIOpen(name)
-	if err != nil {
-		dev.Close()
-		t.Fatalf("UAPIOpen: %v", err)
-	}
-	l, err := ipc.UAPIListen(name, f)
-	if err != nil {
-		f.Close()
-		dev.Close()
-		t.Fatalf("UAPIListen: %v", err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func(c net.Conn) {
-				defer wg.Done()
-				dev.IpcHandle(c)
-			}(c)
-		}
-	}()
 	drained := make(chan struct{})
+	wg := serveReference(t, name, dev, drained)
+	wg.Add(1)
 	go func() { // the device's deliveries to the system
 		defer wg.Done()
 		for {
@@ -308,13 +292,6 @@ func startLive(t *testing.T, name string) *tuntest.ChannelTUN {
 			}
 		}
 	}()
-	t.Cleanup(func() {
-		l.Close()
-		f.Close()
-		dev.Close()
-		close(drained)
-		wg.Wait()
-	})
 	return ct
 }
 
