@@ -1,15 +1,14 @@
 package bind
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/netnstest"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,41 +31,11 @@ func ip(t *testing.T, args ...string) {
 func newNetns(t *testing.T) string {
 	t.Helper()
 	requireRoot(t)
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2's ip command")
-	}
-	var r [4]byte
-	rand.Read(r[:])
-	name := "wrn-bind-" + hex.EncodeToString(r[:])
-	ip(t, "netns", "add", name)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	ip(t, "-n", name, "link", "set", "lo", "up")
-	return name
+	return netnstest.New(t, "wrn-bind-")
 }
 
-// inNetns runs fn on an OS thread switched into the namespace; sockets fn
-// opens stay in it. The thread is discarded afterwards.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	f, err := os.Open("/run/netns/" + ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	done := make(chan error)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			done <- err
-			return
-		}
-		fn()
-		done <- nil
-	}()
-	if err := <-done; err != nil {
-		t.Fatalf("setns %s: %v", ns, err)
-	}
-}
+// inNetns runs fn on an OS thread switched into the namespace.
+func inNetns(t *testing.T, ns string, fn func()) { t.Helper(); netnstest.Run(t, ns, fn) }
 
 func TestStickySource(t *testing.T) {
 	tests := []struct {

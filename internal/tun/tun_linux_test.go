@@ -2,9 +2,7 @@ package tun
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/netip"
@@ -14,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/netnstest"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,38 +44,11 @@ func ip(t *testing.T, args ...string) string {
 func newNetns(t *testing.T) string {
 	t.Helper()
 	requireRoot(t)
-	var r [4]byte
-	rand.Read(r[:])
-	name := "wrn-tun-" + hex.EncodeToString(r[:])
-	ip(t, "netns", "add", name)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	ip(t, "-n", name, "link", "set", "lo", "up")
-	return name
+	return netnstest.New(t, "wrn-tun-")
 }
 
-// inNetns runs fn on an OS thread switched into the namespace; sockets and
-// TUN queues fn opens stay in it. The thread is discarded afterwards.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	f, err := os.Open("/run/netns/" + ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	done := make(chan error)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			done <- err
-			return
-		}
-		fn()
-		done <- nil
-	}()
-	if err := <-done; err != nil {
-		t.Fatalf("setns %s: %v", ns, err)
-	}
-}
+// inNetns runs fn on an OS thread switched into the namespace.
+func inNetns(t *testing.T, ns string, fn func()) { t.Helper(); netnstest.Run(t, ns, fn) }
 
 // createIn creates a TUN inside namespace ns, closed when the test ends.
 func createIn(t *testing.T, ns, name string, mtu int) Device {
