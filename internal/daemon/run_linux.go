@@ -31,6 +31,17 @@ type fileErrHolder interface{ File() (*os.File, error) }
 
 func run(prog string, opts options, stdout, stderr io.Writer) int {
 	level := logLevel(os.Getenv(envLogLevel))
+	// WARREN_INLINE_BATCH=N: batches of up to N packets run to completion
+	// on their producer (-1: never; unset: the device's default).
+	inline := 0
+	if v := os.Getenv("WARREN_INLINE_BATCH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: parse WARREN_INLINE_BATCH=%q: %v\n", prog, v, err)
+			return exitSetupFailed
+		}
+		inline = n
+	}
 
 	tdev, err := openTUN(opts.iface)
 	if err == nil {
@@ -72,7 +83,7 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 		NoGSO: os.Getenv("WARREN_UDP_GSO") == "0",
 		NoGRO: os.Getenv("WARREN_UDP_GRO") == "0",
 	})
-	dev, err := device.New(tdev, bnd, device.Options{Logger: logger})
+	dev, err := device.New(tdev, bnd, device.Options{Logger: logger, InlineBatch: inline})
 	if err != nil {
 		logger.Errorf("Failed to start device: %v", err)
 		listener.Close()

@@ -62,7 +62,7 @@ func newNode(t testing.TB, n *netsim.Network, i int, clk clock.Clock) *node {
 	}
 	nd.tun = tun.NewMemory(fmt.Sprintf("wt%d", i), 1420)
 	nd.bind = n.NewBind(nd.addr)
-	d, err := New(nd.tun, nd.bind, Options{Clock: clk, Logger: testLogger(t)})
+	d, err := New(nd.tun, nd.bind, Options{Clock: clk, Logger: testLogger(t), InlineBatch: testInlineBatch})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,8 @@ func (kp *keypair) seal(e *elem, mtu int) {
 	e.ok = true
 }
 
-// open decrypts e's transport message in place; the plaintext ends up at
+// open decrypts e's transport message, in e.buf or (received straight
+// into a receive buffer) elsewhere; the plaintext ends up at
 // buf[Headroom:]. The caller holds kp.mu for reading.
 func (kp *keypair) open(e *elem) {
 	pt, err := kp.recv.Open(e.buf[Headroom:Headroom], e.nonce(), e.pkt[wire.TransportHeaderSize:], nil)

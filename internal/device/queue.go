@@ -1,11 +1,18 @@
 package device
 
-// The parallel crypto stage. Producers (the TUN reader, the UDP receivers,
-// handshake and timer events) put a batch on an ordered queue (sendQ or
-// recvQ) and split its packets into jobs for the crypto workers; the single
-// sequencer of each direction takes batches in order and waits for each to
-// be complete, so packets leave in the order they came while their crypto
-// runs on every core.
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// The crypto stage. Producers (the TUN reader, the UDP receivers, handshake
+// and timer events) hand a batch to one direction (pipe) of the device. An
+// idle direction runs a small enough batch to completion on the producer.
+// Otherwise the batch goes on the direction's ordered queue and its packets
+// are split into jobs for the crypto workers; the single sequencer of each
+// direction takes batches in order and waits for each to be complete, so
+// packets leave in the order they came while their crypto runs on every
+// core.
 
 // job is a range of one batch for a crypto worker.
 type job struct {
@@ -19,28 +26,50 @@ type job struct {
 // compared with the crypto they carry.
 const minJobSize = 4
 
-// dispatch puts b on the ordered queue q and has its crypto done: a small
-// batch while the pipeline is idle right here, saving two goroutine
-// hand-offs (latency) per packet; otherwise split into jobs for the workers,
-// so that a busy pipeline encrypts on every core. The jobs are counted before b is queued,
-// so the sequencer never sees a batch whose work has not been registered.
+// pipe is one direction of the data plane: the ordered queue to its
+// sequencer, the count of batches on it or being finished by it, and the
+// function that finishes a batch (sends it, or writes it to the TUN device).
+// Producers hold mu while they dispatch, so batches enter the direction in
+// one order.
+type pipe struct {
+	mu      sync.Mutex
+	q       chan *batch
+	pending atomic.Int64 // batches queued and not yet finished by the sequencer
+	finish  func(*batch)
+	open    bool // decrypt (true) or encrypt (false)
+}
+
+// dispatch has b's crypto done and b finished, in order with every batch
+// dispatched before it; the caller holds pp.mu. A batch of up to inlineMax
+// packets whose direction is idle runs to completion right here: crypto,
+// then finish, on the producer's goroutine, without a single hand-off. A
+// batch that meets a busy direction, or a big one while the device has
+// crypto workers to spare, goes to the sequencer, its crypto split into
+// jobs for the workers so that a busy pipeline encrypts on every core.
 //
 // A closed stop channel (nil: never) abandons a batch still waiting for
-// room on q; dispatch reports whether b was queued.
-func (d *Device) dispatch(q chan<- *batch, b *batch, open bool, mtu int, stop <-chan struct{}) bool {
+// room on the queue; dispatch reports whether b was finished or queued.
+func (d *Device) dispatch(pp *pipe, b *batch, mtu int, stop <-chan struct{}) bool {
 	n := len(b.elems)
-	inline := n <= d.inlineMax && len(q) == 0
+	inline := n <= d.inlineMax
+	d.inflight.Add(1)
+	if inline && pp.pending.Load() == 0 {
+		cryptoRange(b.elems, pp.open, mtu)
+		pp.finish(b)
+		return true
+	}
 	per := max((n+d.workers-1)/d.workers, minJobSize)
 	jobs := (n + per - 1) / per
 	if inline {
-		cryptoRange(b.elems, open, mtu)
+		cryptoRange(b.elems, pp.open, mtu)
 	} else {
 		b.wg.Add(jobs)
 	}
-	d.inflight.Add(1)
+	pp.pending.Add(1)
 	select {
-	case q <- b:
+	case pp.q <- b:
 	case <-stop:
+		pp.pending.Add(-1)
 		d.inflight.Add(-1)
 		if !inline {
 			b.wg.Add(-jobs)
@@ -52,9 +81,20 @@ func (d *Device) dispatch(q chan<- *batch, b *batch, open bool, mtu int, stop <-
 		return true
 	}
 	for lo := 0; lo < n; lo += per {
-		d.jobs <- job{b: b, lo: lo, hi: min(lo+per, n), open: open, mtu: mtu}
+		d.jobs <- job{b: b, lo: lo, hi: min(lo+per, n), open: pp.open, mtu: mtu}
 	}
 	return true
+}
+
+// sequence finishes the batches of pp's queue in order, as their crypto
+// completes, until the queue is closed.
+func (d *Device) sequence(pp *pipe) {
+	defer d.goroutines.Done()
+	for b := range pp.q {
+		b.wg.Wait()
+		pp.finish(b)
+		pp.pending.Add(-1)
+	}
 }
 
 // cryptoWorker runs jobs until the job queue is closed.
@@ -92,3 +132,4 @@ func cryptoRange(elems []*elem, open bool, mtu int) {
 		held.mu.RUnlock()
 	}
 }
+

@@ -15,8 +15,13 @@ import (
 func (d *Device) receive(fn bind.ReceiveFunc, stop <-chan struct{}) {
 	defer d.recvWG.Done()
 	bs := max(1, d.bind.BatchSize())
-	// Datagrams land in this goroutine's own full-size buffers; each
-	// transport message is then copied into a pooled buffer of its size.
+	// Datagrams land in this goroutine's own full-size buffers. Each
+	// transport message is opened from there into a pooled buffer of its
+	// size: straight out of the receive buffer when the batch's crypto is
+	// sure to run right here (inline), before the next receive reuses it;
+	// otherwise the message is copied over first and opened in place by a
+	// worker.
+	direct := d.inlineMax >= bs
 	bufs := make([][]byte, bs)
 	for i := range bufs {
 		bufs[i] = make([]byte, MaxMessageSize)
@@ -29,7 +34,7 @@ func (d *Device) receive(fn bind.ReceiveFunc, stop <-chan struct{}) {
 		if n > 0 {
 			bo.ok()
 			d.datagrams.Add(uint64(n))
-			d.demux(bufs[:n], sizes[:n], eps[:n], stop)
+			d.demux(bufs[:n], sizes[:n], eps[:n], direct, stop)
 			clear(eps)
 		}
 		if err != nil {
@@ -49,9 +54,10 @@ func (d *Device) receive(fn bind.ReceiveFunc, stop <-chan struct{}) {
 	}
 }
 
-// demux sorts one received batch: transport messages are copied into a
-// batch for decryption, handshake messages into the handshake queue.
-func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint, stop <-chan struct{}) {
+// demux sorts one received batch: transport messages go into a batch for
+// decryption (copied, unless direct says that their crypto runs before
+// demux returns), handshake messages into the handshake queue.
+func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint, direct bool, stop <-chan struct{}) {
 	now := d.now()
 	b := d.pools.getBatch()
 	var lastIdx uint32
@@ -77,7 +83,11 @@ func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint, stop <-c
 				continue
 			}
 			e := d.pools.getElem(len(msg))
-			e.pkt = e.buf[:copy(e.buf, msg)]
+			if direct {
+				e.pkt = msg // opened out of place, into e.buf[Headroom:]
+			} else {
+				e.pkt = e.buf[:copy(e.buf, msg)]
+			}
 			e.kp, e.peer, e.counter, e.ep = kp, kp.peer, h.Counter, eps[i]
 			b.elems = append(b.elems, e)
 		case wire.TypeInitiation, wire.TypeResponse, wire.TypeCookieReply:
@@ -100,7 +110,9 @@ func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint, stop <-c
 		d.pools.putBatch(b)
 		return
 	}
-	d.dispatch(d.recvQ, b, true, 0, stop)
+	d.rx.mu.Lock()
+	d.dispatch(&d.rx, b, 0, stop)
+	d.rx.mu.Unlock()
 }
 
 // rxGroup accumulates what one peer's run of packets in a batch means for
@@ -114,50 +126,47 @@ type rxGroup struct {
 	rotated bool
 }
 
-// recvSequencer takes decrypted batches in order, applies the replay
-// window and the AllowedIPs source check, and writes the packets to the
-// TUN device.
-func (d *Device) recvSequencer() {
-	defer d.goroutines.Done()
+// deliver applies the replay window and the AllowedIPs source check to a
+// decrypted batch, writes its packets to the TUN device, runs the timers
+// and recycles it. It runs on the receive sequencer or, for a batch that ran
+// to completion, on its receiver (holding d.rx.mu); never on both at once.
+func (d *Device) deliver(b *batch) {
 	var bufs [][]byte
-	var groups []rxGroup
-	var flush []*Peer
-	for b := range d.recvQ {
-		b.wg.Wait()
-		bufs, groups = d.filterInbound(b, bufs[:0], groups[:0])
-		if len(bufs) > 0 {
-			if _, err := d.tun.Write(bufs, Headroom); err != nil {
-				d.log.Verbosef("Failed to write packets to TUN device: %v", err)
-			}
-		}
-		now := d.now()
-		flush = flush[:0]
-		for i := range groups {
-			g := &groups[i]
-			p := g.p
-			p.rxBytes.Add(g.bytes)
-			p.setEndpoint(g.ep)
-			if g.rotated {
-				p.timersHandshakeComplete()
-				flush = append(flush, p)
-			}
-			p.timersAnyAuthenticatedPacketTraversal()
-			p.timersAnyAuthenticatedPacketReceived()
-			if g.data {
-				p.timersDataReceived()
-			}
-			p.keepKeyFreshReceiving(g.kp, now)
-			*g = rxGroup{}
-		}
-		clear(bufs)
-		d.pools.putBatch(b)
-		d.inflight.Add(-1)
-		if len(flush) > 0 {
-			// The responder's session is confirmed: send what waited.
-			d.flushPeers(flush, false)
-			clear(flush)
+	bufs, d.rxGroups = d.filterInbound(b, d.rxBufs[:0], d.rxGroups[:0])
+	if len(bufs) > 0 {
+		if _, err := d.tun.Write(bufs, Headroom); err != nil {
+			d.log.Verbosef("Failed to write packets to TUN device: %v", err)
 		}
 	}
+	clear(bufs)
+	d.rxBufs = bufs[:0]
+	now := d.now()
+	flush := d.rxFlush[:0]
+	for i := range d.rxGroups {
+		g := &d.rxGroups[i]
+		p := g.p
+		p.rxBytes.Add(g.bytes)
+		p.setEndpoint(g.ep)
+		if g.rotated {
+			p.timersHandshakeComplete()
+			flush = append(flush, p)
+		}
+		p.timersAnyAuthenticatedPacketTraversal()
+		p.timersAnyAuthenticatedPacketReceived()
+		if g.data {
+			p.timersDataReceived()
+		}
+		p.keepKeyFreshReceiving(g.kp, now)
+		*g = rxGroup{}
+	}
+	d.pools.putBatch(b)
+	d.inflight.Add(-1)
+	if len(flush) > 0 {
+		// The responder's session is confirmed: send what waited.
+		d.flushPeers(flush, false)
+		clear(flush)
+	}
+	d.rxFlush = flush[:0]
 }
 
 // filterInbound keeps the authentic, fresh packets of b whose inner source

@@ -180,7 +180,7 @@ func (d *Device) flushPeers(peers []*Peer, initiate bool) {
 	needHS := hsBuf[:0]
 	now := d.now()
 	b := d.pools.getBatch()
-	d.sendMu.Lock()
+	d.tx.mu.Lock()
 	for _, p := range peers {
 		p.mu.Lock()
 		if len(p.staged) == 0 {
@@ -216,11 +216,11 @@ func (d *Device) flushPeers(peers []*Peer, initiate bool) {
 		}
 	}
 	if len(b.elems) > 0 {
-		d.dispatch(d.sendQ, b, false, int(d.mtu.Load()), nil)
+		d.dispatch(&d.tx, b, int(d.mtu.Load()), nil)
 	} else {
 		d.pools.putBatch(b)
 	}
-	d.sendMu.Unlock()
+	d.tx.mu.Unlock()
 	for _, p := range needHS {
 		if initiate {
 			p.sendInitiation(false)
@@ -249,52 +249,50 @@ func (d *Device) goInitiate(p *Peer) {
 	}()
 }
 
-// sendSequencer sends sealed batches in order, grouped by peer into
-// bind.Send calls.
-func (d *Device) sendSequencer() {
-	defer d.goroutines.Done()
+// transmit sends a sealed batch, grouped by peer into bind.Send calls, and
+// recycles it. It runs on the send sequencer or, for a batch that ran to
+// completion, on its producer; never on both at once.
+func (d *Device) transmit(b *batch) {
 	maxBatch := max(1, d.bind.BatchSize())
-	bufs := make([][]byte, 0, maxBatch)
-	for b := range d.sendQ {
-		b.wg.Wait()
-		elems := b.elems
-		for i := 0; i < len(elems); {
-			p := elems[i].peer
-			j := i
-			var bytes uint64
-			data := false
-			bufs = bufs[:0]
-			for ; j < len(elems) && elems[j].peer == p; j++ {
-				e := elems[j]
-				if !e.ok {
-					continue
-				}
-				bufs = append(bufs, e.pkt)
-				bytes += uint64(len(e.pkt))
-				if len(e.pkt) > wire.MinTransportSize {
-					data = true
-				}
-			}
-			i = j
-			if len(bufs) == 0 {
+	elems := b.elems
+	for i := 0; i < len(elems); {
+		p := elems[i].peer
+		j := i
+		var bytes uint64
+		data := false
+		bufs := d.txBufs[:0]
+		for ; j < len(elems) && elems[j].peer == p; j++ {
+			e := elems[j]
+			if !e.ok {
 				continue
 			}
-			p.timersAnyAuthenticatedPacketTraversal()
-			p.timersAnyAuthenticatedPacketSent()
-			if ep := p.getEndpoint(); ep != nil {
-				if err := d.sendChunked(bufs, maxBatch, ep); err != nil {
-					d.log.Verbosef("%v - Failed to send data packets: %v", p, err)
-				} else {
-					p.txBytes.Add(bytes)
-				}
-			}
-			if data {
-				p.timersDataSent()
+			bufs = append(bufs, e.pkt)
+			bytes += uint64(len(e.pkt))
+			if len(e.pkt) > wire.MinTransportSize {
+				data = true
 			}
 		}
-		d.pools.putBatch(b)
-		d.inflight.Add(-1)
+		i = j
+		d.txBufs = bufs[:0]
+		if len(bufs) == 0 {
+			continue
+		}
+		p.timersAnyAuthenticatedPacketTraversal()
+		p.timersAnyAuthenticatedPacketSent()
+		if ep := p.getEndpoint(); ep != nil {
+			if err := d.sendChunked(bufs, maxBatch, ep); err != nil {
+				d.log.Verbosef("%v - Failed to send data packets: %v", p, err)
+			} else {
+				p.txBytes.Add(bytes)
+			}
+		}
+		clear(bufs)
+		if data {
+			p.timersDataSent()
+		}
 	}
+	d.pools.putBatch(b)
+	d.inflight.Add(-1)
 }
 
 // sendChunked sends bufs in chunks of at most n per bind.Send.

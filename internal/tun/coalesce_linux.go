@@ -12,7 +12,13 @@ import (
 // own GRO had merged them. The rules are GRO's (net/ipv4/tcp_offload.c):
 // same addresses, ports, IP fields and TCP options, the next sequence
 // number, the same acknowledgement, no flags but ACK (PSH ends a group, as
-// does a segment shorter than the first), and every checksum valid.
+// does a segment shorter than the first), and valid IPv4 header checksums.
+//
+// TCP checksums are not verified: every packet written here was decrypted
+// by the engine, whose AEAD authenticated each byte of it, and kernel
+// WireGuard hands such packets to the stack as CHECKSUM_UNNECESSARY too.
+// Reading every payload again only to check it would cost a pass over all
+// received data.
 
 // maxGroupSegments bounds a group; GRO's own limit is 64 segments.
 const maxGroupSegments = 64
@@ -34,8 +40,8 @@ type group struct {
 	v6      bool
 	closed  bool // no more segments may join
 	psh     bool // the last segment had PSH
-	checked bool // the first packet's checksum was verified
-	badSum  bool // the first packet's checksum is wrong: never merge
+	checked bool // the first packet's IPv4 header checksum was verified
+	badSum  bool // the first packet's IPv4 header checksum is wrong: never merge
 }
 
 // coalescer groups the packets of one Write. Its slices are reused from
@@ -107,9 +113,9 @@ func (c *coalescer) join(bufs [][]byte, offset, i int, pkt []byte, hlen int) boo
 		if !g.closed && canJoin(g, head, pkt, hlen) {
 			if !g.checked {
 				g.checked = true
-				g.badSum = !tcpChecksumValid(head, g.l4)
+				g.badSum = !ipHeaderValid(head, g.l4)
 			}
-			if !g.badSum && tcpChecksumValid(pkt, g.l4) {
+			if !g.badSum && ipHeaderValid(pkt, g.l4) {
 				c.merge(g, i, pkt)
 				if g.closed {
 					c.untrack(k)
@@ -211,20 +217,11 @@ func canJoin(g *group, head, pkt []byte, hlen int) bool {
 	return head[1] == pkt[1] && head[8] == pkt[8] && head[6]&0x40 == pkt[6]&0x40
 }
 
-// tcpChecksumValid verifies the TCP checksum of an IPv4 or IPv6 packet
-// whose TCP header is at l4, and an IPv4 header's checksum: merged
-// packets get new ones, which must not hide a corrupt packet.
-func tcpChecksumValid(pkt []byte, l4 int) bool {
-	var addrs uint64
-	if l4 == 40 {
-		addrs = pseudoSum(pkt[8:24], pkt[24:40])
-	} else {
-		if fold(sum64(pkt[:20], 0)) != 0xffff {
-			return false
-		}
-		addrs = pseudoSum(pkt[12:16], pkt[16:20])
-	}
-	return fold(sum64(pkt[l4:], addrs+ipProtoTCP+uint64(len(pkt)-l4))) == 0xffff
+// ipHeaderValid verifies the header checksum of an IPv4 packet (l4 20);
+// IPv6 has none. Merged packets get a new one, which must not hide a
+// corrupt header.
+func ipHeaderValid(pkt []byte, l4 int) bool {
+	return l4 == 40 || fold(sum64(pkt[:20], 0)) == 0xffff
 }
 
 // finish turns g's first packet into the headers of the super-packet and

@@ -23,6 +23,10 @@ type Device interface {
 	Read(bufs [][]byte, sizes []int, offset int) (n int, err error)
 	// Write writes each bufs[i][offset:] as one packet. It returns how many
 	// buffers it consumed. Write may modify the bytes before offset.
+	// Write should not wait for room for long (the kernel's TUN, Wintun and
+	// the userspace stack drop instead): a Write that blocks holds up the
+	// engine's receive path, and Down, until it returns; Close always
+	// unblocks it.
 	Write(bufs [][]byte, offset int) (int, error)
 	// MTU returns the interface's current MTU.
 	MTU() (int, error)
