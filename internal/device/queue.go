@@ -132,4 +132,3 @@ func cryptoRange(elems []*elem, open bool, mtu int) {
 		held.mu.RUnlock()
 	}
 }
-
