@@ -15,6 +15,8 @@
 #   rootless: a 64 MiB download through warren proxy's SOCKS5 server with
 #     warren on its userspace stack at both ends, against the same proxy code
 #     on the reference's netstack (best of 3, go test in internal/proxy)
+#   handshakes: what a responder answers per second on one core, against the
+#     X25519 work each handshake needs (go test benchmarks in internal/noise)
 # Implementations alternate, round by round (the machine is shared, so only
 # numbers from one run are comparable), and the table shows medians and the
 # ratio warren/wireguard-go against the targets of issue 6.
@@ -265,6 +267,32 @@ else
 	exit 1
 fi
 
+# --- handshakes ------------------------------------------------------------
+# measure_handshake: BenchmarkResponder (the responder's whole work for one
+# handshake) and BenchmarkResponderX25519 (1 keygen + 3 DH, the X25519 work
+# it cannot avoid) on one core, 3 counts each, recorded as warren and x25519
+# handshake_hs. The table sets the medians against each other, not against
+# the reference.
+measure_handshake() {
+	local out vals
+	echo "== handshakes, 1 core" >&2
+	if ! out=$(go test -count 3 -run '^$' -bench 'BenchmarkResponder' -cpu 1 -benchtime 2s ./internal/noise 2>&1); then
+		echo "bench.sh: handshake measurement failed:" >&2
+		tail -n 20 <<<"$out" >&2
+		exit 1
+	fi
+	vals=$(awk '{ sub(/-[0-9]+$/, "", $1); for (i = 3; i < NF; i++) if ($(i + 1) == "hs/s") print $1, $i }' <<<"$out")
+	[ -n "$vals" ] || echo "bench.sh: no hs/s in the handshake benchmarks' output" >&2
+	while read -r name v; do
+		case $name in
+		BenchmarkResponder) record warren handshake_hs "$v" ;;
+		BenchmarkResponderX25519) record x25519 handshake_hs "$v" ;;
+		esac
+	done <<<"$vals"
+}
+measure_handshake
+# --- end handshakes ---------------------------------------------------------
+
 # The table: medians per implementation, and each warren variant against ref.
 median() { # IMPL METRIC
 	awk -v i="$1" -v m="$2" '$1 == i && $2 == m { print $3 }' "$WORK/results" | sort -g |
@@ -272,20 +300,22 @@ median() { # IMPL METRIC
 }
 echo
 echo "warren vs wireguard-go, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, $ROUNDS rounds x ${DUR}s"
-metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms cpu_per_gbps rss_mib socks5_mbps"
+metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms cpu_per_gbps rss_mib socks5_mbps handshake_hs"
 declare -A label=(
 	[tcp1420]="TCP 1 stream, MTU 1420 (Gbit/s)" [tcp9000]="TCP 1 stream, MTU 9000 (Gbit/s)"
 	[tcp1420x4]="TCP 4 streams, MTU 1420 (Gbit/s)" [udp64_kpps]="UDP 64 B received (kpps)"
 	[ping_ms]="ping RTT median (ms)" [cpu_per_gbps]="CPU cores per Gbit/s (TCP 1420)"
-	[rss_mib]="RSS with $PEERS peers (MiB)" [socks5_mbps]="SOCKS5 download, rootless (Mbit/s)")
+	[rss_mib]="RSS with $PEERS peers (MiB)" [socks5_mbps]="SOCKS5 download, rootless (Mbit/s)"
+	[handshake_hs]="handshakes/s responder, 1 core (vs X25519 limit)")
 # target: how the ratio warren/ref must compare ("ge X", "le X"), or "diff X" for ping.
 declare -A target=(
 	[tcp1420]="ge 1.3" [tcp9000]="ge 1.3" [tcp1420x4]="ge 1.0" [udp64_kpps]="ge 1.3"
-	[ping_ms]="diff 0.1" [cpu_per_gbps]="lt 1.0" [rss_mib]="le 0.25" [socks5_mbps]="ge 1.0")
+	[ping_ms]="diff 0.1" [cpu_per_gbps]="lt 1.0" [rss_mib]="le 0.25" [socks5_mbps]="ge 1.0"
+	[handshake_hs]="ge 0.8")
 others=()
 for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
 {
-	printf '%-34s %10s' "metric" "ref"
+	printf '%-49s %10s' "metric" "ref"
 	k=0
 	for o in "${others[@]}"; do
 		name=$o
@@ -294,8 +324,10 @@ for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
 	done
 	printf '   target\n'
 	for m in $metrics; do
-		refv=$(median ref "$m")
-		printf '%-34s %10s' "${label[$m]}" "$refv"
+		base=ref
+		case $m in handshake_hs) base=x25519 ;; esac # its "ref" column is the X25519 limit
+		refv=$(median "$base" "$m")
+		printf '%-49s %10s' "${label[$m]}" "$refv"
 		for o in "${others[@]}"; do
 			v=$(median "$o" "$m")
 			read -r ratio ok < <(awk -v a="$v" -v b="$refv" -v t="${target[$m]}" 'BEGIN {
