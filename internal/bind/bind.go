@@ -28,6 +28,11 @@ type Endpoint interface {
 
 // ReceiveFunc receives up to len(bufs) datagrams into bufs, recording each
 // one's length in sizes[i] and sender in eps[i]. It returns how many it got.
+//
+// Datagrams the kernel hands over as one run (UDP GRO) stay where they
+// landed: the function may point bufs[i] at part of another of the buffers
+// it was given instead of copying. A caller that reuses its buffers resets
+// the slices before the next call.
 type ReceiveFunc func(bufs [][]byte, sizes []int, eps []Endpoint) (n int, err error)
 
 // Bind is a UDP socket (or several, e.g. one per address family).

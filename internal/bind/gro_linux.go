@@ -24,7 +24,8 @@ func (s *linuxSocket) setupOffloads(opts StdOptions) {
 // receiveGRO is the ReceiveFunc of a socket with UDP_GRO: a message may
 // hold a run of datagrams of gso_size bytes each (the last maybe
 // shorter), which it hands out one per buffer. Messages are received into
-// the last buffers and their datagrams moved to the first ones; how many
+// the last buffers and the first ones are pointed at their datagrams, in
+// place (no copy; see ReceiveFunc); how many
 // messages one call takes adapts to how many datagrams the last call's
 // messages held, and a run that still does not fit waits in the spill for
 // the next call. Buffers too small for a whole run (64 KiB) get one
@@ -51,7 +52,11 @@ func (s *linuxSocket) receiveGRO(bufs [][]byte, sizes []int, eps []Endpoint) (in
 		m = max(1, n/s.maxSegs)
 	}
 	start := n - m
-	into := bufs[start:n]
+	// into keeps the message buffers: bufs[i] is repointed as datagrams
+	// are handed out.
+	into := s.groInto[:m]
+	copy(into, bufs[start:n])
+	defer clear(into)
 	if small {
 		if s.groBuf[0] == nil {
 			s.groBuf[0] = make([]byte, maxGROMessage)
@@ -66,7 +71,6 @@ func (s *linuxSocket) receiveGRO(bufs [][]byte, sizes []int, eps []Endpoint) (in
 	}
 	out, maxSegs := 0, 1
 	for j := range got {
-		bi := start + j // the message's buffer among bufs, unless small
 		size := int(mb.msgs[j].Len)
 		ctrl := mb.ctrl[j*controlSize : j*controlSize+int(mb.msgs[j].Hdr.Controllen)]
 		ep := mb.endpoint(&mb.names[j], ctrl)
@@ -78,9 +82,7 @@ func (s *linuxSocket) receiveGRO(bufs [][]byte, sizes []int, eps []Endpoint) (in
 		maxSegs = max(maxSegs, (size+seg-1)/seg)
 		for lo := 0; lo < size || lo == 0; lo += seg {
 			hi := min(lo+seg, size)
-			// bufs[out] is free if it is before this message's buffer, or
-			// is that buffer (its later datagrams lie beyond hi).
-			if out >= n || (!small && out > bi) {
+			if out >= n {
 				s.spill.add(data[lo:], seg, ep)
 				for k := j + 1; k < got; k++ {
 					c := mb.ctrl[k*controlSize : k*controlSize+int(mb.msgs[k].Hdr.Controllen)]
@@ -89,10 +91,11 @@ func (s *linuxSocket) receiveGRO(bufs [][]byte, sizes []int, eps []Endpoint) (in
 				s.maxSegs = max(maxSegs, s.spill.maxSegs())
 				return out, nil
 			}
-			if small || out != bi || lo != 0 {
+			if small {
 				// A buffer too small cuts the datagram short, as recvmmsg would.
 				sizes[out] = copy(bufs[out], data[lo:hi])
 			} else {
+				bufs[out] = data[lo:hi:hi]
 				sizes[out] = hi - lo
 			}
 			eps[out] = ep

@@ -61,6 +61,7 @@ type linuxSocket struct {
 	// caller's buffers waits in spill for the next call.
 	groMu   sync.Mutex
 	groBuf  [1][]byte // receives one message when the caller's buffers are small
+	groInto [linuxBatchSize][]byte
 	spill   groSpill
 	maxSegs int // the most datagrams one message held in the last receive
 }

@@ -22,10 +22,12 @@ func (d *Device) receive(fn bind.ReceiveFunc, stop <-chan struct{}) {
 	// otherwise the message is copied over first and opened in place by a
 	// worker.
 	direct := d.inlineMax >= bs
-	bufs := make([][]byte, bs)
-	for i := range bufs {
-		bufs[i] = make([]byte, MaxMessageSize)
+	own := make([][]byte, bs)
+	for i := range own {
+		own[i] = make([]byte, MaxMessageSize)
 	}
+	bufs := make([][]byte, bs) // own, or what fn pointed them at
+	copy(bufs, own)
 	sizes := make([]int, bs)
 	eps := make([]bind.Endpoint, bs)
 	var bo backoff
@@ -36,6 +38,7 @@ func (d *Device) receive(fn bind.ReceiveFunc, stop <-chan struct{}) {
 			d.datagrams.Add(uint64(n))
 			d.demux(bufs[:n], sizes[:n], eps[:n], direct, stop)
 			clear(eps)
+			copy(bufs, own)
 		}
 		if err != nil {
 			select {
