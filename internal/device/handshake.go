@@ -2,6 +2,7 @@ package device
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -160,17 +161,27 @@ func (d *Device) handleInitiation(msg []byte, ep bind.Endpoint, now time.Time) {
 	if err != nil {
 		return
 	}
-	ci, err := noise.ConsumeInitiation(id, &im)
+	// The peer's precomputed static-static DH saves one of the two DH
+	// operations of consuming the initiation (d.mu, held for reading,
+	// keeps p.keys from changing).
+	var p *Peer
+	ci, _, err := noise.ConsumeInitiationWith(id, &im, func(pk noise.PublicKey) *noise.PeerKeys {
+		if p = d.peers[pk]; p == nil {
+			return nil
+		}
+		p.hsMu.Lock()
+		defer p.hsMu.Unlock()
+		return p.keys
+	})
+	if errors.Is(err, noise.ErrUnknownPeer) {
+		d.log.Verbosef("Handshake initiation from unknown peer at %v", ep)
+		return
+	}
 	if err != nil {
 		d.log.Verbosef("Invalid handshake initiation from %v: %v", ep, err)
 		return
 	}
 	defer ci.Zero()
-	p := d.peers[ci.Remote]
-	if p == nil {
-		d.log.Verbosef("Handshake initiation from unknown peer at %v", ep)
-		return
-	}
 	var buf [wire.ResponseSize]byte
 	p.hsMu.Lock()
 	if p.keys == nil {

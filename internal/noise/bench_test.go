@@ -181,16 +181,17 @@ func BenchmarkResponder(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		// As the engine does: ConsumeInitiation computes the static-static
-		// DH again instead of taking it from the peer's PeerKeys
-		// (ConsumeInitiationWith).
-		ci, err := ConsumeInitiation(resp, &im)
+		// As the engine does: the peer's precomputed static-static DH
+		// is used (ConsumeInitiationWith).
+		var p *responderPeer
+		ci, _, err := ConsumeInitiationWith(resp, &im, func(pk PublicKey) *PeerKeys {
+			if p = peers[pk]; p == nil {
+				return nil
+			}
+			return p.keys
+		})
 		if err != nil {
 			b.Fatal(err)
-		}
-		p := peers[ci.Remote]
-		if p == nil {
-			b.Fatal("unknown peer")
 		}
 		if !ci.Timestamp.After(p.last) {
 			b.Fatal(ErrStaleTimestamp)
