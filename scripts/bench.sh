@@ -19,11 +19,12 @@
 #     X25519 work each handshake needs (go test benchmarks in internal/noise)
 # Implementations alternate, round by round (the machine is shared, so only
 # numbers from one run are comparable), and the table shows medians and the
-# ratio warren/wireguard-go against the targets of issue 6.
+# ratio warren/wireguard-go against the targets of issue 6: the median of the
+# rounds' own ratios (the machine's speed drifts from round to round).
 #
 # Usage (root):  scripts/bench.sh [--quick]
 # Environment:
-#   BENCH_ROUNDS    rounds, each running every implementation once (3; --quick 1)
+#   BENCH_ROUNDS    rounds, each running every implementation once (5; --quick 1)
 #   BENCH_DURATION  seconds per iperf3 run (8; --quick 2)
 #   BENCH_PINGS     pings per RTT measurement (50; --quick 20)
 #   BENCH_PEERS     peers in the memory measurement (10000; --quick 1000)
@@ -50,7 +51,7 @@ done
 if ((quick)); then
 	: "${BENCH_ROUNDS:=1}" "${BENCH_DURATION:=2}" "${BENCH_PINGS:=20}" "${BENCH_PEERS:=1000}"
 fi
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 DUR=${BENCH_DURATION:-8}
 PINGS=${BENCH_PINGS:-50}
 PEERS=${BENCH_PEERS:-10000}
@@ -298,6 +299,14 @@ median() { # IMPL METRIC
 	awk -v i="$1" -v m="$2" '$1 == i && $2 == m { print $3 }' "$WORK/results" | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+# paired IMPL BASE METRIC: the median over rounds of IMPL's value divided
+# by BASE's in the same round (the n-th of each): on a shared machine whose
+# speed drifts between rounds, pairing keeps the drift out of the ratio.
+paired() {
+	awk -v i="$1" -v b="$2" -v m="$3" '$2 == m && $1 == i { a[++na] = $3 } $2 == m && $1 == b { r[++nb] = $3 }
+		END { for (k = 1; k <= na && k <= nb; k++) if (r[k] + 0 != 0) print a[k] / r[k] }' "$WORK/results" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 echo
 echo "warren vs wireguard-go, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, $ROUNDS rounds x ${DUR}s"
 metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms cpu_per_gbps rss_mib socks5_mbps handshake_hs"
@@ -330,10 +339,11 @@ for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
 		printf '%-49s %10s' "${label[$m]}" "$refv"
 		for o in "${others[@]}"; do
 			v=$(median "$o" "$m")
-			read -r ratio ok < <(awk -v a="$v" -v b="$refv" -v t="${target[$m]}" 'BEGIN {
+			pr=$(paired "$o" "$base" "$m")
+			read -r ratio ok < <(awk -v a="$v" -v b="$refv" -v pr="$pr" -v t="${target[$m]}" 'BEGIN {
 				split(t, p, " ")
 				if (a == "-" || b == "-" || b + 0 == 0) { print "- -"; exit }
-				r = a / b
+				r = pr == "-" ? a / b : pr
 				if (p[1] == "ge") ok = r >= p[2]; else if (p[1] == "le") ok = r <= p[2]
 				else if (p[1] == "lt") ok = r < p[2]; else ok = (a - b) <= p[2]
 				printf "%.2f %s\n", r, ok ? "yes" : "NO" }')
