@@ -12,33 +12,40 @@ import (
 
 // sum64 adds the bytes of b, as big-endian 16-bit words (an odd last byte
 // padded with zero), to the running sum acc.
+//
+// The words are summed as little-endian 32-bit words into four
+// independent 64-bit accumulators: no carry chain ties one addition to the
+// next, and no accumulator can overflow before 2^32 words. A 32-bit word is
+// congruent to the sum of its 16-bit halves, and a one's-complement sum of
+// byte-swapped words is the byte-swapped sum (RFC 1071, 2.B), so the
+// folded result only needs swapping back.
 func sum64(b []byte, acc uint64) uint64 {
-	var c uint64
+	var s0, s1, s2, s3 uint64
 	for len(b) >= 32 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[8:]), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[16:]), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[24:]), c)
+		s0 += uint64(binary.LittleEndian.Uint32(b))
+		s1 += uint64(binary.LittleEndian.Uint32(b[4:]))
+		s2 += uint64(binary.LittleEndian.Uint32(b[8:]))
+		s3 += uint64(binary.LittleEndian.Uint32(b[12:]))
+		s0 += uint64(binary.LittleEndian.Uint32(b[16:]))
+		s1 += uint64(binary.LittleEndian.Uint32(b[20:]))
+		s2 += uint64(binary.LittleEndian.Uint32(b[24:]))
+		s3 += uint64(binary.LittleEndian.Uint32(b[28:]))
 		b = b[32:]
 	}
-	for len(b) >= 8 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), c)
-		b = b[8:]
-	}
-	acc, c = bits.Add64(acc, c, 0)
-	if len(b) >= 4 {
-		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint32(b)), c)
+	for len(b) >= 4 {
+		s0 += uint64(binary.LittleEndian.Uint32(b))
 		b = b[4:]
 	}
 	if len(b) >= 2 {
-		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint16(b)), c)
+		s1 += uint64(binary.LittleEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		acc, c = bits.Add64(acc, uint64(b[0])<<8, c)
+		s2 += uint64(b[0]) // the high byte of its big-endian word
 	}
-	acc, _ = bits.Add64(acc, c, 0) // cannot carry again: acc was at most 2^64-2
-	return acc
+	le := fold(s0 + s1 + s2 + s3) // each below 2^62 for any slice
+	sum, c := bits.Add64(acc, uint64(bits.ReverseBytes16(le)), 0)
+	return sum + c // end-around carry; cannot carry again
 }
 
 // fold reduces a running sum to the 16-bit one's-complement sum.

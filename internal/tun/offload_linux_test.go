@@ -493,7 +493,12 @@ func TestCoalesceLimits(t *testing.T) {
 
 func TestChecksumAgainstReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	lengths := make([]int, 0, 310)
 	for n := range 300 {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 1379, 1380, 1420, 8999, 9000, 65535, 65536, 131071)
+	for _, n := range lengths {
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = byte(r.Uint32())
@@ -504,6 +509,9 @@ func TestChecksumAgainstReference(t *testing.T) {
 			}
 		}
 		acc := uint64(r.Uint32())
+		if n%5 == 0 {
+			acc = ^uint64(0) - uint64(r.Uint32()%3) // end-around carry from acc
+		}
 		got := fold(sum64(b, acc))
 		want := uint16(checksum(uint32(fold(acc)), b))
 		if got != want && !(got == 0xffff && want == 0) && !(got == 0 && want == 0xffff) {
