@@ -42,22 +42,21 @@ type hsMsg struct {
 
 // pools recycles the engine's buffers so that the steady state allocates
 // nothing per packet. Packet buffers come in two classes: small ones, sized
-// for the MTU (they grow with it), kept on a bounded free list that the
-// garbage collector does not empty; and large ones (MaxMessageSize) for the
-// rare bigger packet. Idle peers hold no buffers.
+// for the MTU (they grow with it), and large ones (MaxMessageSize) for the
+// rare bigger packet. Both are sync.Pools: per-core caches without a lock
+// on the hot path, which the garbage collector may empty when it runs (in
+// the steady state it does not: the data plane allocates nothing), so an
+// idle device gives its buffers back. Idle peers hold no buffers.
 type pools struct {
 	smallSize atomic.Int64
-	small     chan *elem
+	small     sync.Pool
 	large     sync.Pool
 	batches   sync.Pool
 	hs        sync.Pool
 }
 
-// freeListSize bounds the small buffers a device keeps when idle.
-const freeListSize = 2048
-
 func newPools(mtu int) *pools {
-	p := &pools{small: make(chan *elem, freeListSize)}
+	p := &pools{}
 	p.setMTU(mtu)
 	p.large.New = func() any { return &elem{buf: make([]byte, MaxMessageSize)} }
 	p.batches.New = func() any { return &batch{elems: make([]*elem, 0, 128)} }
@@ -84,15 +83,14 @@ func (p *pools) getElem(n int) *elem {
 		return p.large.Get().(*elem)
 	}
 	for {
-		select {
-		case e := <-p.small:
-			if len(e.buf) < n {
-				continue // from before the MTU grew: let it go
-			}
-			return e
-		default:
+		e, _ := p.small.Get().(*elem)
+		if e == nil {
 			return &elem{buf: make([]byte, small)}
 		}
+		if len(e.buf) >= n {
+			return e
+		}
+		// From before the MTU grew: let it go.
 	}
 }
 
@@ -102,10 +100,7 @@ func (p *pools) putElem(e *elem) {
 	case MaxMessageSize:
 		p.large.Put(e)
 	case int(p.smallSize.Load()):
-		select {
-		case p.small <- e:
-		default: // the free list is full: let the collector have it
-		}
+		p.small.Put(e)
 	}
 }
 
