@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strings"
 
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/uapi"
@@ -107,19 +104,4 @@ func (s *ServiceTunnel) down() error {
 		s.tunnel = nil
 	}
 	return errors.Join(errs...)
-}
-
-// hooks runs each command with cmd.exe, as WireGuard for Windows does,
-// with WIREGUARD_TUNNEL_NAME set to the tunnel's name. The first failure
-// stops the rest.
-func (s *ServiceTunnel) hooks(stage string, cmds []string) error {
-	for _, c := range cmds {
-		cmd := exec.Command("cmd.exe", "/C", c)
-		cmd.Env = append(os.Environ(), "WIREGUARD_TUNNEL_NAME="+s.name)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("tunnel %s: %s command failed: %w: %s", s.name, stage, err, strings.TrimSpace(string(out)))
-		}
-	}
-	return nil
 }
