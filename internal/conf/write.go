@@ -62,13 +62,13 @@ func Write(w io.Writer, f *File) error {
 		}
 	}
 	if in.PrivateKey != nil {
-		fmt.Fprintf(bw, "PrivateKey = %s\n", in.PrivateKey.String())
+		fmt.Fprintf(bw, "PrivateKey = %s\n", in.PrivateKey.Base64())
 	}
 	bw.WriteString("\n")
 	for i, p := range f.Peers {
 		fmt.Fprintf(bw, "[Peer]\nPublicKey = %s\n", p.PublicKey.String())
 		if p.PresharedKey != nil {
-			fmt.Fprintf(bw, "PresharedKey = %s\n", p.PresharedKey.String())
+			fmt.Fprintf(bw, "PresharedKey = %s\n", p.PresharedKey.Base64())
 		}
 		if len(p.AllowedIPs) > 0 {
 			bw.WriteString("AllowedIPs = ")

@@ -94,11 +94,37 @@ func isZero(b []byte) bool {
 // String returns the base64 form used by wg and wg0.conf.
 func (k PublicKey) String() string { return base64.StdEncoding.EncodeToString(k[:]) }
 
-// String returns the base64 form. Callers must take care never to log it.
-func (k PrivateKey) String() string { return base64.StdEncoding.EncodeToString(k[:]) }
+// Base64 returns the base64 form used by wg and wg0.conf. It is the only
+// way to print a private key: String and Format redact it.
+func (k PrivateKey) Base64() string { return base64.StdEncoding.EncodeToString(k[:]) }
 
-// String returns the base64 form. Callers must take care never to log it.
-func (k PresharedKey) String() string { return base64.StdEncoding.EncodeToString(k[:]) }
+// Base64 returns the base64 form used by wg and wg0.conf. It is the only
+// way to print a preshared key: String and Format redact it.
+func (k PresharedKey) Base64() string { return base64.StdEncoding.EncodeToString(k[:]) }
+
+// redacted is what String and Format print for a secret key, so that a
+// key that reaches a log line through %v or %s shows nothing of itself.
+const redacted = "(redacted)"
+
+// String returns "(redacted)": use Base64 or Hex to encode the key.
+func (k PrivateKey) String() string { return redacted }
+
+// String returns "(redacted)": use Base64 or Hex to encode the key.
+func (k PresharedKey) String() string { return redacted }
+
+// GoString returns "(redacted)", for %#v.
+func (k PrivateKey) GoString() string { return redacted }
+
+// GoString returns "(redacted)", for %#v.
+func (k PresharedKey) GoString() string { return redacted }
+
+// Format prints "(redacted)" for every verb (%v, %s, %x, %q, %d...): a
+// secret key never reaches text by way of fmt.
+func (k PrivateKey) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
+
+// Format prints "(redacted)" for every verb (%v, %s, %x, %q, %d...): a
+// secret key never reaches text by way of fmt.
+func (k PresharedKey) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
 
 // Hex returns the lowercase hex form used by the UAPI protocol.
 func (k PublicKey) Hex() string { return hex.EncodeToString(k[:]) }

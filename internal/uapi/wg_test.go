@@ -86,7 +86,7 @@ func TestDebianWG(t *testing.T) {
 	priv := noise.PrivateKey(testKey(0x40)).Clamped()
 	psk := noise.PresharedKey(testKey(0x33))
 	dir := t.TempDir()
-	for file, key := range map[string]string{"priv": priv.String(), "psk": psk.String()} {
+	for file, key := range map[string]string{"priv": priv.Base64(), "psk": psk.Base64()} {
 		if err := os.WriteFile(dir+"/"+file, []byte(key+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -109,8 +109,8 @@ func TestDebianWG(t *testing.T) {
 		t.Fatalf("wg show dump: %v\n%s", err, out)
 	}
 	want := strings.Join([]string{
-		strings.Join([]string{priv.String(), priv.PublicKey().String(), "51999", "0x10"}, "\t"),
-		strings.Join([]string{pub1.String(), psk.String(), "[2001:db8::1]:51820", "10.0.0.0/8,fd00::/64", "1700000000", "1000", "2000", "25"}, "\t"),
+		strings.Join([]string{priv.Base64(), priv.PublicKey().String(), "51999", "0x10"}, "\t"),
+		strings.Join([]string{pub1.String(), psk.Base64(), "[2001:db8::1]:51820", "10.0.0.0/8,fd00::/64", "1700000000", "1000", "2000", "25"}, "\t"),
 		strings.Join([]string{pub2.String(), "(none)", "192.0.2.7:1", "(none)", "0", "0", "0", "off"}, "\t"),
 	}, "\n") + "\n"
 	if out != want {

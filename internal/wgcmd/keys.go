@@ -27,7 +27,7 @@ func (e *env) genkey(args []string) int {
 			fmt.Fprintf(e.stderr, "getrandom: %v\n", err)
 			return 1
 		}
-		out = k.String()
+		out = k.Base64()
 		k.Zero()
 	} else {
 		k, err := noise.NewPresharedKey(e.rand)
@@ -35,7 +35,7 @@ func (e *env) genkey(args []string) int {
 			fmt.Fprintf(e.stderr, "getrandom: %v\n", err)
 			return 1
 		}
-		out = k.String()
+		out = k.Base64()
 		k.Zero()
 	}
 	if _, err := fmt.Fprintln(e.stdout, out); err != nil {

@@ -167,7 +167,7 @@ func prettyPrint(w io.Writer, name string, d *wgtypes.Device, st showStyle) {
 		p.printf("  %spublic key%s: %s\n", p.c(bold), p.c(reset), d.PublicKey.String())
 		priv := "(hidden)"
 		if st.showKeys {
-			priv = d.PrivateKey.String()
+			priv = d.PrivateKey.Base64()
 		}
 		p.printf("  %sprivate key%s: %s\n", p.c(bold), p.c(reset), priv)
 	}
@@ -187,7 +187,7 @@ func prettyPrint(w io.Writer, name string, d *wgtypes.Device, st showStyle) {
 		if !peer.PresharedKey.IsZero() {
 			psk := "(hidden)"
 			if st.showKeys {
-				psk = peer.PresharedKey.String()
+				psk = peer.PresharedKey.Base64()
 			}
 			p.printf("  %spreshared key%s: %s\n", p.c(bold), p.c(reset), psk)
 		}
@@ -304,7 +304,7 @@ func dumpPrint(w io.Writer, name string, d *wgtypes.Device, withIface bool) {
 	}
 	hasKey := !d.PrivateKey.IsZero()
 	fmt.Fprintf(w, "%s%s\t%s\t%d\t%s\n", prefix,
-		maybeKey(d.PrivateKey.String(), hasKey), maybeKey(d.PublicKey.String(), hasKey), d.ListenPort, fwmarkText(d.FwMark))
+		maybeKey(d.PrivateKey.Base64(), hasKey), maybeKey(d.PublicKey.String(), hasKey), d.ListenPort, fwmarkText(d.FwMark))
 	for i := range d.Peers {
 		peer := &d.Peers[i]
 		keepalive := "off"
@@ -313,7 +313,7 @@ func dumpPrint(w io.Writer, name string, d *wgtypes.Device, withIface bool) {
 		}
 		fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", prefix,
 			peer.PublicKey.String(),
-			maybeKey(peer.PresharedKey.String(), !peer.PresharedKey.IsZero()),
+			maybeKey(peer.PresharedKey.Base64(), !peer.PresharedKey.IsZero()),
 			endpointText(peer),
 			joinPrefixes(peer, ","),
 			handshakeUnix(peer.LastHandshakeTime), peer.RxBytes, peer.TxBytes, keepalive)
@@ -348,7 +348,7 @@ func (e *env) uglyPrint(w io.Writer, name string, d *wgtypes.Device, param strin
 	case "public-key":
 		fmt.Fprintf(w, "%s%s\n", prefix, maybeKey(d.PublicKey.String(), hasKey))
 	case "private-key":
-		fmt.Fprintf(w, "%s%s\n", prefix, maybeKey(d.PrivateKey.String(), hasKey))
+		fmt.Fprintf(w, "%s%s\n", prefix, maybeKey(d.PrivateKey.Base64(), hasKey))
 	case "listen-port":
 		fmt.Fprintf(w, "%s%d\n", prefix, d.ListenPort)
 	case "fwmark":
@@ -370,7 +370,7 @@ func (e *env) uglyPrint(w io.Writer, name string, d *wgtypes.Device, param strin
 		})
 	case "preshared-keys":
 		perPeer(func(p *wgtypes.Peer) string {
-			return maybeKey(p.PresharedKey.String(), !p.PresharedKey.IsZero())
+			return maybeKey(p.PresharedKey.Base64(), !p.PresharedKey.IsZero())
 		})
 	case "peers":
 		for i := range d.Peers {

@@ -154,7 +154,7 @@ func TestColorAndHiddenKeys(t *testing.T) {
 			if got := strings.Contains(out, "\x1b["); got != tt.wantColor {
 				t.Errorf("colours = %v, want %v", got, tt.wantColor)
 			}
-			if got := strings.Contains(out, d.PrivateKey.String()); got != tt.wantSecret {
+			if got := strings.Contains(out, d.PrivateKey.Base64()); got != tt.wantSecret {
 				t.Errorf("private key shown = %v, want %v", got, tt.wantSecret)
 			}
 			if got := strings.Contains(out, "(hidden)"); got == tt.wantSecret {
