@@ -7,6 +7,7 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -132,7 +133,7 @@ MTU = 1420
 PublicKey = %s
 AllowedIPs = 10.77.0.0/24, fd77::/64
 Endpoint = 127.0.0.1:%d
-%s`, priv, warrenV4, warrenV6, refV4, pub, r.port, extra)
+%s`, base64.StdEncoding.EncodeToString(priv[:]), warrenV4, warrenV6, refV4, pub, r.port, extra)
 }
 
 // openWarren starts warren's side from a config text and peers the
