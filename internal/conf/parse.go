@@ -236,6 +236,26 @@ func safeName(s string) bool {
 	return true
 }
 
+// validSearchDomain reports whether s may be handed to resolvconf,
+// resolvectl or resolv.conf as a search domain: at most 253 bytes of
+// letters, digits, '-', '_', dots and UTF-8 (IDN) bytes, not starting with
+// '-' (resolvectl would take it for an option) or '.', and no control
+// characters (a NUL or newline would end or add a resolv.conf line).
+func validSearchDomain(s string) bool {
+	if s == "" || len(s) > 253 || s[0] == '-' || s[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c >= 0x80:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func isSpaceRune(r rune) bool { return r < 0x80 && isSpace(byte(r)) }
 
 // splitList splits a wg-quick list value at commas and whitespace, as
@@ -265,6 +285,9 @@ func (p *parser) quick(key, value string) error {
 			// server address, the rest for search domains.
 			if strings.ContainsRune(v, ':') || strings.Trim(v, "0123456789.") == "" {
 				return invalid("DNS server is not a valid IP address: `%s'", v)
+			}
+			if !validSearchDomain(v) {
+				return invalid("DNS search domain is not a domain name (letters, digits, '-', '_' and dots, not starting with '-' or '.'): `%s'", v)
 			}
 			in.DNSSearch = append(in.DNSSearch, v)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/conf"
+	"github.com/warren-vpn/warren/internal/uapi"
 )
 
 // Errors the commands return, matchable with errors.Is.
@@ -174,6 +175,12 @@ func (e *env) load(operand string) (*config, error) {
 	m := confName.FindStringSubmatch(filepath.Base(path))
 	if m == nil {
 		return nil, fmt.Errorf("`%s': %w", path, ErrBadName)
+	}
+	// wg-quick's pattern lets "." (from "..conf") and "-x" through: the
+	// first is no interface name, the second reads as an option to ip,
+	// resolvconf and resolvectl.
+	if err := uapi.ValidName(m[1]); err != nil {
+		return nil, fmt.Errorf("`%s': %w: %w", path, ErrBadName, err)
 	}
 	iface := m[1]
 	abs, err := filepath.Abs(path)

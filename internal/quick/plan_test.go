@@ -273,6 +273,10 @@ func TestLoadErrors(t *testing.T) {
 	os.WriteFile(bad, []byte("[Interface]\n"), 0o600)
 	noSuffix := filepath.Join(dir, "wg0.txt")
 	os.WriteFile(noSuffix, []byte("[Interface]\n"), 0o600)
+	dot := filepath.Join(dir, "..conf")
+	os.WriteFile(dot, []byte("[Interface]\n"), 0o600)
+	dash := filepath.Join(dir, "-x.conf")
+	os.WriteFile(dash, []byte("[Interface]\n"), 0o600)
 	broken := filepath.Join(dir, "wg9.conf")
 	os.WriteFile(broken, []byte("[Interface]\nAddress = 10.0.0.300/24\n"), 0o600)
 	e := &env{prog: "wg-quick", stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
@@ -283,6 +287,8 @@ func TestLoadErrors(t *testing.T) {
 		{filepath.Join(dir, "missing.conf"), ErrNoConfig},
 		{bad, ErrBadName},
 		{noSuffix, ErrBadName},
+		{dot, ErrBadName},
+		{dash, ErrBadName},
 		{broken, conf.ErrInvalidValue},
 	}
 	for _, tt := range tests {

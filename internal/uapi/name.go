@@ -14,6 +14,8 @@ const maxNameLen = 15
 // ValidName checks an interface name against the Linux kernel's rules
 // (dev_valid_name): 1 to 15 bytes, not "." or "..", and no '/', ':', NUL or
 // white space. The same rules keep a name safe to use as a socket file name.
+// warren also refuses a name that starts with '-', which the kernel allows
+// but every tool that takes it as an argument would read as an option.
 func ValidName(name string) error {
 	switch {
 	case name == "":
@@ -22,6 +24,8 @@ func ValidName(name string) error {
 		return fmt.Errorf("%w: %q is longer than %d bytes", ErrInvalidName, name, maxNameLen)
 	case name == "." || name == "..":
 		return fmt.Errorf("%w: %q", ErrInvalidName, name)
+	case name[0] == '-':
+		return fmt.Errorf("%w: %q starts with '-'", ErrInvalidName, name)
 	case strings.ContainsAny(name, "/:\x00 \t\n\v\f\r"):
 		return fmt.Errorf("%w: %q contains '/', ':', NUL or white space", ErrInvalidName, name)
 	}

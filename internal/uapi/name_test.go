@@ -25,6 +25,9 @@ func TestValidName(t *testing.T) {
 		{"a\tb", false},
 		{"a\nb", false},
 		{"a\x00", false},
+		{"-x", false},
+		{"--help", false},
+		{"a-", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
