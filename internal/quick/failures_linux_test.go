@@ -269,8 +269,23 @@ func TestSave(t *testing.T) {
 		t.Fatalf("wg set: %v\n%s", err, out)
 	}
 	sh(t, "ip", "-n", tp.client, "addr", "add", "10.98.0.2/24", "dev", tp.iface)
+	// A symlink planted where a naive save puts its temporary file must
+	// not be written through (root would overwrite its target with keys).
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("untouched\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, path+".tmp"); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := tp.run(nil, b.warren, "save", path); err != nil {
 		t.Fatalf("warren save: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "untouched\n" {
+		t.Errorf("save wrote through the planted %s.tmp symlink: the victim now holds %q", path, got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*.tmp-*")); len(left) != 0 {
+		t.Errorf("save left temporary files: %v", left)
 	}
 	check := func(when string) {
 		data, err := os.ReadFile(path)

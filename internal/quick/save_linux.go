@@ -1,9 +1,9 @@
 package quick
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 
 	"github.com/vishvananda/netlink"
@@ -62,24 +62,13 @@ func (e *env) saveConfig(c *config, dev *wgtypes.Device, st *state) error {
 	f.Interface.PreUp, f.Interface.PostUp = in.PreUp, in.PostUp
 	f.Interface.PreDown, f.Interface.PostDown = in.PreDown, in.PostDown
 
-	tmp := c.Path + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("could not write configuration file: %w", err)
+	var b bytes.Buffer
+	if err := conf.Write(&b, f); err != nil {
+		return fmt.Errorf("could not write configuration file %s: %w", c.Path, err)
 	}
-	werr := conf.Write(out, f)
-	if werr == nil {
-		werr = out.Sync()
-	}
-	if cerr := out.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, c.Path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("could not write configuration file %s: %w", c.Path, werr)
+	defer clear(b.Bytes())
+	if err := writeFileAtomic(c.Path, b.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("could not write configuration file %s: %w", c.Path, err)
 	}
 	return nil
 }
