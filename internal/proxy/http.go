@@ -16,7 +16,8 @@ import (
 
 // HTTPServer is an HTTP proxy over a Network: CONNECT tunnels and plain
 // requests with an absolute URI. A connection that fails through the
-// tunnel is answered 502 Bad Gateway with the reason. If Username is set,
+// tunnel is answered 502 Bad Gateway with the reason (the peer's key and
+// endpoint go to the log only). If Username is set,
 // clients must send it and Password as Proxy-Authorization (Basic).
 type HTTPServer struct {
 	Net                Network
@@ -50,7 +51,7 @@ func (s *HTTPServer) init() {
 			FlushInterval: -1,
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				s.logf("http %s: %s %s: %v", r.RemoteAddr, r.Method, r.URL, err)
-				http.Error(w, "warren proxy: "+err.Error(), http.StatusBadGateway)
+				http.Error(w, "warren proxy: "+clientReason(err), http.StatusBadGateway)
 			},
 		}
 		s.srv = &http.Server{
@@ -134,7 +135,7 @@ func (s *HTTPServer) connect(w http.ResponseWriter, r *http.Request) {
 	up, err := s.Net.DialContext(r.Context(), "tcp", target)
 	if err != nil {
 		s.logf("http %s: CONNECT %s: %v", r.RemoteAddr, target, err)
-		http.Error(w, "warren proxy: "+err.Error(), http.StatusBadGateway)
+		http.Error(w, "warren proxy: "+clientReason(err), http.StatusBadGateway)
 		return
 	}
 	hj, ok := w.(http.Hijacker)

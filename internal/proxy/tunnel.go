@@ -70,6 +70,28 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() []error { return []error{e.Reason, e.Err} }
 
+// Public is what a client of the proxy may be told: the destination it
+// asked for and the reason, never the peer's public key or real endpoint
+// (Error, for the operator's log, names them).
+func (e *DialError) Public() string {
+	return fmt.Sprintf("dial %s %s: %v", e.Network, e.Address, e.Reason)
+}
+
+// clientReason turns an error from the tunnel into text for a client of
+// the proxy: a DialError's Public form, or a generic reason. The details
+// belong in the log.
+func clientReason(err error) string {
+	var de *DialError
+	var ne net.Error
+	switch {
+	case errors.As(err, &de):
+		return de.Public()
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "the connection through the tunnel timed out"
+	}
+	return "the connection through the tunnel failed"
+}
+
 // Tunnel is a WireGuard engine on a userspace stack: the rootless
 // counterpart of an interface brought up by wg-quick.
 type Tunnel struct {
