@@ -365,3 +365,40 @@ func TestReresolve(t *testing.T) {
 		t.Errorf("endpoint watcher left behind: %s", out)
 	}
 }
+
+// TestUnsafeStateDir: up refuses a state directory that others could write
+// or that is a symlink to somewhere else, before it creates anything. The
+// directory is faked inside a private mount namespace (a tmpfs over
+// /run/warren), so the host's own state is not touched.
+func TestUnsafeStateDir(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("skipping: unshare (util-linux) not installed")
+	}
+	b := binaries(t)
+	tp := newTopo(t, false)
+	path := tp.conf(t, "", "10.99.0.0/24", "")
+	if err := os.MkdirAll("/run/warren", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	attacker := t.TempDir()
+	for name, setup := range map[string]string{
+		"world-writable": "mkdir -m 777 /run/warren/quick",
+		"symlink":        "ln -s " + attacker + " /run/warren/quick",
+		"parent open":    "chmod 777 /run/warren",
+	} {
+		t.Run(name, func(t *testing.T) {
+			script := "mount -t tmpfs -o mode=0700 tmpfs /run/warren && " + setup + " && exec \"$0\" up \"$1\""
+			out, err := tp.run(nil, "unshare", "--mount", "--propagation", "private", "sh", "-c", script, b.warren, path)
+			if err == nil || !strings.Contains(out, "state directory") || !strings.Contains(out, "unsafe directory") {
+				t.Errorf("up with an unsafe state directory: %v\n%s", err, out)
+			}
+			if _, err := tp.run(nil, "ip", "link", "show", tp.iface); err == nil {
+				t.Errorf("up created %s anyway", tp.iface)
+			}
+			if ents, _ := os.ReadDir(attacker); len(ents) != 0 {
+				t.Errorf("up wrote into the symlink's target: %v", ents)
+			}
+		})
+	}
+}

@@ -7,11 +7,24 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/warren-vpn/warren/internal/safedir"
 )
 
 // stateDir holds what up has set up for each interface, so that down (or
 // a rollback) can undo exactly that even when the device is gone.
 const stateDir = "/run/warren/quick"
+
+// ensureStateDir creates stateDir, or checks the one there, with
+// safedir.Ensure: root's own, 0700, no symlinks, nobody else may write it
+// or a directory above it (a planted record could make down delete or
+// signal what it names).
+func ensureStateDir() error {
+	if err := safedir.Ensure(stateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	return nil
+}
 
 // state is the record of one tunnel's setup. It is written after every
 // step of up, so a crash mid-way leaves enough for down to clean up.
@@ -38,7 +51,7 @@ func statePath(iface string) string { return filepath.Join(stateDir, iface+".jso
 
 // loadState reads the record for iface; nil, nil when there is none.
 func loadState(iface string) (*state, error) {
-	data, err := os.ReadFile(statePath(iface))
+	data, err := safedir.ReadFile(statePath(iface))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -58,15 +71,10 @@ func (st *state) save(iface string) error {
 	if err != nil {
 		return fmt.Errorf("save state of %s: %w", iface, err)
 	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	if err := ensureStateDir(); err != nil {
 		return fmt.Errorf("save state of %s: %w", iface, err)
 	}
-	tmp := statePath(iface) + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("save state of %s: %w", iface, err)
-	}
-	if err := os.Rename(tmp, statePath(iface)); err != nil {
-		os.Remove(tmp)
+	if err := writeFileAtomic(statePath(iface), data, 0o600); err != nil {
 		return fmt.Errorf("save state of %s: %w", iface, err)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/warren-vpn/warren/internal/conf"
+	"github.com/warren-vpn/warren/internal/safedir"
 )
 
 // resolver resolves endpoints as wg does, honouring
@@ -39,12 +40,12 @@ func (e *env) resolver() (*conf.Resolver, error) {
 // remove, called while holding the lock, deletes the lock file; whoever
 // waited on it retries on a fresh one.
 func lock(iface string) (unlock, remove func(), err error) {
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	if err := ensureStateDir(); err != nil {
 		return nil, nil, fmt.Errorf("lock %s: %w", iface, err)
 	}
 	path := filepath.Join(stateDir, iface+".lock")
 	for {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := safedir.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, nil, fmt.Errorf("lock %s: %w", iface, err)
 		}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/warren-vpn/warren/internal/safedir"
 )
 
 // staleSocket leaves a socket file at path that nobody listens on, as a
@@ -129,6 +131,33 @@ func TestListenLeavesNonSocketAlone(t *testing.T) {
 	}
 	if b, err := os.ReadFile(path); err != nil || string(b) != "keep" {
 		t.Errorf("file changed: %q, %v", b, err)
+	}
+}
+
+// TestListenRefusesUnsafeDir: a socket directory that others can write to,
+// or a symlink planted in its place, is not used (someone could swap the
+// socket for their own and collect the keys wg sends).
+func TestListenRefusesUnsafeDir(t *testing.T) {
+	base := t.TempDir()
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(open, 0o777)
+	elsewhere := filepath.Join(base, "elsewhere")
+	os.Mkdir(elsewhere, 0o700)
+	link := filepath.Join(base, "link")
+	os.Symlink(elsewhere, link)
+	for _, dir := range []string{open, link} {
+		if l, err := Listen(dir, "wutest"); !errors.Is(err, safedir.ErrUnsafe) {
+			if l != nil {
+				l.Close()
+			}
+			t.Errorf("Listen(%s) = %v, want safedir.ErrUnsafe", dir, err)
+		}
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+		t.Errorf("Listen created %v through the symlink", ents)
 	}
 }
 

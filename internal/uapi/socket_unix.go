@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/safedir"
 )
 
 // socketSuffix ends every UAPI socket's file name.
@@ -30,7 +32,9 @@ const dialTimeout = time.Second
 func socketPath(dir, name string) string { return filepath.Join(dir, name+socketSuffix) }
 
 // Listen listens on the unix socket dir/name.sock, creating dir (0755) if
-// needed. The socket is only accessible to its owner from the moment it
+// needed. dir must be safe to keep a root-only socket in (see
+// safedir.Ensure): a real directory of the calling user that nobody else
+// may write to, or Listen fails with an error matching safedir.ErrUnsafe. The socket is only accessible to its owner from the moment it
 // appears: it is bound inside a private temporary directory, restricted,
 // then linked into place. An existing socket that nobody answers on (left by
 // a crashed daemon) is replaced; one that answers is left alone and Listen
@@ -44,8 +48,8 @@ func Listen(dir, name string) (net.Listener, error) {
 	if err := ValidName(name); err != nil {
 		return nil, fmt.Errorf("uapi: listen: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("uapi: listen: %w", err)
+	if err := safedir.Ensure(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("uapi: listen: socket directory: %w", err)
 	}
 	path := socketPath(dir, name)
 	stale, err := probe(path)
