@@ -23,13 +23,16 @@ const (
 )
 
 // Windows is the Bind for Windows: the portable IPv4 and IPv6 sockets,
-// which can be pinned to an interface so that a tunnel that takes the
-// default route never routes its own encrypted packets into itself.
+// which can be pinned to an interface so that a tunnel whose routes could
+// capture its own encrypted packets never sends them into itself, and
+// which drop a family's sends while that family must be pinned but has no
+// physical way out (see FollowDefaultRoute).
 type Windows struct {
 	portableBind
+	gate sendGate
 
-	ifMu             sync.Mutex // guards v4Index, v6Index
-	v4Index, v6Index uint32
+	ifMu  sync.Mutex // guards index
+	index [2]uint32  // per Family; 0 is unpinned
 }
 
 var _ Bind = (*Windows)(nil)
@@ -38,47 +41,69 @@ var _ Bind = (*Windows)(nil)
 func NewWindows() *Windows { return &Windows{} }
 
 // Open opens the sockets and pins them to the interfaces last given to
-// BindToInterface.
+// BindToInterface (or chosen by a DefaultRouteFollower).
 func (b *Windows) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 	fns, actual, err := b.portableBind.Open(port)
 	if err != nil {
 		return nil, 0, err
 	}
-	b.ifMu.Lock()
-	v4, v6 := b.v4Index, b.v6Index
+	b.ifMu.Lock() // held so that a concurrent bindFamily cannot be undone
+	err = errors.Join(b.pin(IPv4, b.index[IPv4]), b.pin(IPv6, b.index[IPv6]))
 	b.ifMu.Unlock()
-	if err := b.pin(v4, v6); err != nil {
+	if err != nil {
 		b.portableBind.Close()
 		return nil, 0, err
 	}
 	return fns, actual, nil
 }
 
+// Send sends bufs to ep, unless ep's family is in a blackhole: then it
+// drops them and reports success.
+func (b *Windows) Send(bufs [][]byte, ep Endpoint) error {
+	return b.gate.send(bufs, ep, b.portableBind.Send)
+}
+
+// Dropped is how many datagrams Send dropped in each family's blackhole.
+func (b *Windows) Dropped() (v4, v6 uint64) {
+	return b.gate.dropped(IPv4), b.gate.dropped(IPv6)
+}
+
 // BindToInterface pins the IPv4 socket's unicast traffic to the interface
 // with index v4Index and the IPv6 socket's to v6Index (0 unpins), now if
 // the sockets are open and on every later Open.
 func (b *Windows) BindToInterface(v4Index, v6Index uint32) error {
-	b.ifMu.Lock()
-	b.v4Index, b.v6Index = v4Index, v6Index
-	b.ifMu.Unlock()
-	return b.pin(v4Index, v6Index)
+	return errors.Join(b.bindFamily(IPv4, v4Index), b.bindFamily(IPv6, v6Index))
 }
 
-// pin applies the interface indices to the open sockets.
-func (b *Windows) pin(v4Index, v6Index uint32) error {
+// bindFamily pins f's socket to interface index, now and on later Opens.
+// The index is kept only if it could be applied.
+func (b *Windows) bindFamily(f Family, index uint32) error {
+	b.ifMu.Lock()
+	defer b.ifMu.Unlock()
+	if err := b.pin(f, index); err != nil {
+		return err
+	}
+	b.index[f] = index
+	return nil
+}
+
+// pin applies an interface index to f's socket, if it is open.
+func (b *Windows) pin(f Family, index uint32) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	var errs []error
-	if b.v4 != nil {
+	if f == IPv4 {
+		if b.v4 == nil {
+			return nil
+		}
 		// Network byte order, as the option wants it.
 		var be [4]byte
-		binary.BigEndian.PutUint32(be[:], v4Index)
-		errs = append(errs, setsockopt(b.v4, windows.IPPROTO_IP, ipUnicastIf, int(binary.NativeEndian.Uint32(be[:])), "IP_UNICAST_IF", v4Index))
+		binary.BigEndian.PutUint32(be[:], index)
+		return setsockopt(b.v4, windows.IPPROTO_IP, ipUnicastIf, int(binary.NativeEndian.Uint32(be[:])), "IP_UNICAST_IF", index)
 	}
-	if b.v6 != nil {
-		errs = append(errs, setsockopt(b.v6, windows.IPPROTO_IPV6, ipv6UnicastIf, int(v6Index), "IPV6_UNICAST_IF", v6Index))
+	if b.v6 == nil {
+		return nil
 	}
-	return errors.Join(errs...)
+	return setsockopt(b.v6, windows.IPPROTO_IPV6, ipv6UnicastIf, int(index), "IPV6_UNICAST_IF", index)
 }
 
 func setsockopt(c *net.UDPConn, level, opt, value int, name string, index uint32) error {
@@ -98,122 +123,106 @@ func setsockopt(c *net.UDPConn, level, opt, value int, name string, index uint32
 	return nil
 }
 
-// DefaultRouteFollower keeps a Windows Bind pinned to the interfaces of
-// the best IPv4 and IPv6 default routes outside the tunnel, following
-// route and interface changes. Stop it with Close.
+// DefaultRouteFollower keeps a Windows Bind's sockets pinned to the
+// interface of the best physical default route of each family it was
+// given, following route and interface changes, and blackholes a family's
+// sends while it has none. Stop it with Close.
 type DefaultRouteFollower struct {
-	bind    *Windows
-	exclude winipcfg.LUID
-	family4 bool
-	family6 bool
-	onError func(error)
-
-	mu     sync.Mutex // serialises updates from the system's callback threads
-	closed bool
+	f      *follower
+	bind   *Windows
 	routes *winipcfg.RouteChangeCallback
 	ifaces *winipcfg.InterfaceChangeCallback
 }
 
-// FollowDefaultRoute pins b to the best default route's interface for
-// each family the tunnel takes over (v4, v6), ignoring routes through the
-// tunnel's own adapter (tunnelLUID), and re-pins whenever routes or
-// interface metrics change. onError, if not nil, receives failures of the
-// later re-pinning (the first one is returned).
+// FollowDefaultRoute pins b's IPv4 socket (if v4) and IPv6 socket (if v6)
+// to the interface of that family's best default route outside the
+// tunnel's own adapter (tunnelLUID), by route metric plus interface
+// metric, and re-pins whenever a default route, an interface's state or an
+// interface metric changes. Pass the families whose packets the tunnel's
+// routes could capture (winnet.PinFamilies). While a pinned family has no
+// such route its sends are dropped, not sent into the tunnel; they resume
+// once one appears.
+//
+// The first pinning's error is returned; later ones, and the first drop of
+// each blackhole (wrapping ErrNoDefaultRoute), go to onError if not nil.
 func FollowDefaultRoute(b *Windows, tunnelLUID uint64, v4, v6 bool, onError func(error)) (*DefaultRouteFollower, error) {
-	f := &DefaultRouteFollower{bind: b, exclude: winipcfg.LUID(tunnelLUID), family4: v4, family6: v6, onError: onError}
-	if err := f.update(); err != nil {
-		return nil, err
+	b.gate.setReport(onError)
+	f, err := newFollower(routeOS{table: readRouteTable, pin: b.bindFamily}, tunnelLUID, v4, v6, &b.gate, onError)
+	if err != nil {
+		b.gate.setReport(nil)
+		return nil, fmt.Errorf("follow default route: %w", err)
 	}
-	var err error
-	f.routes, err = winipcfg.RegisterRouteChangeCallback(func(_ winipcfg.MibNotificationType, r *winipcfg.MibIPforwardRow2) {
-		if r != nil && r.DestinationPrefix.PrefixLength == 0 {
-			f.updateAsync()
+	d := &DefaultRouteFollower{f: f, bind: b}
+	f.start()
+	d.routes, err = winipcfg.RegisterRouteChangeCallback(func(_ winipcfg.MibNotificationType, r *winipcfg.MibIPforwardRow2) {
+		if r != nil {
+			f.routeChanged(r.DestinationPrefix.Prefix())
 		}
 	})
 	if err != nil {
+		f.close()
+		b.gate.setReport(nil)
 		return nil, fmt.Errorf("follow default route: register route change callback: %w", err)
 	}
-	f.ifaces, err = winipcfg.RegisterInterfaceChangeCallback(func(winipcfg.MibNotificationType, *winipcfg.MibIPInterfaceRow) {
-		f.updateAsync()
+	d.ifaces, err = winipcfg.RegisterInterfaceChangeCallback(func(winipcfg.MibNotificationType, *winipcfg.MibIPInterfaceRow) {
+		f.changed()
 	})
 	if err != nil {
-		f.routes.Unregister()
+		err = errors.Join(err, d.routes.Unregister())
+		f.close()
+		b.gate.setReport(nil)
 		return nil, fmt.Errorf("follow default route: register interface change callback: %w", err)
 	}
-	return f, nil
+	// A change between the first update and the registrations was missed.
+	f.changed()
+	return d, nil
 }
 
-// updateAsync re-pins from a system callback; it must not block the
-// notifying thread for long, and reports errors to onError.
-func (f *DefaultRouteFollower) updateAsync() {
-	go func() {
-		if err := f.update(); err != nil && f.onError != nil {
-			f.onError(err)
-		}
-	}()
+// Close stops following; the sockets stay pinned as they are, and a
+// family in a blackhole stays in it (the tunnel is going down).
+func (d *DefaultRouteFollower) Close() error {
+	err := errors.Join(d.routes.Unregister(), d.ifaces.Unregister())
+	d.f.close()
+	d.bind.gate.setReport(nil)
+	return err
 }
 
-func (f *DefaultRouteFollower) update() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return nil
+// readRouteTable reads family f's default routes and IP interfaces, with
+// each interface's operational state.
+func readRouteTable(f Family) (RouteTable, error) {
+	af := winipcfg.AddressFamily(windows.AF_INET)
+	if f == IPv6 {
+		af = windows.AF_INET6
 	}
-	var v4, v6 uint32
-	var err error
-	if f.family4 {
-		if v4, err = bestDefaultInterface(windows.AF_INET, f.exclude); err != nil {
-			return err
-		}
-	}
-	if f.family6 {
-		if v6, err = bestDefaultInterface(windows.AF_INET6, f.exclude); err != nil {
-			return err
-		}
-	}
-	f.bind.ifMu.Lock()
-	same := f.bind.v4Index == v4 && f.bind.v6Index == v6
-	f.bind.ifMu.Unlock()
-	if same {
-		return nil
-	}
-	return f.bind.BindToInterface(v4, v6)
-}
-
-// Close stops following and leaves the sockets pinned as they are.
-func (f *DefaultRouteFollower) Close() error {
-	f.mu.Lock()
-	f.closed = true
-	f.mu.Unlock()
-	return errors.Join(f.routes.Unregister(), f.ifaces.Unregister())
-}
-
-// bestDefaultInterface returns the index of the interface whose default
-// route has the lowest total metric (route metric plus interface metric),
-// skipping the tunnel's adapter and interfaces that are not up; 0 when
-// there is none (the socket then follows the routing table).
-func bestDefaultInterface(family winipcfg.AddressFamily, exclude winipcfg.LUID) (uint32, error) {
-	routes, err := winipcfg.GetIPForwardTable2(family)
+	routes, err := winipcfg.GetIPForwardTable2(af)
 	if err != nil {
-		return 0, fmt.Errorf("default route: read routing table: %w", err)
+		return RouteTable{}, fmt.Errorf("routes: %w", err)
 	}
-	best, bestMetric := uint32(0), ^uint32(0)
+	ipifs, err := winipcfg.GetIPInterfaceTable(af)
+	if err != nil {
+		return RouteTable{}, fmt.Errorf("IP interfaces: %w", err)
+	}
+	ifs, err := winipcfg.GetIfTable2Ex(winipcfg.MibIfEntryNormalWithoutStatistics)
+	if err != nil {
+		return RouteTable{}, fmt.Errorf("interfaces: %w", err)
+	}
+	up := make(map[winipcfg.LUID]bool, len(ifs))
+	for i := range ifs {
+		up[ifs[i].InterfaceLUID] = ifs[i].OperStatus == winipcfg.IfOperStatusUp
+	}
+	var t RouteTable
 	for i := range routes {
 		r := &routes[i]
-		if r.DestinationPrefix.PrefixLength != 0 || r.InterfaceLUID == exclude {
-			continue
+		if r.DestinationPrefix.PrefixLength != 0 {
+			continue // only default routes matter, and tables can be long
 		}
-		iface, err := r.InterfaceLUID.Interface()
-		if err != nil || iface.OperStatus != winipcfg.IfOperStatusUp {
-			continue
-		}
-		ip, err := r.InterfaceLUID.IPInterface(family)
-		if err != nil {
-			continue
-		}
-		if m := r.Metric + ip.Metric; m < bestMetric {
-			best, bestMetric = r.InterfaceIndex, m
-		}
+		t.Routes = append(t.Routes, Route{Prefix: r.DestinationPrefix.Prefix(), LUID: uint64(r.InterfaceLUID), Metric: r.Metric})
 	}
-	return best, nil
+	for i := range ipifs {
+		ipif := &ipifs[i]
+		t.Interfaces = append(t.Interfaces, Interface{
+			LUID: uint64(ipif.InterfaceLUID), Index: ipif.InterfaceIndex, Up: up[ipif.InterfaceLUID], Metric: ipif.Metric,
+		})
+	}
+	return t, nil
 }

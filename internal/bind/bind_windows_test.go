@@ -3,8 +3,10 @@
 package bind
 
 import (
+	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -42,5 +44,50 @@ func TestWindowsBindUnpinned(t *testing.T) {
 	n, err := fns[0](bufs, sizes, eps)
 	if err != nil || n != 1 || string(bufs[0][:sizes[0]]) != "hello" {
 		t.Fatalf("receive: n=%d err=%v data=%q", n, err, bufs[0][:sizes[0]])
+	}
+}
+
+// TestWindowsBindBlackhole: while a family's gate is shut, Send reports
+// success but nothing leaves, and Dropped counts it; once it opens,
+// datagrams flow again.
+func TestWindowsBindBlackhole(t *testing.T) {
+	if underWine() {
+		t.Skip("wine has no UDP for Go's sockets")
+	}
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	b := NewWindows()
+	if _, _, err := b.Open(0); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ep, err := b.ParseEndpoint(rx.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+
+	b.gate.shut(IPv4)
+	if err := b.Send([][]byte{[]byte("dropped")}, ep); err != nil {
+		t.Fatalf("send into the blackhole = %v, want nil", err)
+	}
+	rx.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, _, err := rx.ReadFromUDP(buf); err == nil {
+		t.Fatalf("received %q through a shut gate", buf[:n])
+	}
+	if v4, v6 := b.Dropped(); v4 != 1 || v6 != 0 {
+		t.Errorf("Dropped = %d, %d; want 1, 0", v4, v6)
+	}
+
+	b.gate.open(IPv4)
+	if err := b.Send([][]byte{[]byte("passed")}, ep); err != nil {
+		t.Fatal(err)
+	}
+	rx.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _, err := rx.ReadFromUDP(buf); err != nil || string(buf[:n]) != "passed" {
+		t.Fatalf("after opening: %q, %v", buf[:n], err)
 	}
 }
