@@ -146,7 +146,7 @@ func (p *parser) descriptor() (*SecurityDescriptor, error) {
 	seen := map[byte]bool{}
 	for p.pos < len(p.s) {
 		if p.pos+2 > len(p.s) || p.s[p.pos+1] != ':' {
-			return nil, errors.New("expected O:, G:, D: or S:")
+			return nil, errors.New("expected a part: O, G, D or S and a colon")
 		}
 		part := p.s[p.pos]
 		if seen[part] {
@@ -165,7 +165,7 @@ func (p *parser) descriptor() (*SecurityDescriptor, error) {
 		case 'S':
 			sd.SACL, err = p.acl()
 		default:
-			return nil, fmt.Errorf("unknown part %c:", part)
+			return nil, fmt.Errorf("unknown part %q", part)
 		}
 		if err != nil {
 			return nil, err
