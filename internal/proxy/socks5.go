@@ -415,7 +415,10 @@ func (s *SOCKS5Server) connect(c net.Conn, br *bufio.Reader, req socksRequest) {
 
 // associate serves UDP ASSOCIATE: a local UDP socket on the address the
 // client reached us at relays datagrams to and from the tunnel until the
-// TCP connection closes.
+// TCP connection closes. The association belongs to one source: the
+// address and port the client announced in its request, where they are
+// not zero, or else the control connection's address and the first port
+// a datagram comes from. Datagrams from anywhere else are dropped.
 func (s *SOCKS5Server) associate(c net.Conn, req socksRequest) {
 	la, _ := c.LocalAddr().(*net.TCPAddr)
 	ra, _ := c.RemoteAddr().(*net.TCPAddr)
@@ -441,8 +444,7 @@ func (s *SOCKS5Server) associate(c net.Conn, req socksRequest) {
 	a := &association{
 		s:      s,
 		local:  local,
-		client: ra.AddrPort().Addr().Unmap(),
-		want:   req.Addr,
+		client: associationSource(ra.AddrPort().Addr(), req.Addr),
 		remote: make(map[bool]net.PacketConn),
 	}
 	done := make(chan struct{})
@@ -457,17 +459,46 @@ func (s *SOCKS5Server) associate(c net.Conn, req socksRequest) {
 	a.closeRemotes()
 }
 
+// associationSource is where an association's datagrams must come from:
+// the address and port the client announced (RFC 1928 §4: "the address
+// and port that the client expects to use to send UDP datagrams"), each
+// where it is not zero; otherwise the control connection's address, and
+// port 0 for "the first one seen". An announced name is not resolved: the
+// control connection's address stands for it.
+func associationSource(control netip.Addr, announced socksAddr) netip.AddrPort {
+	ip := control.Unmap()
+	if announced.Name == "" && announced.IP.IsValid() && !announced.IP.IsUnspecified() {
+		ip = announced.IP.Unmap()
+	}
+	return netip.AddrPortFrom(ip, announced.Port)
+}
+
 // association is one UDP ASSOCIATE's state.
 type association struct {
-	s      *SOCKS5Server
-	local  *net.UDPConn
-	client netip.Addr // only datagrams from this address are relayed
-	want   socksAddr  // the client's announced source (may be zero)
+	s     *SOCKS5Server
+	local *net.UDPConn
 
-	mu       sync.Mutex
-	clientAP netip.AddrPort          // where replies go, learned from the first datagram
-	remote   map[bool]net.PacketConn // tunnel sockets by family (true: IPv6)
-	wg       sync.WaitGroup
+	mu sync.Mutex
+	// client is the one source whose datagrams are relayed, and where
+	// replies go; its port is 0 until the first datagram when the client
+	// announced none.
+	client netip.AddrPort
+	remote map[bool]net.PacketConn // tunnel sockets by family (true: IPv6)
+	wg     sync.WaitGroup
+}
+
+// admit reports whether a datagram from from belongs to the association,
+// binding it to from's port if the client announced none.
+func (a *association) admit(from netip.AddrPort) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if from.Addr() != a.client.Addr() {
+		return false
+	}
+	if a.client.Port() == 0 {
+		a.client = from
+	}
+	return from.Port() == a.client.Port()
 }
 
 func (a *association) fromClient() {
@@ -478,7 +509,7 @@ func (a *association) fromClient() {
 			return
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if from.Addr() != a.client || (a.want.Port != 0 && from.Port() != a.want.Port) {
+		if !a.admit(from) {
 			continue
 		}
 		dst, payload, err := parseUDPDatagram(buf[:n])
@@ -495,7 +526,7 @@ func (a *association) fromClient() {
 				continue
 			}
 		}
-		pc, err := a.remoteFor(ip, from)
+		pc, err := a.remoteFor(ip)
 		if err != nil {
 			a.s.logf("socks5 %v: UDP to %v: %v", from, dst, err)
 			continue
@@ -505,11 +536,10 @@ func (a *association) fromClient() {
 }
 
 // remoteFor returns the tunnel socket for ip's family, opening it and its
-// reader on first use, and records where replies go.
-func (a *association) remoteFor(ip netip.Addr, from netip.AddrPort) (net.PacketConn, error) {
+// reader on first use.
+func (a *association) remoteFor(ip netip.Addr) (net.PacketConn, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.clientAP = from
 	v6 := ip.Is6()
 	if pc := a.remote[v6]; pc != nil {
 		return pc, nil
@@ -540,7 +570,7 @@ func (a *association) toClient(pc net.PacketConn) {
 			continue
 		}
 		a.mu.Lock()
-		to := a.clientAP
+		to := a.client
 		a.mu.Unlock()
 		msg := append(appendAddr(append(hdr[:0], 0, 0, 0), ua.AddrPort()), buf[:n]...)
 		a.local.WriteToUDPAddrPort(msg, to)
