@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,6 +84,7 @@ func (e *env) startDaemon(iface string, st *state) error {
 		conn, err := uapi.Dial(uapi.DefaultSocketDir, iface)
 		if err == nil {
 			st.PID = daemonPID(iface, peerPID(conn))
+			st.PIDStart, _ = procStart(st.PID)
 			conn.Close()
 			return nil
 		}
@@ -183,23 +183,21 @@ func getDevice(iface string) (*wgtypes.Device, error) {
 }
 
 // waitDaemon waits for the device process to exit after its link went
-// away, and stops it if it does not.
-func waitDaemon(iface string, pid int) error {
+// away, and stops it if it does not. The process is pid only while it
+// still has the start time recorded with it (start); a record without one
+// (written by an older warren) is trusted only for a process that looks
+// like the daemon of iface (isDaemon). Anything else is another process
+// that reused the number, and is left alone.
+func waitDaemon(iface string, pid int, start uint64) error {
 	if pid <= 0 {
 		return nil
 	}
 	alive := func() bool {
-		// The pid is ours only while its command line names iface.
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil {
-			return false
+		if start != 0 {
+			got, ok := procStart(pid)
+			return ok && got == start && !zombie(pid)
 		}
-		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			if _, rest, ok := strings.Cut(string(stat), ") "); ok && strings.HasPrefix(rest, "Z") {
-				return false
-			}
-		}
-		return slices.Contains(strings.Split(string(cmdline), "\x00"), iface)
+		return isDaemon(pid, iface) && !zombie(pid)
 	}
 	waitGone := func() bool {
 		for deadline := time.Now().Add(daemonExitWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -217,6 +215,42 @@ func waitDaemon(iface string, pid int) error {
 		return fmt.Errorf("userspace device of %s (pid %d) does not exit: %w", iface, pid, ErrDaemon)
 	}
 	return nil
+}
+
+// procStart is a process's start time in clock ticks since boot (field 22
+// of /proc/PID/stat): together with the PID it names one process for the
+// machine's uptime.
+func procStart(pid int) (uint64, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) is in parentheses and may hold spaces
+	// and parentheses itself: fields are counted after the last ')'.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	// fields[0] is field 3 (state), so field 22 is fields[19].
+	if len(fields) < 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(fields[19], 10, 64)
+	return n, err == nil
+}
+
+// zombie reports whether pid has exited and waits to be reaped.
+func zombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i >= 0 && strings.HasPrefix(strings.TrimSpace(string(stat[i+1:])), "Z")
 }
 
 // removeStaleSocket removes the UAPI socket file of a device that is gone.

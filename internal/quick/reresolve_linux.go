@@ -43,6 +43,7 @@ func (e *env) startWatcher(c *config, st *state) error {
 		return fmt.Errorf("start endpoint watcher: %w", err)
 	}
 	st.Watcher = cmd.Process.Pid
+	st.WatcherStart, _ = procStart(st.Watcher)
 	cmd.Process.Release()
 	return nil
 }
@@ -57,15 +58,24 @@ func isWatcher(pid int, iface string) bool {
 	return len(args) >= 4 && args[1] == "up" && args[2] == ReresolveArg && args[3] == iface
 }
 
-// stopWatcher ends the watcher recorded in st.
+// stopWatcher ends the watcher recorded in st: the process of that PID
+// only while it has the recorded start time and the watcher's command line.
 func stopWatcher(iface string, st *state) {
-	if st.Watcher > 0 && isWatcher(st.Watcher, iface) {
+	ours := func() bool {
+		if st.WatcherStart != 0 {
+			if got, ok := procStart(st.Watcher); !ok || got != st.WatcherStart {
+				return false
+			}
+		}
+		return isWatcher(st.Watcher, iface)
+	}
+	if st.Watcher > 0 && ours() {
 		syscall.Kill(st.Watcher, syscall.SIGTERM)
-		for i := 0; i < 100 && isWatcher(st.Watcher, iface); i++ {
+		for i := 0; i < 100 && ours(); i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	st.Watcher = 0
+	st.Watcher, st.WatcherStart = 0, 0
 }
 
 // watch is the watcher's loop.

@@ -31,10 +31,15 @@ func ensureStateDir() error {
 type state struct {
 	// Started is set once the device was started: its link is ours to delete.
 	Started bool `json:"started,omitempty"`
-	// PID is the userspace device's process, 0 if unknown.
-	PID int `json:"pid,omitempty"`
-	// Watcher is the endpoint watcher's process, 0 if none.
-	Watcher int `json:"watcher,omitempty"`
+	// PID is the userspace device's process, 0 if unknown, and PIDStart
+	// its start time (see procStart): a PID alone may have been reused by
+	// another process by the time down runs.
+	PID      int    `json:"pid,omitempty"`
+	PIDStart uint64 `json:"pid_start,omitempty"`
+	// Watcher is the endpoint watcher's process, 0 if none, and
+	// WatcherStart its start time.
+	Watcher      int    `json:"watcher,omitempty"`
+	WatcherStart uint64 `json:"watcher_start,omitempty"`
 	// Table is the policy routing table and fwmark of a full tunnel.
 	Table int `json:"table,omitempty"`
 	// Rules lists the address families (4, 6) given policy rules.

@@ -205,7 +205,7 @@ func (e *env) teardown(iface string, st *state) error {
 			errs = append(errs, fmt.Errorf("delete interface %s: %w", iface, err))
 		}
 	}
-	if err := waitDaemon(iface, st.PID); err != nil {
+	if err := waitDaemon(iface, st.PID, st.PIDStart); err != nil {
 		errs = append(errs, err)
 	}
 	if err := removeStaleSocket(iface); err != nil {
