@@ -56,8 +56,8 @@ func (w Warning) String() string {
 
 // Conflicts returns the warnings for running the given tunnels together:
 // two claiming a default route, overlapping AllowedIPs (default routes
-// aside, reported once as such), and a kill switch that would block another
-// tunnel. The result is deterministic for a given order of plans.
+// aside, reported once as such; tunnels with Table = off route nothing and
+// overlap nothing), and a kill switch that would block another tunnel. The result is deterministic for a given order of plans.
 func Conflicts(plans []*Plan) []Warning {
 	var ws []Warning
 	for i, a := range plans {
@@ -68,6 +68,9 @@ func Conflicts(plans []*Plan) []Warning {
 			}
 			if a.DefaultRoute6 && b.DefaultRoute6 {
 				ws = append(ws, Warning{Tunnels: names, Kind: BothDefaultRouteIPv6})
+			}
+			if a.TableOff || b.TableOff {
+				continue // no routes: the administrator routes, not the plans
 			}
 			for _, pa := range a.AllowedIPs {
 				for _, pb := range b.AllowedIPs {

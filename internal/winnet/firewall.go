@@ -3,6 +3,7 @@ package winnet
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -65,6 +66,8 @@ const (
 	FieldTunnelInterface Field = iota + 1
 	// FieldOwnApp matches traffic of the running executable (warren.exe),
 	// which carries the tunnel's encrypted UDP to its endpoints. No value.
+	// Any process started from the same file matches it, so the permits
+	// pair it with FieldOwnerSID.
 	FieldOwnApp
 	// FieldLoopback matches loopback traffic. No value.
 	FieldLoopback
@@ -79,6 +82,15 @@ const (
 	// FieldICMPType matches an ICMP(v6) type (Value); WFP carries it in the
 	// local-port field at the ALE layers.
 	FieldICMPType
+	// FieldOwnerSID matches traffic of a process whose token holds SID (as
+	// its user or an enabled group): WFP's ALE user-ID condition against a
+	// security descriptor granting SID the match right.
+	FieldOwnerSID
+	// FieldLocalAddr matches a local address in Prefix.
+	FieldLocalAddr
+	// FieldICMPCode matches an ICMP(v6) code (Value); WFP carries it in the
+	// remote-port field at the ALE layers.
+	FieldICMPCode
 )
 
 func (f Field) String() string {
@@ -99,6 +111,12 @@ func (f Field) String() string {
 		return "local-port"
 	case FieldICMPType:
 		return "icmp-type"
+	case FieldOwnerSID:
+		return "owner-sid"
+	case FieldLocalAddr:
+		return "local-addr"
+	case FieldICMPCode:
+		return "icmp-code"
 	}
 	return fmt.Sprintf("field(%d)", int(f))
 }
@@ -114,18 +132,45 @@ const (
 // Condition is one test of a rule.
 type Condition struct {
 	Field  Field
-	Value  uint16       // port, protocol or ICMP type
-	Prefix netip.Prefix // FieldRemoteAddr
+	Value  uint16       // port, protocol, ICMP type or code
+	Prefix netip.Prefix // FieldRemoteAddr, FieldLocalAddr
+	SID    string       // FieldOwnerSID, in string form (S-1-5-80-...)
 }
 
 func (c Condition) String() string {
 	switch c.Field {
 	case FieldTunnelInterface, FieldOwnApp, FieldLoopback:
 		return c.Field.String()
-	case FieldRemoteAddr:
+	case FieldRemoteAddr, FieldLocalAddr:
 		return fmt.Sprintf("%v=%v", c.Field, c.Prefix)
+	case FieldOwnerSID:
+		return fmt.Sprintf("%v=%s", c.Field, c.SID)
 	}
 	return fmt.Sprintf("%v=%d", c.Field, c.Value)
+}
+
+// RuleFlags modify how WFP treats a rule's decision.
+type RuleFlags uint32
+
+// Rule flags.
+const (
+	// FlagClearActionRight makes a permit a hard permit
+	// (FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT): the filter clears the
+	// FWPS_RIGHT_ACTION_WRITE right when it decides, so no filter of a
+	// lower-priority sublayer (another firewall's, Windows Firewall's)
+	// can turn it into a block; only a callout's veto still can. Without
+	// it a permit is soft and any lower sublayer's block overrides it.
+	FlagClearActionRight RuleFlags = 1 << iota
+)
+
+func (f RuleFlags) String() string {
+	if f == 0 {
+		return ""
+	}
+	if f == FlagClearActionRight {
+		return "clear-action-right"
+	}
+	return fmt.Sprintf("flags(%#x)", uint32(f))
 }
 
 // Rule is one WFP filter. Within the tunnel's sublayer the matching rule
@@ -135,6 +180,7 @@ type Rule struct {
 	Layer      Layer
 	Action     Action
 	Weight     uint8
+	Flags      RuleFlags
 	Conditions []Condition
 }
 
@@ -143,54 +189,75 @@ func (r Rule) String() string {
 	for i, c := range r.Conditions {
 		cs[i] = c.String()
 	}
-	return fmt.Sprintf("%-14v w%-2d %-6v %s [%s]", r.Layer, r.Weight, r.Action, r.Name, strings.Join(cs, " "))
+	flags := ""
+	if r.Flags != 0 {
+		flags = " " + r.Flags.String()
+	}
+	return fmt.Sprintf("%-14v w%-2d %-6v%s %s [%s]", r.Layer, r.Weight, r.Action, flags, r.Name, strings.Join(cs, " "))
 }
 
-// Rule weights: the first matching rule, highest weight first, decides.
+// Rule weights, as WireGuard for Windows weighs the same rules: the
+// matching rule of highest weight decides.
 const (
-	WeightOwnApp    = 15 // the tunnel's encrypted traffic, wherever the endpoint roams
-	WeightEndpoint  = 14 // the endpoints as resolved when the tunnel came up
+	WeightOwnApp    = 15 // the tunnel's own process, wherever the endpoint roams
+	WeightEndpoint  = 15 // the tunnel's own process to the endpoints resolved at start
+	WeightPermitDNS = 15 // DNS to the tunnel's DNS servers, on any interface
+	WeightBlockDNS  = 14 // DNS to anyone else, even through the tunnel or on loopback
 	WeightLoopback  = 13
-	WeightTunnel    = 12 // everything through the tunnel adapter, DNS included
-	WeightDHCPNDP   = 11 // keep the physical link configured
-	WeightBlockDNS  = 10 // DNS anywhere else, both families
-	WeightBlockRest = 0  // the catch-all block of a family the tunnel took over
+	WeightTunnel    = 12 // everything through the tunnel adapter
+	WeightDHCPNDP   = 12 // keep the physical link configured
+	WeightBlockRest = 0  // the catch-all block, both families
 )
 
 // KillSwitchParams select the kill switch's rules.
 type KillSwitchParams struct {
-	// Block4 and Block6 block untunneled traffic of that family (the
-	// tunnel holds its /0).
-	Block4, Block6 bool
-	// DNS servers of the tunnel: when set, DNS (port 53) is blocked outside
-	// the tunnel for both families, so a resolver on the physical link
-	// cannot learn the queries even for a family the tunnel does not take.
+	// Owner is the SID (string form) of the process that carries the
+	// tunnel: the tunnel service's SID (ServiceSID), or the user's SID for
+	// a tunnel run outside a service. Only traffic of warren.exe running
+	// with it in its token passes the switch; an empty Owner permits
+	// nobody's (and Apply refuses the rules).
+	Owner string
+	// DNS servers of the tunnel: DNS (port 53, UDP and TCP) to any other
+	// server is blocked, on every interface; to these it is permitted,
+	// on every interface.
 	DNS []netip.Addr
-	// Endpoints permitted explicitly (UDP to addr:port).
+	// Endpoints the owner's UDP may reach explicitly (see WeightEndpoint).
 	Endpoints []netip.AddrPort
 }
 
+// The addresses the link-keeping rules name.
+var (
+	linkLocal             = netip.MustParsePrefix("fe80::/10")
+	allDHCPRelaysServers  = netip.MustParsePrefix("ff02::1:2/128") // RFC 8415 §7.1
+	allDHCPServers        = netip.MustParsePrefix("ff05::1:3/128")
+	allRoutersLinkLocal   = netip.MustParsePrefix("ff02::2/128")
+	allLayers             = []Layer{LayerConnectV4, LayerRecvAcceptV4, LayerConnectV6, LayerRecvAcceptV6}
+	layersV4              = []Layer{LayerConnectV4, LayerRecvAcceptV4}
+	layersV6              = []Layer{LayerConnectV6, LayerRecvAcceptV6}
+	conditionUDPOrTCPTo53 = []Condition{{Field: FieldRemotePort, Value: 53}, {Field: FieldProtocol, Value: ProtoUDP}, {Field: FieldProtocol, Value: ProtoTCP}}
+)
+
 // KillSwitch returns the firewall rules that keep a default-route tunnel's
-// traffic from leaking: everything of a blocked family is dropped unless it
-// goes through the tunnel adapter, is the tunnel's own encrypted traffic
-// (the running executable, and its endpoints), stays on loopback, or keeps
-// the physical link alive (DHCP, NDP); DNS leaves only through the tunnel.
+// traffic from leaking, for both address families whichever default route
+// the tunnel holds (as WireGuard for Windows' blockAll does: a tunnel with
+// only 0.0.0.0/0 must not let IPv6 leave beside it). Everything is dropped
+// unless it goes through the tunnel adapter, is the tunnel's own process
+// (warren.exe with the owner's SID: its encrypted UDP to the endpoints),
+// stays on loopback, or keeps the physical link alive (DHCP, NDP); DNS
+// reaches only the tunnel's DNS servers. golden_test.go compares the set
+// with WireGuard for Windows' rules.
 func KillSwitch(p KillSwitchParams) []Rule {
-	if !p.Block4 && !p.Block6 {
-		return nil
-	}
 	var rs []Rule
-	both := func(name string, action Action, weight uint8, v4, v6 bool, conds ...Condition) {
-		for _, l := range []Layer{LayerConnectV4, LayerRecvAcceptV4, LayerConnectV6, LayerRecvAcceptV6} {
-			if (l.Is6() && !v6) || (!l.Is6() && !v4) {
-				continue
-			}
-			rs = append(rs, Rule{Name: name, Layer: l, Action: action, Weight: weight, Conditions: conds})
+	add := func(name string, layers []Layer, action Action, weight uint8, flags RuleFlags, conds ...Condition) {
+		for _, l := range layers {
+			rs = append(rs, Rule{Name: name, Layer: l, Action: action, Weight: weight, Flags: flags, Conditions: conds})
 		}
 	}
-	// The permits hold for both families whenever the kill switch is on:
-	// they only matter where a block below would otherwise match.
-	both("permit warren's own traffic", Permit, WeightOwnApp, true, true, Condition{Field: FieldOwnApp})
+	owner := Condition{Field: FieldOwnerSID, SID: p.Owner}
+
+	// The tunnel's own process: hard permits, so that no other firewall's
+	// block in a lower sublayer can cut the tunnel off.
+	add("permit warren's own traffic", allLayers, Permit, WeightOwnApp, FlagClearActionRight, Condition{Field: FieldOwnApp}, owner)
 	for _, ep := range p.Endpoints {
 		a := ep.Addr().Unmap()
 		if !a.IsValid() {
@@ -200,64 +267,74 @@ func KillSwitch(p KillSwitchParams) []Rule {
 		if a.Is6() {
 			layer = LayerConnectV6
 		}
-		rs = append(rs, Rule{
-			Name: "permit endpoint " + netip.AddrPortFrom(a, ep.Port()).String(), Layer: layer, Action: Permit, Weight: WeightEndpoint,
-			Conditions: []Condition{
-				{Field: FieldProtocol, Value: ProtoUDP},
-				{Field: FieldRemoteAddr, Prefix: netip.PrefixFrom(a, a.BitLen())},
-				{Field: FieldRemotePort, Value: ep.Port()},
-			},
-		})
+		add("permit warren's traffic to endpoint "+netip.AddrPortFrom(a, ep.Port()).String(), []Layer{layer}, Permit, WeightEndpoint, FlagClearActionRight,
+			owner,
+			Condition{Field: FieldProtocol, Value: ProtoUDP},
+			Condition{Field: FieldRemoteAddr, Prefix: netip.PrefixFrom(a, a.BitLen())},
+			Condition{Field: FieldRemotePort, Value: ep.Port()})
 	}
-	both("permit loopback", Permit, WeightLoopback, true, true, Condition{Field: FieldLoopback})
-	both("permit tunnel interface", Permit, WeightTunnel, true, true, Condition{Field: FieldTunnelInterface})
 
-	// DHCPv4: client port 68 to server port 67, out to the broadcast or
-	// the server, and the server's answer in.
-	rs = append(rs,
-		Rule{Name: "permit DHCPv4 requests", Layer: LayerConnectV4, Action: Permit, Weight: WeightDHCPNDP, Conditions: []Condition{
-			{Field: FieldProtocol, Value: ProtoUDP}, {Field: FieldLocalPort, Value: 68}, {Field: FieldRemotePort, Value: 67}}},
-		Rule{Name: "permit DHCPv4 replies", Layer: LayerRecvAcceptV4, Action: Permit, Weight: WeightDHCPNDP, Conditions: []Condition{
-			{Field: FieldProtocol, Value: ProtoUDP}, {Field: FieldLocalPort, Value: 68}, {Field: FieldRemotePort, Value: 67}}},
-	)
-	// DHCPv6: client 546 to server/relay 547 on link-local multicast, and
-	// back from link-local addresses.
-	linkLocal := netip.MustParsePrefix("fe80::/10")
-	rs = append(rs,
-		Rule{Name: "permit DHCPv6 requests", Layer: LayerConnectV6, Action: Permit, Weight: WeightDHCPNDP, Conditions: []Condition{
-			{Field: FieldProtocol, Value: ProtoUDP}, {Field: FieldRemoteAddr, Prefix: netip.MustParsePrefix("ff02::1:2/128")},
-			{Field: FieldLocalPort, Value: 546}, {Field: FieldRemotePort, Value: 547}}},
-		Rule{Name: "permit DHCPv6 replies", Layer: LayerRecvAcceptV6, Action: Permit, Weight: WeightDHCPNDP, Conditions: []Condition{
-			{Field: FieldProtocol, Value: ProtoUDP}, {Field: FieldRemoteAddr, Prefix: linkLocal},
-			{Field: FieldLocalPort, Value: 546}, {Field: FieldRemotePort, Value: 547}}},
-	)
-	// NDP (RFC 4861): router solicitation 133 out to routers; router
-	// advertisement 134 in from link-local routers; neighbour solicitation
-	// 135 and advertisement 136 both ways; redirect 137 in from link-local.
-	ndp := func(name string, layer Layer, typ uint16, from netip.Prefix) {
-		cs := []Condition{{Field: FieldProtocol, Value: ProtoICMPv6}, {Field: FieldICMPType, Value: typ}}
-		if from.IsValid() {
-			cs = append(cs, Condition{Field: FieldRemoteAddr, Prefix: from})
-		}
-		rs = append(rs, Rule{Name: name, Layer: layer, Action: Permit, Weight: WeightDHCPNDP, Conditions: cs})
-	}
-	ndp("permit NDP router solicitation", LayerConnectV6, 133, netip.MustParsePrefix("ff02::2/128"))
-	ndp("permit NDP router advertisement", LayerRecvAcceptV6, 134, linkLocal)
-	ndp("permit NDP neighbour solicitation out", LayerConnectV6, 135, netip.Prefix{})
-	ndp("permit NDP neighbour solicitation in", LayerRecvAcceptV6, 135, netip.Prefix{})
-	ndp("permit NDP neighbour advertisement out", LayerConnectV6, 136, netip.Prefix{})
-	ndp("permit NDP neighbour advertisement in", LayerRecvAcceptV6, 136, netip.Prefix{})
-	ndp("permit NDP redirect", LayerRecvAcceptV6, 137, linkLocal)
-
+	// DNS only to the tunnel's servers.
 	if len(p.DNS) > 0 {
-		for _, proto := range []uint16{ProtoUDP, ProtoTCP} {
-			for _, l := range []Layer{LayerConnectV4, LayerConnectV6} {
-				rs = append(rs, Rule{Name: "block DNS outside the tunnel", Layer: l, Action: Block, Weight: WeightBlockDNS,
-					Conditions: []Condition{{Field: FieldProtocol, Value: proto}, {Field: FieldRemotePort, Value: 53}}})
+		add("block DNS", allLayers, Block, WeightBlockDNS, 0, conditionUDPOrTCPTo53...)
+		for _, fam := range []struct {
+			is6    bool
+			layers []Layer
+		}{{false, layersV4}, {true, layersV6}} {
+			conds := slices.Clone(conditionUDPOrTCPTo53)
+			for _, d := range p.DNS {
+				d = d.Unmap()
+				if d.IsValid() && d.Is6() == fam.is6 {
+					conds = append(conds, Condition{Field: FieldRemoteAddr, Prefix: netip.PrefixFrom(d, d.BitLen())})
+				}
+			}
+			if len(conds) > len(conditionUDPOrTCPTo53) {
+				add("permit DNS to the tunnel's servers", fam.layers, Permit, WeightPermitDNS, 0, conds...)
 			}
 		}
 	}
-	both("block untunneled traffic", Block, WeightBlockRest, p.Block4, p.Block6)
+
+	add("permit loopback", allLayers, Permit, WeightLoopback, 0, Condition{Field: FieldLoopback})
+	add("permit tunnel interface", allLayers, Permit, WeightTunnel, 0, Condition{Field: FieldTunnelInterface})
+
+	// DHCPv4: client port 68 to server port 67, out (broadcast, or unicast
+	// to the server when renewing) and the server's answer in.
+	dhcp4 := []Condition{{Field: FieldProtocol, Value: ProtoUDP}, {Field: FieldLocalPort, Value: 68}, {Field: FieldRemotePort, Value: 67}}
+	add("permit DHCPv4 requests", []Layer{LayerConnectV4}, Permit, WeightDHCPNDP, 0, dhcp4...)
+	add("permit DHCPv4 replies", []Layer{LayerRecvAcceptV4}, Permit, WeightDHCPNDP, 0, dhcp4...)
+	// DHCPv6: from a link-local address, client port 546 to server/relay
+	// port 547 on the DHCP multicast groups, and back from link-local.
+	add("permit DHCPv6 requests", []Layer{LayerConnectV6}, Permit, WeightDHCPNDP, 0,
+		Condition{Field: FieldProtocol, Value: ProtoUDP},
+		Condition{Field: FieldRemoteAddr, Prefix: allDHCPRelaysServers},
+		Condition{Field: FieldRemoteAddr, Prefix: allDHCPServers},
+		Condition{Field: FieldRemotePort, Value: 547},
+		Condition{Field: FieldLocalAddr, Prefix: linkLocal},
+		Condition{Field: FieldLocalPort, Value: 546})
+	add("permit DHCPv6 replies", []Layer{LayerRecvAcceptV6}, Permit, WeightDHCPNDP, 0,
+		Condition{Field: FieldProtocol, Value: ProtoUDP},
+		Condition{Field: FieldRemoteAddr, Prefix: linkLocal},
+		Condition{Field: FieldRemotePort, Value: 547},
+		Condition{Field: FieldLocalAddr, Prefix: linkLocal},
+		Condition{Field: FieldLocalPort, Value: 546})
+	// NDP (RFC 4861 §4), code 0: router solicitation 133 out to the
+	// routers; router advertisement 134 in from link-local; neighbour
+	// solicitation 135 and advertisement 136 both ways; redirect 137 in
+	// from link-local.
+	ndp := func(name string, layers []Layer, typ uint16, remote netip.Prefix) {
+		cs := []Condition{{Field: FieldProtocol, Value: ProtoICMPv6}, {Field: FieldICMPType, Value: typ}, {Field: FieldICMPCode, Value: 0}}
+		if remote.IsValid() {
+			cs = append(cs, Condition{Field: FieldRemoteAddr, Prefix: remote})
+		}
+		add(name, layers, Permit, WeightDHCPNDP, 0, cs...)
+	}
+	ndp("permit NDP router solicitation", []Layer{LayerConnectV6}, 133, allRoutersLinkLocal)
+	ndp("permit NDP router advertisement", []Layer{LayerRecvAcceptV6}, 134, linkLocal)
+	ndp("permit NDP neighbour solicitation", layersV6, 135, netip.Prefix{})
+	ndp("permit NDP neighbour advertisement", layersV6, 136, netip.Prefix{})
+	ndp("permit NDP redirect", []Layer{LayerRecvAcceptV6}, 137, linkLocal)
+
+	add("block untunneled traffic", allLayers, Block, WeightBlockRest, 0)
 	return rs
 }
 
@@ -266,14 +343,33 @@ func KillSwitch(p KillSwitchParams) []Rule {
 // traffic is not this sublayer's business (permitted). It exists so tests
 // and diagnostics can ask "would this leak?" of a rule set.
 func Verdict(rules []Rule, pkt Packet) Action {
-	best, bestWeight := Permit, -1
-	for _, r := range rules {
-		if r.Layer != pkt.Layer || int(r.Weight) <= bestWeight || !r.matches(pkt) {
+	return Arbitrate(pkt, rules)
+}
+
+// Arbitrate evaluates a layer's sublayers, highest priority first, as WFP's
+// filter arbitration does for static filters: each sublayer's matching
+// rule of highest weight decides for that sublayer; a block is final; a
+// permit is final when it carries FlagClearActionRight (a hard permit)
+// and otherwise is overridden by a block of a lower sublayer. No match
+// anywhere permits. (Callouts, which could still veto a hard permit, are
+// not modelled.)
+func Arbitrate(pkt Packet, sublayers ...[]Rule) Action {
+	action, writable := Permit, true
+	for _, rules := range sublayers {
+		var best *Rule
+		for i := range rules {
+			r := &rules[i]
+			if r.Layer == pkt.Layer && (best == nil || r.Weight > best.Weight) && r.matches(pkt) {
+				best = r
+			}
+		}
+		if best == nil || !writable {
 			continue
 		}
-		best, bestWeight = r.Action, int(r.Weight)
+		action = best.Action
+		writable = best.Action == Permit && best.Flags&FlagClearActionRight == 0
 	}
-	return best
+	return action
 }
 
 // Packet describes a connection for Verdict.
@@ -281,15 +377,31 @@ type Packet struct {
 	Layer           Layer
 	TunnelInterface bool // on the tunnel's adapter
 	OwnApp          bool // sent or received by warren.exe
-	Loopback        bool
-	Protocol        uint8
-	RemoteAddr      netip.Addr
-	RemotePort      uint16
-	LocalPort       uint16 // the ICMP type for ICMP
+	// SIDs are the process token's user and enabled group SIDs (string
+	// form); a service's token holds its service SID (ServiceSID).
+	SIDs       []string
+	Loopback   bool
+	Protocol   uint8
+	RemoteAddr netip.Addr
+	RemotePort uint16 // the ICMP code for ICMP
+	LocalAddr  netip.Addr
+	LocalPort  uint16 // the ICMP type for ICMP
+}
+
+// wfpField is the WFP condition field f is carried in: conditions on the
+// same WFP field are alternatives, whatever they are called here.
+func wfpField(f Field) Field {
+	switch f {
+	case FieldICMPType:
+		return FieldLocalPort
+	case FieldICMPCode:
+		return FieldRemotePort
+	}
+	return f
 }
 
 func (r Rule) matches(p Packet) bool {
-	fields := map[Field]bool{} // field → some condition on it matched
+	fields := map[Field]bool{} // WFP field → some condition on it matched
 	for _, c := range r.Conditions {
 		ok := false
 		switch c.Field {
@@ -297,18 +409,22 @@ func (r Rule) matches(p Packet) bool {
 			ok = p.TunnelInterface
 		case FieldOwnApp:
 			ok = p.OwnApp
+		case FieldOwnerSID:
+			ok = c.SID != "" && slices.Contains(p.SIDs, c.SID)
 		case FieldLoopback:
 			ok = p.Loopback
 		case FieldProtocol:
 			ok = uint16(p.Protocol) == c.Value
 		case FieldRemoteAddr:
 			ok = c.Prefix.Contains(p.RemoteAddr)
-		case FieldRemotePort:
+		case FieldLocalAddr:
+			ok = c.Prefix.Contains(p.LocalAddr)
+		case FieldRemotePort, FieldICMPCode:
 			ok = p.RemotePort == c.Value
 		case FieldLocalPort, FieldICMPType:
 			ok = p.LocalPort == c.Value
 		}
-		fields[c.Field] = fields[c.Field] || ok
+		fields[wfpField(c.Field)] = fields[wfpField(c.Field)] || ok
 	}
 	for _, ok := range fields {
 		if !ok {

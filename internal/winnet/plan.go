@@ -61,15 +61,22 @@ type Plan struct {
 	DNSSearch []string
 	// MTU of the adapter (both families).
 	MTU int
+	// TableOff says the configuration has Table = off: the tunnel adds no
+	// routes, claims no default route and has no kill switch; routing
+	// into the adapter is the administrator's business.
+	TableOff bool
 	// DefaultRoute4 and DefaultRoute6 say whether some peer's AllowedIPs
-	// hold 0.0.0.0/0 or ::/0: the tunnel takes that family's default route,
-	// its UDP socket must be bound to the physical default interface so
-	// its own packets cannot loop, and the kill switch blocks that family
-	// outside the tunnel.
+	// hold 0.0.0.0/0 or ::/0 (and Table is not off): the tunnel takes that
+	// family's default route, its UDP socket must be bound to the physical
+	// default interface so its own packets cannot loop, and the kill
+	// switch engages (for both families).
 	DefaultRoute4, DefaultRoute6 bool
 	// AllowedIPs are all peers' AllowedIPs, masked and deduplicated, for
 	// the overlap check between tunnels.
 	AllowedIPs []netip.Prefix
+	// Owner is the SID whose warren.exe the kill switch lets through
+	// (Options.ServiceName or Options.OwnerSID); empty if none was given.
+	Owner string
 	// Firewall is the kill switch, empty unless the tunnel takes a default
 	// route.
 	Firewall []Rule
@@ -81,12 +88,45 @@ type Options struct {
 	// permits UDP to each explicitly (the tunnel's own process is permitted
 	// anyway, so an endpoint that roams later still works). Optional.
 	Endpoints []netip.AddrPort
+	// ServiceName is the Windows service that runs the tunnel
+	// (winsvc.ServiceName(tunnel)); the kill switch lets through only
+	// warren.exe running with that service's SID (ServiceSID) in its
+	// token, so another process started from the same file (`warren
+	// proxy` run by a user) cannot pass it.
+	ServiceName string
+	// OwnerSID is, for a tunnel not run by a service, the SID (string
+	// form, S-1-...) to let through instead, such as the user's. At most
+	// one of ServiceName and OwnerSID may be set. With neither, the plan's
+	// kill switch lets nobody through and Apply refuses it (ErrNoOwner).
+	OwnerSID string
+}
+
+// ErrNoOwner is wrapped when a kill switch is applied without an owner
+// (Options.ServiceName or Options.OwnerSID), or with one the process
+// applying it does not hold: its rules would block the tunnel itself.
+var ErrNoOwner = errors.New("kill switch has no owner the tunnel runs as")
+
+// owner is the SID the kill switch lets through.
+func (o Options) owner() (string, error) {
+	switch {
+	case o.ServiceName != "" && o.OwnerSID != "":
+		return "", fmt.Errorf("both a service name (%s) and an owner SID (%s) given; want one", o.ServiceName, o.OwnerSID)
+	case o.ServiceName != "":
+		return ServiceSID(o.ServiceName), nil
+	case o.OwnerSID != "":
+		if err := checkSID(o.OwnerSID); err != nil {
+			return "", fmt.Errorf("owner: %w", err)
+		}
+		return o.OwnerSID, nil
+	}
+	return "", nil
 }
 
 // NewPlan computes the tunnel's network plan from f, which must be parsed
-// with conf.Options{Quick: true}. It fails on values Windows cannot apply:
-// an MTU too small for the families in use, or PreUp/PostUp/PreDown/PostDown
-// hooks (those are the service's decision, see HasHooks).
+// with conf.Options{Quick: true}. It fails on values Windows cannot apply
+// (an MTU too small for the families in use) and on a malformed owner in
+// opts. PreUp/PostUp/PreDown/PostDown hooks are the service's decision
+// (see HasHooks).
 func NewPlan(name string, f *conf.File, opts Options) (*Plan, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: empty tunnel name", ErrPlan)
@@ -103,6 +143,12 @@ func NewPlan(name string, f *conf.File, opts Options) (*Plan, error) {
 	if p.MTU == 0 {
 		p.MTU = DefaultMTU
 	}
+	owner, err := opts.owner()
+	if err != nil {
+		return nil, fmt.Errorf("%w for %s: %w", ErrPlan, name, err)
+	}
+	p.Owner = owner
+	p.TableOff = f.Interface.Table == "off"
 
 	seenAddr := map[netip.Prefix]bool{}
 	for _, a := range f.Interface.Addresses {
@@ -129,23 +175,28 @@ func NewPlan(name string, f *conf.File, opts Options) (*Plan, error) {
 		}
 	}
 	slices.SortFunc(p.AllowedIPs, comparePrefix)
-	for _, ip := range p.AllowedIPs {
-		if ip.Bits() == 0 {
-			if ip.Addr().Is4() {
-				p.DefaultRoute4 = true
-			} else {
-				p.DefaultRoute6 = true
+	if !p.TableOff {
+		for _, ip := range p.AllowedIPs {
+			if ip.Bits() == 0 {
+				if ip.Addr().Is4() {
+					p.DefaultRoute4 = true
+				} else {
+					p.DefaultRoute6 = true
+				}
 			}
 		}
+		p.Routes = routesFor(p.AllowedIPs)
 	}
-	p.Routes = routesFor(p.AllowedIPs)
 
-	uses6 := p.DefaultRoute6
+	// The adapter carries IPv6 if it has an IPv6 address or a peer may
+	// send IPv6 (routed by the plan, or by the administrator when Table
+	// is off).
+	uses6 := false
 	for _, a := range p.Addresses {
 		uses6 = uses6 || a.Addr().Is6()
 	}
-	for _, r := range p.Routes {
-		uses6 = uses6 || r.Prefix.Addr().Is6()
+	for _, ip := range p.AllowedIPs {
+		uses6 = uses6 || ip.Addr().Is6()
 	}
 	switch {
 	case uses6 && p.MTU < MinMTUIPv6:
@@ -156,10 +207,12 @@ func NewPlan(name string, f *conf.File, opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("%w for %s: MTU %d is above 65535", ErrPlan, name, p.MTU)
 	}
 
+	// The kill switch engages for any /0 (not for the 0.0.0.0/1 +
+	// 128.0.0.0/1 idiom, which is how a user asks for a full tunnel
+	// without it, as with WireGuard for Windows), and blocks both families.
 	if p.DefaultRoute4 || p.DefaultRoute6 {
 		p.Firewall = KillSwitch(KillSwitchParams{
-			Block4:    p.DefaultRoute4,
-			Block6:    p.DefaultRoute6,
+			Owner:     owner,
 			DNS:       p.DNS,
 			Endpoints: opts.Endpoints,
 		})
@@ -237,6 +290,9 @@ func comparePrefix(a, b netip.Prefix) int {
 func (p *Plan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "tunnel %s: mtu %d", p.Name, p.MTU)
+	if p.TableOff {
+		b.WriteString(", table off (no routes, no kill switch)")
+	}
 	for _, a := range p.Addresses {
 		fmt.Fprintf(&b, "\n  address %v", a)
 	}
@@ -250,7 +306,10 @@ func (p *Plan) String() string {
 		fmt.Fprintf(&b, "\n  dns search %s", d)
 	}
 	if len(p.Firewall) > 0 {
-		fmt.Fprintf(&b, "\n  kill switch: %d firewall rules", len(p.Firewall))
+		fmt.Fprintf(&b, "\n  kill switch: %d firewall rules, both families", len(p.Firewall))
+		if p.Owner != "" {
+			fmt.Fprintf(&b, ", letting through warren.exe as %s", p.Owner)
+		}
 	}
 	return b.String()
 }

@@ -116,6 +116,9 @@ AllowedIPs = 0.0.0.0/0, ::/0
 	}
 }
 
+// TestPlanOnlyIPv4Default: a tunnel holding only 0.0.0.0/0 routes only
+// IPv4, but its kill switch blocks IPv6 too (defect 4 of issue 10: before,
+// IPv6 left beside the tunnel).
 func TestPlanOnlyIPv4Default(t *testing.T) {
 	p := plan(t, "v4", `[Interface]
 PrivateKey = `+key1+`
@@ -131,9 +134,104 @@ AllowedIPs = 0.0.0.0/0, 0.0.0.0/0
 	if want := prefixes("0.0.0.0/1", "128.0.0.0/1"); !slices.Equal(routePrefixes(p.Routes), want) {
 		t.Errorf("Routes = %v, want %v", routePrefixes(p.Routes), want)
 	}
+	a := netip.MustParseAddr
+	for _, pkt := range []Packet{
+		{Layer: LayerConnectV6, Protocol: ProtoTCP, RemoteAddr: a("2001:db8::1"), RemotePort: 443},
+		{Layer: LayerConnectV6, Protocol: ProtoUDP, RemoteAddr: a("2001:db8::53"), RemotePort: 53},
+		{Layer: LayerRecvAcceptV6, Protocol: ProtoTCP, RemoteAddr: a("2001:db8::1"), LocalPort: 22},
+		{Layer: LayerConnectV4, Protocol: ProtoTCP, RemoteAddr: a("93.184.216.34"), RemotePort: 443},
+	} {
+		if got := Verdict(p.Firewall, pkt); got != Block {
+			t.Errorf("IPv4-only tunnel: %+v from another process: %v, want block", pkt, got)
+		}
+	}
+}
+
+// TestPlanSplitDefaultIdiom: 0.0.0.0/1 + 128.0.0.0/1 takes all IPv4
+// traffic but is how a user asks for no kill switch (as with WireGuard for
+// Windows), so it gets none.
+func TestPlanSplitDefaultIdiom(t *testing.T) {
+	p := plan(t, "idiom", "[Interface]\nAddress = 10.9.0.2/32\n[Peer]\nPublicKey = "+pub1+"\nAllowedIPs = 0.0.0.0/1, 128.0.0.0/1\n")
+	if p.DefaultRoute4 || p.DefaultRoute6 || len(p.Firewall) != 0 {
+		t.Errorf("split idiom: default routes %v/%v, %d rules; want none", p.DefaultRoute4, p.DefaultRoute6, len(p.Firewall))
+	}
+	if want := prefixes("0.0.0.0/1", "128.0.0.0/1"); !slices.Equal(routePrefixes(p.Routes), want) {
+		t.Errorf("Routes = %v, want %v", routePrefixes(p.Routes), want)
+	}
+}
+
+// TestPlanTableOff: Table = off means no routes, no default-route claim
+// (nothing to pin), no kill switch, so nothing is blocked (defect 4).
+func TestPlanTableOff(t *testing.T) {
+	p, err := NewPlan("off", parse(t, "off", `[Interface]
+Address = 10.9.0.2/32, fd09::2/128
+DNS = 10.9.0.1
+Table = off
+[Peer]
+PublicKey = `+pub1+`
+AllowedIPs = 0.0.0.0/0, ::/0
+`), Options{ServiceName: "WarrenTunnel$off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.TableOff || len(p.Routes) != 0 || p.DefaultRoute4 || p.DefaultRoute6 || len(p.Firewall) != 0 {
+		t.Fatalf("Table = off: TableOff %v, routes %v, default routes %v/%v, %d rules; want true, none, false/false, none",
+			p.TableOff, p.Routes, p.DefaultRoute4, p.DefaultRoute6, len(p.Firewall))
+	}
+	a := netip.MustParseAddr
+	for _, pkt := range []Packet{
+		{Layer: LayerConnectV4, Protocol: ProtoTCP, RemoteAddr: a("93.184.216.34"), RemotePort: 443},
+		{Layer: LayerConnectV6, Protocol: ProtoUDP, RemoteAddr: a("2001:db8::53"), RemotePort: 53},
+	} {
+		if got := Verdict(p.Firewall, pkt); got != Permit {
+			t.Errorf("Table = off: %+v: %v, want permit", pkt, got)
+		}
+	}
+	if s := p.String(); !strings.Contains(s, "table off") || strings.Contains(s, "route ") {
+		t.Errorf("String() = %q", s)
+	}
+	// Other tables leave the plan alone.
+	for _, table := range []string{"auto", "main", "1234"} {
+		p := plan(t, "t", "[Interface]\nTable = "+table+"\n[Peer]\nPublicKey = "+pub1+"\nAllowedIPs = 0.0.0.0/0\n")
+		if p.TableOff || !p.DefaultRoute4 || len(p.Firewall) == 0 {
+			t.Errorf("Table = %s: TableOff %v, DefaultRoute4 %v, %d rules", table, p.TableOff, p.DefaultRoute4, len(p.Firewall))
+		}
+	}
+	// Routing nothing, Table = off tunnels overlap nothing.
+	other := plan(t, "other", "[Interface]\nTable = off\n[Peer]\nPublicKey = "+pub1+"\nAllowedIPs = 10.0.0.0/8\n")
+	lab := plan(t, "lab", "[Interface]\n[Peer]\nPublicKey = "+pub1+"\nAllowedIPs = 10.1.0.0/16\n")
+	if ws := Conflicts([]*Plan{p, other, lab}); len(ws) != 0 {
+		t.Errorf("Conflicts with Table = off tunnels: %v", ws)
+	}
+}
+
+// TestPlanOwner: whom the kill switch lets through.
+func TestPlanOwner(t *testing.T) {
+	f := parse(t, "o", "[Interface]\n[Peer]\nPublicKey = "+pub1+"\nAllowedIPs = ::/0\n")
+	p, err := NewPlan("o", f, Options{ServiceName: "WarrenTunnel$o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ServiceSID("WarrenTunnel$o"); p.Owner != want {
+		t.Errorf("Owner = %q, want the service SID %q", p.Owner, want)
+	}
 	for _, r := range p.Firewall {
-		if r.Layer.Is6() && r.Action == Block {
-			t.Errorf("IPv4-only kill switch blocks IPv6: %v", r)
+		if r.Action == Permit && slices.ContainsFunc(r.Conditions, func(c Condition) bool { return c.Field == FieldOwnApp }) &&
+			!slices.Contains(r.Conditions, Condition{Field: FieldOwnerSID, SID: p.Owner}) {
+			t.Errorf("own-app permit not bound to the owner: %v", r)
+		}
+	}
+	user := "S-1-5-21-1004336348-1177238915-682003330-512"
+	if p, err := NewPlan("o", f, Options{OwnerSID: user}); err != nil || p.Owner != user {
+		t.Errorf("OwnerSID: %v, owner %q", err, p.Owner)
+	}
+	for _, o := range []Options{
+		{OwnerSID: "S-1-5-21-x"},
+		{OwnerSID: "S-1-5-21-1)(A;;GA;;;WD"},
+		{OwnerSID: user, ServiceName: "WarrenTunnel$o"},
+	} {
+		if _, err := NewPlan("o", f, o); !errors.Is(err, ErrPlan) {
+			t.Errorf("NewPlan(%+v) = %v, want ErrPlan", o, err)
 		}
 	}
 }
@@ -194,11 +292,13 @@ DNS = 10.9.0.1
 [Peer]
 PublicKey = `+pub1+`
 AllowedIPs = 0.0.0.0/0, ::/0
-`), Options{Endpoints: []netip.AddrPort{ep}})
+`), Options{Endpoints: []netip.AddrPort{ep}, ServiceName: "WarrenTunnel$full"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := netip.MustParseAddr
+	service := []string{"S-1-5-18", ServiceSID("WarrenTunnel$full")}
+	user := []string{"S-1-5-21-1004336348-1177238915-682003330-1001", "S-1-5-32-545"}
 	for _, tc := range []struct {
 		name string
 		pkt  Packet
@@ -209,19 +309,29 @@ AllowedIPs = 0.0.0.0/0, ::/0
 		{"inbound outside the tunnel", Packet{Layer: LayerRecvAcceptV4, Protocol: ProtoTCP, RemoteAddr: a("93.184.216.34"), LocalPort: 22}, Block},
 		{"web through the tunnel", Packet{Layer: LayerConnectV4, TunnelInterface: true, Protocol: ProtoTCP, RemoteAddr: a("93.184.216.34"), RemotePort: 443}, Permit},
 		{"DNS through the tunnel", Packet{Layer: LayerConnectV4, TunnelInterface: true, Protocol: ProtoUDP, RemoteAddr: a("10.9.0.1"), RemotePort: 53}, Permit},
+		{"DNS through the tunnel to another server", Packet{Layer: LayerConnectV4, TunnelInterface: true, Protocol: ProtoUDP, RemoteAddr: a("8.8.8.8"), RemotePort: 53}, Block},
+		{"DNS to the tunnel's server on the LAN side", Packet{Layer: LayerConnectV4, Protocol: ProtoTCP, RemoteAddr: a("10.9.0.1"), RemotePort: 53}, Permit},
 		{"DNS to the LAN resolver", Packet{Layer: LayerConnectV4, Protocol: ProtoUDP, RemoteAddr: a("192.168.1.1"), RemotePort: 53}, Block},
 		{"DNS over TCP to the LAN", Packet{Layer: LayerConnectV6, Protocol: ProtoTCP, RemoteAddr: a("fe80::1"), RemotePort: 53}, Block},
-		{"warren's encrypted traffic", Packet{Layer: LayerConnectV4, OwnApp: true, Protocol: ProtoUDP, RemoteAddr: a("203.0.113.9"), RemotePort: 51820}, Permit},
-		{"endpoint from another process", Packet{Layer: LayerConnectV4, Protocol: ProtoUDP, RemoteAddr: ep.Addr(), RemotePort: ep.Port()}, Permit},
-		{"endpoint address, other port", Packet{Layer: LayerConnectV4, Protocol: ProtoUDP, RemoteAddr: ep.Addr(), RemotePort: 53}, Block},
+		{"DNS on loopback", Packet{Layer: LayerConnectV4, Loopback: true, Protocol: ProtoUDP, RemoteAddr: a("127.0.0.1"), RemotePort: 53}, Block},
+		{"the service's encrypted traffic", Packet{Layer: LayerConnectV4, OwnApp: true, SIDs: service, Protocol: ProtoUDP, RemoteAddr: a("203.0.113.9"), RemotePort: 51820}, Permit},
+		{"the service's traffic to the endpoint", Packet{Layer: LayerConnectV4, OwnApp: true, SIDs: service, Protocol: ProtoUDP, RemoteAddr: ep.Addr(), RemotePort: ep.Port()}, Permit},
+		{"the service's traffic to an endpoint on port 53", Packet{Layer: LayerConnectV6, OwnApp: true, SIDs: service, Protocol: ProtoUDP, RemoteAddr: a("2001:db8::9"), RemotePort: 53}, Permit},
+		{"warren.exe run by a user", Packet{Layer: LayerConnectV4, OwnApp: true, SIDs: user, Protocol: ProtoTCP, RemoteAddr: a("93.184.216.34"), RemotePort: 443}, Block},
+		{"warren.exe run by a user, v6", Packet{Layer: LayerConnectV6, OwnApp: true, SIDs: user, Protocol: ProtoUDP, RemoteAddr: a("2001:db8::1"), RemotePort: 51820}, Block},
+		{"warren.exe run by a user, to the endpoint", Packet{Layer: LayerConnectV4, OwnApp: true, SIDs: user, Protocol: ProtoUDP, RemoteAddr: ep.Addr(), RemotePort: ep.Port()}, Block},
+		{"another program as the service", Packet{Layer: LayerConnectV4, SIDs: service, Protocol: ProtoTCP, RemoteAddr: a("93.184.216.34"), RemotePort: 443}, Block},
+		{"endpoint from another process", Packet{Layer: LayerConnectV4, SIDs: user, Protocol: ProtoUDP, RemoteAddr: ep.Addr(), RemotePort: ep.Port()}, Block},
 		{"loopback", Packet{Layer: LayerConnectV4, Loopback: true, Protocol: ProtoTCP, RemoteAddr: a("127.0.0.1"), RemotePort: 8080}, Permit},
 		{"loopback v6", Packet{Layer: LayerRecvAcceptV6, Loopback: true, Protocol: ProtoTCP, RemoteAddr: a("::1"), LocalPort: 8080}, Permit},
 		{"DHCPv4 discover", Packet{Layer: LayerConnectV4, Protocol: ProtoUDP, RemoteAddr: a("255.255.255.255"), RemotePort: 67, LocalPort: 68}, Permit},
 		{"DHCPv4 offer", Packet{Layer: LayerRecvAcceptV4, Protocol: ProtoUDP, RemoteAddr: a("192.168.1.1"), RemotePort: 67, LocalPort: 68}, Permit},
-		{"DHCPv6 solicit", Packet{Layer: LayerConnectV6, Protocol: ProtoUDP, RemoteAddr: a("ff02::1:2"), RemotePort: 547, LocalPort: 546}, Permit},
-		{"DHCPv6 advertise", Packet{Layer: LayerRecvAcceptV6, Protocol: ProtoUDP, RemoteAddr: a("fe80::1"), RemotePort: 547, LocalPort: 546}, Permit},
-		{"DHCPv6 to a global server", Packet{Layer: LayerConnectV6, Protocol: ProtoUDP, RemoteAddr: a("2001:db8::547"), RemotePort: 547, LocalPort: 546}, Block},
+		{"DHCPv6 solicit", Packet{Layer: LayerConnectV6, Protocol: ProtoUDP, LocalAddr: a("fe80::2"), RemoteAddr: a("ff02::1:2"), RemotePort: 547, LocalPort: 546}, Permit},
+		{"DHCPv6 advertise", Packet{Layer: LayerRecvAcceptV6, Protocol: ProtoUDP, LocalAddr: a("fe80::2"), RemoteAddr: a("fe80::1"), RemotePort: 547, LocalPort: 546}, Permit},
+		{"DHCPv6 to a global server", Packet{Layer: LayerConnectV6, Protocol: ProtoUDP, LocalAddr: a("fe80::2"), RemoteAddr: a("2001:db8::547"), RemotePort: 547, LocalPort: 546}, Block},
+		{"DHCPv6 solicit from a global address", Packet{Layer: LayerConnectV6, Protocol: ProtoUDP, LocalAddr: a("2001:db8::2"), RemoteAddr: a("ff02::1:2"), RemotePort: 547, LocalPort: 546}, Block},
 		{"router solicitation", Packet{Layer: LayerConnectV6, Protocol: ProtoICMPv6, RemoteAddr: a("ff02::2"), LocalPort: 133}, Permit},
+		{"router solicitation, code 1", Packet{Layer: LayerConnectV6, Protocol: ProtoICMPv6, RemoteAddr: a("ff02::2"), LocalPort: 133, RemotePort: 1}, Block},
 		{"router advertisement", Packet{Layer: LayerRecvAcceptV6, Protocol: ProtoICMPv6, RemoteAddr: a("fe80::1"), LocalPort: 134}, Permit},
 		{"rogue router advertisement", Packet{Layer: LayerRecvAcceptV6, Protocol: ProtoICMPv6, RemoteAddr: a("2001:db8::1"), LocalPort: 134}, Block},
 		{"neighbour solicitation", Packet{Layer: LayerConnectV6, Protocol: ProtoICMPv6, RemoteAddr: a("ff02::1:ff00:1"), LocalPort: 135}, Permit},
@@ -236,41 +346,84 @@ AllowedIPs = 0.0.0.0/0, ::/0
 	}
 }
 
-func TestKillSwitchV4OnlyStillGuardsDNS(t *testing.T) {
-	rules := KillSwitch(KillSwitchParams{Block4: true, DNS: []netip.Addr{netip.MustParseAddr("10.0.0.1")}})
+// TestKillSwitchHardPermits: the owner's permits clear the action right,
+// so a block in a lower-priority sublayer (another firewall) cannot cut
+// the tunnel off, while the soft permits (loopback, tunnel interface)
+// leave such a block in force, as WFP arbitrates.
+func TestKillSwitchHardPermits(t *testing.T) {
+	owner := ServiceSID("WarrenTunnel$x")
+	rules := KillSwitch(KillSwitchParams{Owner: owner})
+	other := []Rule{{Name: "another firewall blocks everything", Layer: LayerConnectV4, Action: Block, Weight: 0}}
 	a := netip.MustParseAddr
-	if Verdict(rules, Packet{Layer: LayerConnectV6, Protocol: ProtoTCP, RemoteAddr: a("2001:db8::1"), RemotePort: 443}) != Permit {
-		t.Error("IPv4-only kill switch blocks IPv6 web traffic")
+	own := Packet{Layer: LayerConnectV4, OwnApp: true, SIDs: []string{owner}, Protocol: ProtoUDP, RemoteAddr: a("192.0.2.1"), RemotePort: 51820}
+	if got := Arbitrate(own, rules, other); got != Permit {
+		t.Errorf("own traffic under another sublayer's block: %v, want permit", got)
 	}
-	if Verdict(rules, Packet{Layer: LayerConnectV6, Protocol: ProtoUDP, RemoteAddr: a("2001:db8::53"), RemotePort: 53}) != Block {
-		t.Error("IPv4-only kill switch lets DNS leak over IPv6")
+	tunnel := Packet{Layer: LayerConnectV4, TunnelInterface: true, Protocol: ProtoTCP, RemoteAddr: a("192.0.2.1"), RemotePort: 443}
+	if got := Arbitrate(tunnel, rules, other); got != Block {
+		t.Errorf("tunnel traffic under another sublayer's block: %v, want block (a soft permit)", got)
 	}
-	if KillSwitch(KillSwitchParams{}) != nil {
-		t.Error("kill switch without a blocked family has rules")
+	if got := Arbitrate(tunnel, rules); got != Permit {
+		t.Errorf("tunnel traffic: %v, want permit", got)
 	}
-	// Without tunnel DNS the system resolver is left alone for IPv6.
-	rules = KillSwitch(KillSwitchParams{Block4: true})
-	if Verdict(rules, Packet{Layer: LayerConnectV6, Protocol: ProtoUDP, RemoteAddr: a("2001:db8::53"), RemotePort: 53}) != Permit {
-		t.Error("IPv6 DNS blocked though the tunnel sets no DNS")
+	// Without the flag the same permit would be overridden.
+	soft := slices.Clone(rules)
+	for i := range soft {
+		soft[i].Flags = 0
+	}
+	if got := Arbitrate(own, soft, other); got != Block {
+		t.Errorf("soft own-traffic permit under another sublayer's block: %v, want block", got)
+	}
+	// Our block is final whatever a lower sublayer permits.
+	permitAll := []Rule{{Layer: LayerConnectV4, Action: Permit, Flags: FlagClearActionRight}}
+	if got := Arbitrate(Packet{Layer: LayerConnectV4, Protocol: ProtoTCP, RemoteAddr: a("192.0.2.1")}, rules, permitAll); got != Block {
+		t.Errorf("blocked traffic under another sublayer's permit: %v, want block", got)
+	}
+	for _, r := range rules {
+		hard := r.Flags&FlagClearActionRight != 0
+		ownerBound := slices.ContainsFunc(r.Conditions, func(c Condition) bool { return c.Field == FieldOwnerSID })
+		if hard != ownerBound {
+			t.Errorf("rule %v: hard permit %v, bound to the owner %v; want both or neither", r, hard, ownerBound)
+		}
+	}
+}
+
+// TestKillSwitchMultiplePeers: any peer's /0 engages the switch (an
+// intentional difference: WireGuard for Windows restricts only a tunnel of
+// exactly one peer).
+func TestKillSwitchMultiplePeers(t *testing.T) {
+	p := plan(t, "two", "[Interface]\n[Peer]\nPublicKey = "+pub1+"\nAllowedIPs = 0.0.0.0/0\n[Peer]\nPublicKey = "+pub2+"\nAllowedIPs = 10.7.0.0/16\n")
+	pkt := Packet{Layer: LayerConnectV6, Protocol: ProtoTCP, RemoteAddr: netip.MustParseAddr("2001:db8::1"), RemotePort: 443}
+	if got := Verdict(p.Firewall, pkt); got != Block {
+		t.Errorf("two peers, one with 0.0.0.0/0: IPv6 web %v, want block", got)
 	}
 }
 
 func TestKillSwitchRulesWellFormed(t *testing.T) {
-	rules := KillSwitch(KillSwitchParams{Block4: true, Block6: true, DNS: []netip.Addr{netip.MustParseAddr("10.0.0.1")},
+	rules := KillSwitch(KillSwitchParams{Owner: ServiceSID("WarrenTunnel$x"), DNS: []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("fd00::1")},
 		Endpoints: []netip.AddrPort{netip.MustParseAddrPort("[2001:db8::7]:51820"), netip.MustParseAddrPort("[::ffff:192.0.2.7]:1")}})
 	for _, r := range rules {
 		if r.Name == "" || r.Layer < LayerConnectV4 || r.Layer > LayerRecvAcceptV6 || (r.Action != Permit && r.Action != Block) {
 			t.Errorf("malformed rule %v", r)
 		}
 		for _, c := range r.Conditions {
-			if c.Field == FieldRemoteAddr && c.Prefix.Addr().Is6() != r.Layer.Is6() {
+			if (c.Field == FieldRemoteAddr || c.Field == FieldLocalAddr) && c.Prefix.Addr().Is6() != r.Layer.Is6() {
 				t.Errorf("rule %v: address family differs from its layer", r)
 			}
 		}
-		if r.Action == Block && r.Weight >= WeightDHCPNDP {
+		// Only the DNS block outranks permits, and only those that are
+		// not about DNS servers or the tunnel's own process.
+		dnsBlock := r.Action == Block && slices.Contains(r.Conditions, Condition{Field: FieldRemotePort, Value: 53})
+		switch {
+		case r.Action == Block && !dnsBlock && r.Weight != WeightBlockRest:
 			t.Errorf("block rule %v outranks the permits", r)
+		case dnsBlock && (r.Weight >= WeightPermitDNS || r.Weight >= WeightOwnApp || r.Weight >= WeightEndpoint):
+			t.Errorf("DNS block %v outranks the DNS or own-traffic permits", r)
 		}
 		_ = r.String()
+	}
+	if n := len(rules); n != len(KillSwitch(KillSwitchParams{}))+2+4+4 {
+		t.Errorf("%d rules: want the base set, 2 endpoints, 4 DNS blocks and 4 DNS permits", n)
 	}
 }
 
@@ -328,7 +481,9 @@ AllowedIPs = 0.0.0.0/0
 	if err != nil {
 		panic(err)
 	}
-	p, err := NewPlan("home", f, Options{})
+	// The tunnel service WarrenTunnel$home runs it: the kill switch lets
+	// through only warren.exe running with that service's SID.
+	p, err := NewPlan("home", f, Options{ServiceName: "WarrenTunnel$home"})
 	if err != nil {
 		panic(err)
 	}
@@ -340,5 +495,5 @@ AllowedIPs = 0.0.0.0/0
 	//   route 128.0.0.0/1 metric 0
 	//   dns 10.9.0.1
 	//   dns search home.example
-	//   kill switch: 29 firewall rules
+	//   kill switch: 33 firewall rules, both families, letting through warren.exe as S-1-5-80-688588759-3253017372-1252058721-28504913-3858365389
 }

@@ -34,13 +34,15 @@ const (
 	rpcCAuthnWinNT         = 10
 	fwpmSessionFlagDynamic = 0x1
 
-	fwpUint8        = 1
-	fwpUint16       = 2
-	fwpUint32       = 3
-	fwpUint64       = 4
-	fwpByteBlobType = 12
-	fwpV4AddrMask   = 0x100
-	fwpV6AddrMask   = 0x101
+	fwpUint8                  = 1
+	fwpUint16                 = 2
+	fwpUint32                 = 3
+	fwpUint64                 = 4
+	fwpByteArray16Type        = 11
+	fwpByteBlobType           = 12
+	fwpSecurityDescriptorType = 14
+	fwpV4AddrMask             = 0x100
+	fwpV6AddrMask             = 0x101
 
 	fwpMatchEqual       = 0
 	fwpMatchFlagsAllSet = 6
@@ -49,6 +51,8 @@ const (
 	fwpActionPermit = 0x1002 // FWP_ACTION_PERMIT | FWP_ACTION_FLAG_TERMINATING
 
 	fwpConditionFlagIsLoopback = 0x1
+
+	fwpmFilterFlagClearActionRight = 0x8 // FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT
 
 	// sublayerWeight puts the tunnel's sublayer above the others so its
 	// rules are evaluated first.
@@ -65,10 +69,12 @@ var (
 	}
 	conditionLocalInterface = guid("4cd62a49-59c3-4969-b7f3-bda5d32890a4")
 	conditionAppID          = guid("d78e1e87-8644-4ea5-9437-d809ecefc971")
+	conditionUserID         = guid("af043a0a-b34d-4f86-979c-c90371af6e66") // FWPM_CONDITION_ALE_USER_ID
 	conditionFlags          = guid("632ce23b-5167-435c-86d7-e903684aa80c")
 	conditionProtocol       = guid("3971ef2b-623e-4f9a-8cb1-6e79b806b9a7")
+	conditionLocalAddress   = guid("d9ee00de-c1ef-4617-bfe3-ffd8f5a08957")
 	conditionRemoteAddress  = guid("b235ae9a-1d64-49b8-a44c-5ff3d9095045")
-	conditionRemotePort     = guid("c35a604d-d22b-4e1a-91b4-68f674ee674b")
+	conditionRemotePort     = guid("c35a604d-d22b-4e1a-91b4-68f674ee674b") // also the ICMP code
 	conditionLocalPort      = guid("0c1ba1af-5765-453f-af22-a8f791ac775b") // also the ICMP type
 )
 
@@ -81,7 +87,8 @@ func guid(s string) windows.GUID {
 }
 
 // The structures, laid out as the 64-bit C headers lay them out (Go's
-// alignment rules give the same offsets on amd64 and arm64).
+// alignment rules give the same offsets on amd64 and arm64);
+// layout_windows_test.go checks every offset and size against the headers.
 type (
 	fwpmDisplayData0 struct {
 		name        *uint16
@@ -148,16 +155,9 @@ type (
 		addr         [16]byte
 		prefixLength uint8
 	}
-)
-
-// Layout checks against the C headers (64-bit): a wrong offset would
-// make the filter engine read garbage.
-var (
-	_ [176]byte = [unsafe.Offsetof(fwpmFilter0{}.filterID)]byte{}
-	_ [152]byte = [unsafe.Offsetof(fwpmFilter0{}.providerContextKey)]byte{}
-	_ [64]byte  = [unsafe.Offsetof(fwpmSublayer0{}.weight)]byte{}
-	_ [40]byte  = [unsafe.Sizeof(fwpmFilterCondition0{})]byte{}
-	_ [72]byte  = [unsafe.Sizeof(fwpmSession0{})]byte{}
+	fwpByteArray16 struct {
+		byteArray16 [16]byte
+	}
 )
 
 func fwpCall(p *windows.LazyProc, args ...uintptr) error {
@@ -198,6 +198,10 @@ func openFirewall(tunnel string, luid uint64, rules []Rule) (*firewall, error) {
 	if err != nil {
 		return nil, fmt.Errorf("firewall for %s: %w", tunnel, err)
 	}
+	owners, err := ownerDescriptors(rules, tokenHolds)
+	if err != nil {
+		return nil, fmt.Errorf("firewall for %s: %w", tunnel, err)
+	}
 	session := fwpmSession0{
 		displayData:          fwpmDisplayData0{name: name},
 		flags:                fwpmSessionFlagDynamic,
@@ -208,14 +212,14 @@ func openFirewall(tunnel string, luid uint64, rules []Rule) (*firewall, error) {
 		return nil, fmt.Errorf("firewall for %s: open filter engine: %w", tunnel, err)
 	}
 	fw := &firewall{engine: engine}
-	if err := fw.install(tunnel, name, luid, rules); err != nil {
+	if err := fw.install(tunnel, name, luid, rules, owners); err != nil {
 		fw.close()
 		return nil, fmt.Errorf("firewall for %s: %w", tunnel, err)
 	}
 	return fw, nil
 }
 
-func (fw *firewall) install(tunnel string, name *uint16, luid uint64, rules []Rule) (err error) {
+func (fw *firewall) install(tunnel string, name *uint16, luid uint64, rules []Rule, owners map[string]*fwpByteBlob) (err error) {
 	if err := fwpCall(procFwpmTransactionBegin0, uintptr(fw.engine), 0); err != nil {
 		return err
 	}
@@ -238,11 +242,76 @@ func (fw *firewall) install(tunnel string, name *uint16, luid uint64, rules []Ru
 	}
 	defer fwpFree(unsafe.Pointer(app))
 	for _, r := range rules {
-		if err := fw.addFilter(sub.subLayerKey, r, luid, app); err != nil {
+		if err := fw.addFilter(sub.subLayerKey, r, luid, app, owners); err != nil {
 			return fmt.Errorf("add rule %q at %v: %w", r.Name, r.Layer, err)
 		}
 	}
 	return fwpCall(procFwpmTransactionCommit0, uintptr(fw.engine))
+}
+
+// tokenHolds reports whether the running process's token holds sid as its
+// user or as an enabled group that is not deny-only: what the access check
+// behind WFP's ALE user-ID condition grants an allow entry for. (It reads
+// the token rather than asking CheckTokenMembership, which wants an
+// impersonation token and which wine answers only for groups.)
+func tokenHolds(sid *windows.SID) (bool, error) {
+	tok := windows.GetCurrentProcessToken()
+	u, err := tok.GetTokenUser()
+	if err != nil {
+		return false, fmt.Errorf("read token user: %w", err)
+	}
+	if windows.EqualSid(u.User.Sid, sid) {
+		return true, nil
+	}
+	gs, err := tok.GetTokenGroups()
+	if err != nil {
+		return false, fmt.Errorf("read token groups: %w", err)
+	}
+	for _, g := range gs.AllGroups() {
+		if g.Attributes&windows.SE_GROUP_ENABLED != 0 && g.Attributes&windows.SE_GROUP_USE_FOR_DENY_ONLY == 0 && windows.EqualSid(g.Sid, sid) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// ownerDescriptors returns, for each owner SID the rules' FieldOwnerSID
+// conditions name, the FWP_BYTE_BLOB of the self-relative security
+// descriptor that the ALE user-ID condition is matched against. It
+// refuses (ErrNoOwner) an empty owner and one that holds(sid) denies:
+// installed, such rules would block the tunnel's own traffic.
+func ownerDescriptors(rules []Rule, holds func(*windows.SID) (bool, error)) (map[string]*fwpByteBlob, error) {
+	owners := map[string]*fwpByteBlob{}
+	for _, r := range rules {
+		for _, c := range r.Conditions {
+			if c.Field != FieldOwnerSID || owners[c.SID] != nil {
+				continue
+			}
+			if c.SID == "" {
+				return nil, fmt.Errorf("rule %q: %w (no service name or owner SID given to the plan)", r.Name, ErrNoOwner)
+			}
+			if err := checkSID(c.SID); err != nil {
+				return nil, fmt.Errorf("rule %q: %w", r.Name, err)
+			}
+			sid, err := windows.StringToSid(c.SID)
+			if err != nil {
+				return nil, fmt.Errorf("rule %q: owner %s: %w", r.Name, c.SID, err)
+			}
+			ok, err := holds(sid)
+			if err != nil {
+				return nil, fmt.Errorf("check that this process runs as %s: %w", c.SID, err)
+			}
+			if !ok {
+				return nil, fmt.Errorf("%w: this process's token does not hold %s (for a service: is its SID type unrestricted?)", ErrNoOwner, c.SID)
+			}
+			sd, err := windows.SecurityDescriptorFromString(ownerSDDL(c.SID))
+			if err != nil {
+				return nil, fmt.Errorf("security descriptor for %s: %w", c.SID, err)
+			}
+			owners[c.SID] = &fwpByteBlob{size: sd.Length(), data: (*uint8)(unsafe.Pointer(sd))}
+		}
+	}
+	return owners, nil
 }
 
 // ownAppID is WFP's application identifier of the running executable.
@@ -268,19 +337,32 @@ func fwpFree(p unsafe.Pointer) {
 	}
 }
 
-// addFilter translates one Rule into an FWPM_FILTER0. The values the
-// conditions point to are kept alive until the call returns.
-func (fw *firewall) addFilter(sub windows.GUID, r Rule, luid uint64, app *fwpByteBlob) error {
-	layer, ok := layerKeys[r.Layer]
-	if !ok {
-		return fmt.Errorf("unknown layer %v", r.Layer)
-	}
-	name, err := windows.UTF16PtrFromString(r.Name)
+// addFilter adds one Rule to the session as an FWPM_FILTER0. The values
+// the conditions point to are pinned until the call returns.
+func (fw *firewall) addFilter(sub windows.GUID, r Rule, luid uint64, app *fwpByteBlob, owners map[string]*fwpByteBlob) error {
+	var pins runtime.Pinner
+	defer pins.Unpin()
+	f, err := buildFilter(sub, r, luid, app, owners, &pins)
 	if err != nil {
 		return err
 	}
-	var pins runtime.Pinner
-	defer pins.Unpin()
+	var id uint64
+	return fwpCall(procFwpmFilterAdd0, uintptr(fw.engine), uintptr(unsafe.Pointer(f)), 0, uintptr(unsafe.Pointer(&id)))
+}
+
+// buildFilter translates one Rule into an FWPM_FILTER0 with its
+// conditions, pinning through pins everything the structure points to.
+// app is the executable's application ID; owners holds the security
+// descriptor of each owner SID (ownerDescriptors).
+func buildFilter(sub windows.GUID, r Rule, luid uint64, app *fwpByteBlob, owners map[string]*fwpByteBlob, pins *runtime.Pinner) (*fwpmFilter0, error) {
+	layer, ok := layerKeys[r.Layer]
+	if !ok {
+		return nil, fmt.Errorf("unknown layer %v", r.Layer)
+	}
+	name, err := windows.UTF16PtrFromString(r.Name)
+	if err != nil {
+		return nil, err
+	}
 	pin := func(p unsafe.Pointer) uintptr { pins.Pin(p); return uintptr(p) }
 
 	conds := make([]fwpmFilterCondition0, 0, len(r.Conditions))
@@ -291,27 +373,38 @@ func (fw *firewall) addFilter(sub windows.GUID, r Rule, luid uint64, app *fwpByt
 			v := luid
 			fc.fieldKey, fc.conditionValue = conditionLocalInterface, fwpValue0{typ: fwpUint64, value: pin(unsafe.Pointer(&v))}
 		case FieldOwnApp:
-			fc.fieldKey, fc.conditionValue = conditionAppID, fwpValue0{typ: fwpByteBlobType, value: uintptr(unsafe.Pointer(app))}
+			if app == nil {
+				return nil, errors.New("no application ID for the own-app condition")
+			}
+			fc.fieldKey, fc.conditionValue = conditionAppID, fwpValue0{typ: fwpByteBlobType, value: pin(unsafe.Pointer(app))}
+		case FieldOwnerSID:
+			sd := owners[c.SID]
+			if sd == nil {
+				return nil, fmt.Errorf("%w: no security descriptor for owner %q", ErrNoOwner, c.SID)
+			}
+			pins.Pin(sd.data)
+			fc.fieldKey, fc.conditionValue = conditionUserID, fwpValue0{typ: fwpSecurityDescriptorType, value: pin(unsafe.Pointer(sd))}
 		case FieldLoopback:
 			fc.fieldKey, fc.matchType = conditionFlags, fwpMatchFlagsAllSet
 			fc.conditionValue = fwpValue0{typ: fwpUint32, value: fwpConditionFlagIsLoopback}
 		case FieldProtocol:
 			fc.fieldKey, fc.conditionValue = conditionProtocol, fwpValue0{typ: fwpUint8, value: uintptr(c.Value)}
-		case FieldRemotePort:
+		case FieldRemotePort, FieldICMPCode:
 			fc.fieldKey, fc.conditionValue = conditionRemotePort, fwpValue0{typ: fwpUint16, value: uintptr(c.Value)}
 		case FieldLocalPort, FieldICMPType:
 			fc.fieldKey, fc.conditionValue = conditionLocalPort, fwpValue0{typ: fwpUint16, value: uintptr(c.Value)}
-		case FieldRemoteAddr:
+		case FieldRemoteAddr, FieldLocalAddr:
 			fc.fieldKey = conditionRemoteAddress
-			if c.Prefix.Addr().Is4() {
-				m := v4AddrMask(c.Prefix)
-				fc.conditionValue = fwpValue0{typ: fwpV4AddrMask, value: pin(unsafe.Pointer(&m))}
-			} else {
-				m := fwpV6AddrAndMask{addr: c.Prefix.Addr().As16(), prefixLength: uint8(c.Prefix.Bits())}
-				fc.conditionValue = fwpValue0{typ: fwpV6AddrMask, value: pin(unsafe.Pointer(&m))}
+			if c.Field == FieldLocalAddr {
+				fc.fieldKey = conditionLocalAddress
 			}
+			v, err := addrValue(c.Prefix, pin)
+			if err != nil {
+				return nil, err
+			}
+			fc.conditionValue = v
 		default:
-			return fmt.Errorf("unknown condition field %v", c.Field)
+			return nil, fmt.Errorf("unknown condition field %v", c.Field)
 		}
 		conds = append(conds, fc)
 	}
@@ -319,20 +412,50 @@ func (fw *firewall) addFilter(sub windows.GUID, r Rule, luid uint64, app *fwpByt
 	if r.Action == Block {
 		action = fwpActionBlock
 	}
-	f := fwpmFilter0{
+	var flags uint32
+	if r.Flags&FlagClearActionRight != 0 {
+		flags |= fwpmFilterFlagClearActionRight
+	}
+	if unknown := r.Flags &^ FlagClearActionRight; unknown != 0 {
+		return nil, fmt.Errorf("unknown rule flags %v", unknown)
+	}
+	f := &fwpmFilter0{
 		displayData: fwpmDisplayData0{name: name},
+		flags:       flags,
 		layerKey:    layer,
 		subLayerKey: sub,
 		weight:      fwpValue0{typ: fwpUint8, value: uintptr(r.Weight)},
 		action:      fwpmAction0{typ: action},
 	}
+	pins.Pin(name)
 	if len(conds) > 0 {
 		f.numFilterConditions = uint32(len(conds))
 		f.filterCondition = &conds[0]
 		pins.Pin(&conds[0])
 	}
-	var id uint64
-	return fwpCall(procFwpmFilterAdd0, uintptr(fw.engine), uintptr(unsafe.Pointer(&f)), 0, uintptr(unsafe.Pointer(&id)))
+	return f, nil
+}
+
+// addrValue is the condition value matching the addresses in p: a whole
+// address as the plain value (FWP_UINT32 in host order, FWP_BYTE_ARRAY16),
+// a shorter prefix as an address and mask.
+func addrValue(p netip.Prefix, pin func(unsafe.Pointer) uintptr) (fwpValue0, error) {
+	a := p.Addr()
+	switch {
+	case !p.IsValid():
+		return fwpValue0{}, fmt.Errorf("invalid address prefix %v", p)
+	case a.Is4() && p.Bits() == 32:
+		m := v4AddrMask(p)
+		return fwpValue0{typ: fwpUint32, value: uintptr(m.addr)}, nil
+	case a.Is4():
+		m := v4AddrMask(p)
+		return fwpValue0{typ: fwpV4AddrMask, value: pin(unsafe.Pointer(&m))}, nil
+	case p.Bits() == 128:
+		b := fwpByteArray16{byteArray16: a.As16()}
+		return fwpValue0{typ: fwpByteArray16Type, value: pin(unsafe.Pointer(&b))}, nil
+	}
+	m := fwpV6AddrAndMask{addr: a.As16(), prefixLength: uint8(p.Bits())}
+	return fwpValue0{typ: fwpV6AddrMask, value: pin(unsafe.Pointer(&m))}, nil
 }
 
 // v4AddrMask is the FWP_V4_ADDR_AND_MASK of p, in host byte order.
