@@ -142,12 +142,16 @@ var intentionalDifferences = []intentional{
 		"warren also permits the owner's UDP to each endpoint resolved at start (owner SID, no app ID): the tunnel keeps " +
 			"reaching its peers should the app-ID condition (derived from the executable's path) not match the running " +
 			"image; bound to the owner, it lets no other process through"},
-	{"reference", func(_ string, r Rule) bool { return r.Layer == LayerConnectV4 && ruleKey(r) == ruleKey(refDHCPv4Request) },
+	{"reference", func(_ string, r Rule) bool {
+		return r.Layer == LayerConnectV4 && ruleKey(r) == ruleKey(refDHCPv4Request)
+	},
 		"the reference permits DHCPv4 requests only to 255.255.255.255; a client renewing its lease (RFC 2131 §4.4.5, " +
 			"RENEWING) sends unicast to its server, which warren permits (next entry)"},
 	{"warren", func(_ string, r Rule) bool { return r.Name == "permit DHCPv4 requests" },
 		"DHCPv4 requests to any address, so that unicast lease renewals reach the server (previous entry)"},
-	{"reference", func(s string, r Rule) bool { return !strings.HasPrefix(s, "two peers") && r.Flags == FlagClearActionRight },
+	{"reference", func(s string, r Rule) bool {
+		return !strings.HasPrefix(s, "two peers") && r.Flags == FlagClearActionRight
+	},
 		"without a kill switch warren installs no filters; the reference still installs its service's hard permits, " +
 			"which only override other firewalls' blocks of the service, which a tunnel that restricts nothing does not need"},
 	{"warren", func(s string, _ Rule) bool { return strings.HasPrefix(s, "two peers") },
@@ -226,7 +230,7 @@ func TestKillSwitchGolden(t *testing.T) {
 		for _, d := range intentionalDifferences {
 			found := false
 			for _, sc := range []struct {
-				name string
+				name       string
 				rules, ref []Rule
 			}{
 				{"full", KillSwitch(KillSwitchParams{Owner: owner, Endpoints: []netip.AddrPort{endpoint}}), refRestricted(owner)},
