@@ -57,8 +57,8 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 	[ -n "$SOURCE_DATE_EPOCH" ] || die "SOURCE_DATE_EPOCH is unset and there is no git commit to take it from"
 fi
 export SOURCE_DATE_EPOCH
-base=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/daemon/daemon.go)
-[ -n "$base" ] || die "cannot read the version constant from internal/daemon/daemon.go"
+base=$(sed -n 's/^const Base = "\(.*\)"$/\1/p' internal/buildinfo/buildinfo.go)
+[ -n "$base" ] || die "cannot read the version constant Base from internal/buildinfo/buildinfo.go"
 version="$base+$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)"
 
 tmp=$(mktemp -d)

@@ -24,6 +24,7 @@ Available subcommands:
   daemon: run a WireGuard interface in userspace (as wireguard-go)
   proxy: run a tunnel without root, as a SOCKS5/HTTP proxy and port forwards
   demo: show two WireGuard peers talking, in this process, without root
+  version: print warren's version and the commit it was built from
   up: bring a tunnel up from a wg-quick config file (as wg-quick up)
   down: take a tunnel down again, restoring addresses, routes, rules and DNS
   save: write a running tunnel's configuration back to its config file
@@ -72,6 +73,8 @@ func run(argv []string) int {
 		return quick.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
 	case "service", "import", "export":
 		return winsvc.Main("warren", args, serviceOptions(), os.Stdout, os.Stderr)
+	case "version", "--version":
+		return versionMain(args[1:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return 0

@@ -16,6 +16,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+
+	"github.com/warren-vpn/warren/internal/buildinfo"
 )
 
 // Exit codes, as wireguard-go's.
@@ -32,8 +34,9 @@ const (
 	envLogLevel   = "LOG_LEVEL"
 )
 
-// Version is printed by --version.
-const Version = "0.1.0"
+// Version is warren's version (internal/buildinfo), printed by --version and
+// logged at start; `warren version` prints the same one with the commit.
+var Version = buildinfo.Read().Version
 
 // options is the parsed command line.
 type options struct {
