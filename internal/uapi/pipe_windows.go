@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -21,9 +22,10 @@ import (
 // in a state that is "disconnected" on Windows but accepts (and then never
 // serves) a client under wine, where CI runs the Windows tests.
 type pipeListener struct {
-	path   string
-	sd     *windows.SECURITY_DESCRIPTOR // kept alive for new instances
-	closed windows.Handle               // manual-reset event, set by Close
+	path       string
+	sd         *windows.SECURITY_DESCRIPTOR // kept alive for new instances
+	claimOwner bool                         // sd's owner may need SeRestorePrivilege
+	closed     windows.Handle               // manual-reset event, set by Close
 
 	acceptMu sync.Mutex     // one Accept at a time
 	next     windows.Handle // the instance waiting for a client; 0 if none
@@ -32,7 +34,9 @@ type pipeListener struct {
 }
 
 // listenPipe creates the pipe's first instance, failing if the pipe exists.
-func listenPipe(path, sddl string) (*pipeListener, error) {
+// claimOwner says sddl names an owner that the caller may only assign with
+// SeRestorePrivilege (see createPipe).
+func listenPipe(path, sddl string, claimOwner bool) (*pipeListener, error) {
 	sd, err := windows.SecurityDescriptorFromString(sddl)
 	if err != nil {
 		return nil, fmt.Errorf("security descriptor %q: %w", sddl, err)
@@ -41,7 +45,7 @@ func listenPipe(path, sddl string) (*pipeListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create event: %w", err)
 	}
-	l := &pipeListener{path: path, sd: sd, closed: closed}
+	l := &pipeListener{path: path, sd: sd, claimOwner: claimOwner, closed: closed}
 	h, err := l.newInstance(true)
 	if err != nil {
 		windows.CloseHandle(closed)
@@ -64,11 +68,117 @@ func (l *pipeListener) newInstance(first bool) (windows.Handle, error) {
 		flags |= windows.FILE_FLAG_FIRST_PIPE_INSTANCE
 	}
 	mode := uint32(windows.PIPE_TYPE_BYTE | windows.PIPE_READMODE_BYTE | windows.PIPE_WAIT | windows.PIPE_REJECT_REMOTE_CLIENTS)
-	h, err := windows.CreateNamedPipe(name, flags, mode, windows.PIPE_UNLIMITED_INSTANCES, pipeBufferSize, pipeBufferSize, 0, sa)
+	create := func() (windows.Handle, error) {
+		return windows.CreateNamedPipe(name, flags, mode, windows.PIPE_UNLIMITED_INSTANCES, pipeBufferSize, pipeBufferSize, 0, sa)
+	}
+	h, err := createPipe(create, l.claimOwner)
 	if err != nil {
 		return 0, fmt.Errorf("create pipe instance: %w", err)
 	}
 	return h, nil
+}
+
+// createPipe runs create. When claimOwner is set and Windows refuses the
+// security descriptor's owner (ERROR_INVALID_OWNER: the owner is neither
+// the caller nor one of its groups that may own objects, as SYSTEM is not
+// for an elevated administrator), it runs create again with
+// SeRestorePrivilege enabled, which lets a token assign any owner. The
+// privilege is enabled on a copy of the process token that only the
+// creating thread wears, for the call only; the process's own token is
+// left as it is.
+func createPipe(create func() (windows.Handle, error), claimOwner bool) (windows.Handle, error) {
+	h, err := create()
+	if err == nil || !claimOwner || !errors.Is(err, windows.ERROR_INVALID_OWNER) {
+		return h, err
+	}
+	err = withRestorePrivilege(func() error {
+		var err error
+		h, err = create()
+		return err
+	})
+	return h, err
+}
+
+// errNoRestorePrivilege is wrapped when the process does not hold
+// SeRestorePrivilege (it is not an elevated administrator or SYSTEM).
+var errNoRestorePrivilege = errors.New("the process does not hold SeRestorePrivilege")
+
+// withRestorePrivilege runs fn on a thread of its own that impersonates a
+// copy of the process token with SeRestorePrivilege enabled.
+func withRestorePrivilege(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := impersonateWithRestorePrivilege(); err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		err := fn()
+		if rerr := windows.RevertToSelf(); rerr != nil {
+			// The thread still wears the privileged token: leave it locked,
+			// so that it ends with this goroutine.
+			errc <- errors.Join(err, fmt.Errorf("revert to self: %w", rerr))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- err
+	}()
+	return <-errc
+}
+
+// impersonateWithRestorePrivilege makes the calling (locked) thread wear a
+// copy of the process token with SeRestorePrivilege enabled.
+func impersonateWithRestorePrivilege() error {
+	var proc windows.Token
+	if err := windows.OpenProcessToken(windows.CurrentProcess(), windows.TOKEN_DUPLICATE|windows.TOKEN_QUERY, &proc); err != nil {
+		return fmt.Errorf("open process token: %w", err)
+	}
+	defer proc.Close()
+	var tok windows.Token
+	if err := windows.DuplicateTokenEx(proc, windows.TOKEN_ADJUST_PRIVILEGES|windows.TOKEN_IMPERSONATE|windows.TOKEN_QUERY,
+		nil, windows.SecurityImpersonation, windows.TokenImpersonation, &tok); err != nil {
+		return fmt.Errorf("duplicate process token: %w", err)
+	}
+	defer tok.Close()
+	var luid windows.LUID
+	if err := windows.LookupPrivilegeValue(nil, windows.StringToUTF16Ptr("SeRestorePrivilege"), &luid); err != nil {
+		return fmt.Errorf("look up SeRestorePrivilege: %w", err)
+	}
+	tp := windows.Tokenprivileges{PrivilegeCount: 1}
+	tp.Privileges[0] = windows.LUIDAndAttributes{Luid: luid, Attributes: windows.SE_PRIVILEGE_ENABLED}
+	if err := windows.AdjustTokenPrivileges(tok, false, &tp, 0, nil, nil); err != nil {
+		return fmt.Errorf("enable SeRestorePrivilege: %w", err)
+	}
+	// A privilege the token lacks is "not all assigned", which the call
+	// reports as success: look.
+	if enabled, err := privilegeEnabled(tok, luid); err != nil || !enabled {
+		return errors.Join(errNoRestorePrivilege, err)
+	}
+	if err := windows.SetThreadToken(nil, tok); err != nil {
+		return fmt.Errorf("impersonate with SeRestorePrivilege: %w", err)
+	}
+	return nil
+}
+
+// privilegeEnabled reports whether the privilege luid is enabled in tok.
+func privilegeEnabled(tok windows.Token, luid windows.LUID) (bool, error) {
+	var n uint32
+	windows.GetTokenInformation(tok, windows.TokenPrivileges, nil, 0, &n)
+	if n == 0 {
+		return false, fmt.Errorf("token privileges: empty")
+	}
+	buf := make([]byte, n)
+	if err := windows.GetTokenInformation(tok, windows.TokenPrivileges, &buf[0], n, &n); err != nil {
+		return false, fmt.Errorf("token privileges: %w", err)
+	}
+	tp := (*windows.Tokenprivileges)(unsafe.Pointer(&buf[0]))
+	for _, p := range tp.AllPrivileges() {
+		if p.Luid == luid {
+			return p.Attributes&windows.SE_PRIVILEGE_ENABLED != 0, nil
+		}
+	}
+	return false, nil
 }
 
 // Accept waits for a client on the waiting instance, puts a fresh instance

@@ -21,8 +21,9 @@ import (
 // \\.\pipe\ProtectedPrefix\Administrators\WireGuard\NAME. Only a process
 // running as an administrator or SYSTEM may create a pipe under
 // ProtectedPrefix\Administrators, so a normal user cannot squat a tunnel's
-// name; and the pipe's DACL (PipeSecurityDescriptor) lets only SYSTEM and
-// Administrators connect.
+// name; the pipe is owned by LocalSystem, which wg.exe and Dial insist on,
+// and its DACL and label (PipeSecurityDescriptor) let only SYSTEM and
+// elevated Administrators connect.
 //
 // The dir argument of Listen, Dial and Interfaces names a pipe namespace
 // rather than a directory (see PipePrefix).
@@ -37,13 +38,6 @@ const pipeRoot = `\\.\pipe\`
 // privatePipeDir holds the namespaces PipePrefix derives from plain
 // directories (tests, WARREN_SOCKET_DIR).
 const privatePipeDir = `\\.\pipe\warren`
-
-// PipeSecurityDescriptor is the SDDL of every UAPI pipe: a protected DACL
-// (nothing inherited) that grants full access to SYSTEM and the built-in
-// Administrators and nothing to anyone else. The owner is left to the
-// creating token, so that an elevated administrator may serve a pipe as well
-// as a service running as SYSTEM.
-const PipeSecurityDescriptor = "D:P(A;;GA;;;SY)(A;;GA;;;BA)"
 
 // dialTimeout bounds how long Dial waits for a busy pipe.
 const dialTimeout = 5 * time.Second
@@ -60,8 +54,9 @@ const pipeBufferSize = 64 << 10
 //   - any other directory d gets a private namespace \\.\pipe\warren\D\,
 //     where D is d made absolute with its separators as backslashes. Such a
 //     namespace is not under ProtectedPrefix (so a client checks who owns
-//     the pipe, see Dial), but its pipes carry the same DACL. Tests use it
-//     to serve interfaces of their own.
+//     the pipe, see Dial), but its pipes carry the same DACL
+//     (PrivatePipeSecurityDescriptor). Tests use it to serve interfaces of
+//     their own.
 func PipePrefix(dir string) string {
 	switch {
 	case dir == "" || dir == DefaultSocketDir:
@@ -80,6 +75,10 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
+// inPipeDir reports whether the pipe at path is in PipeDir, WireGuard's
+// namespace, where pipes are owned by LocalSystem.
+func inPipeDir(path string) bool { return hasPrefixFold(path, PipeDir+`\`) }
+
 // pipePath is the pipe serving interface name in dir's namespace.
 func pipePath(dir, name string) (string, error) {
 	if err := ValidName(name); err != nil {
@@ -93,10 +92,13 @@ func pipePath(dir, name string) (string, error) {
 }
 
 // Listen serves interface name on its named pipe in dir's namespace (see
-// PipePrefix) with PipeSecurityDescriptor. A pipe of that name that already
-// has a server makes Listen fail with ErrSocketInUse; a caller that is not
-// an administrator gets an error matching fs.ErrPermission for PipeDir.
-// Closing the listener removes the pipe once its connections are closed too.
+// PipePrefix): in PipeDir with PipeSecurityDescriptor (owner LocalSystem),
+// elsewhere with PrivatePipeSecurityDescriptor. A pipe of that name that
+// already has a server makes Listen fail with ErrSocketInUse. In PipeDir, a
+// caller that is not an administrator, or that is neither SYSTEM nor holds
+// SeRestorePrivilege (which assigning SYSTEM as owner takes), gets an error
+// matching fs.ErrPermission. Closing the listener removes the pipe once its
+// connections are closed too.
 func Listen(dir, name string) (net.Listener, error) {
 	path, err := pipePath(dir, name)
 	if err != nil {
@@ -107,14 +109,20 @@ func Listen(dir, name string) (net.Listener, error) {
 	if pipeExists(path) {
 		return nil, fmt.Errorf("uapi: listen %s: %w", path, ErrSocketInUse)
 	}
-	l, err := listenPipe(path, PipeSecurityDescriptor)
+	sddl, claimOwner := PrivatePipeSecurityDescriptor, false
+	if inPipeDir(path) {
+		sddl, claimOwner = PipeSecurityDescriptor, true
+	}
+	l, err := listenPipe(path, sddl, claimOwner)
 	if err != nil {
 		// FILE_FLAG_FIRST_PIPE_INSTANCE gives access denied if the pipe
 		// exists (it appeared since we asked); so does ProtectedPrefix to a
 		// caller that is not an administrator.
 		switch {
-		case errors.Is(err, windows.ERROR_ACCESS_DENIED) && hasPrefixFold(path, PipeDir+`\`) && !pipeExists(path):
+		case errors.Is(err, windows.ERROR_ACCESS_DENIED) && inPipeDir(path) && !pipeExists(path):
 			err = fmt.Errorf("%w: only an elevated administrator or SYSTEM may serve %s", fs.ErrPermission, PipeDir)
+		case errors.Is(err, windows.ERROR_INVALID_OWNER) || errors.Is(err, errNoRestorePrivilege):
+			err = fmt.Errorf("%w: pipes in %s must be owned by LocalSystem (wg.exe accepts no other owner), which only SYSTEM or a process holding SeRestorePrivilege may assign: %w", fs.ErrPermission, PipeDir, err)
 		case errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_ALREADY_EXISTS) || errors.Is(err, windows.ERROR_PIPE_BUSY):
 			err = fmt.Errorf("%w: %w", ErrSocketInUse, err)
 		}
@@ -124,11 +132,12 @@ func Listen(dir, name string) (net.Listener, error) {
 }
 
 // Dial connects to the named pipe of interface name in dir's namespace. A
-// missing pipe gives an error matching fs.ErrNotExist. The pipe must be
-// owned by SYSTEM or the Administrators (or, in a private namespace, by the
-// calling user too): a pipe that anybody else created is refused with
-// fs.ErrPermission before a byte is sent, so that no key is handed to an
-// impostor.
+// missing pipe gives an error matching fs.ErrNotExist. A pipe in PipeDir
+// must be owned by LocalSystem, as wg.exe requires (not the
+// Administrators: any elevated process could have made it); one in a
+// private namespace by SYSTEM, the Administrators or the calling user. A
+// pipe owned by anybody else is refused with fs.ErrPermission before a
+// byte is sent, so that no key is handed to an impostor.
 func Dial(dir, name string) (net.Conn, error) {
 	path, err := pipePath(dir, name)
 	if err != nil {
@@ -143,16 +152,17 @@ func Dial(dir, name string) (net.Conn, error) {
 		}
 		return nil, fmt.Errorf("uapi: dial %s: %w", name, err)
 	}
-	if err := checkPipeOwner(c, !hasPrefixFold(path, PipeDir+`\`)); err != nil {
+	if err := checkPipeOwner(c, inPipeDir(path)); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("uapi: dial %s: %w", name, err)
 	}
 	return c, nil
 }
 
-// checkPipeOwner refuses a pipe whose owner is not SYSTEM or the
-// Administrators, or (when allowSelf) the calling user.
-func checkPipeOwner(c net.Conn, allowSelf bool) error {
+// checkPipeOwner refuses a pipe whose owner is not LocalSystem (in
+// PipeDir: wireguardNamespace) or, elsewhere, not SYSTEM, the
+// Administrators or the calling user.
+func checkPipeOwner(c net.Conn, wireguardNamespace bool) error {
 	f, ok := c.(interface{ Fd() uintptr })
 	if !ok {
 		return fmt.Errorf("pipe connection %T has no handle", c)
@@ -165,13 +175,15 @@ func checkPipeOwner(c net.Conn, allowSelf bool) error {
 	if err != nil {
 		return fmt.Errorf("pipe owner: %w", err)
 	}
-	if owner.IsWellKnown(windows.WinLocalSystemSid) || owner.IsWellKnown(windows.WinBuiltinAdministratorsSid) {
+	switch {
+	case owner.IsWellKnown(windows.WinLocalSystemSid):
+		return nil
+	case wireguardNamespace:
+		return fmt.Errorf("%w: pipe owned by %s, not LocalSystem (S-1-5-18)", fs.ErrPermission, owner)
+	case owner.IsWellKnown(windows.WinBuiltinAdministratorsSid) || isSelf(owner):
 		return nil
 	}
-	if allowSelf && isSelf(owner) {
-		return nil
-	}
-	return fmt.Errorf("%w: pipe owned by %s, not SYSTEM or Administrators", fs.ErrPermission, owner)
+	return fmt.Errorf("%w: pipe owned by %s, not SYSTEM, Administrators or the caller", fs.ErrPermission, owner)
 }
 
 // isSelf reports whether sid is the calling user or the default owner of
