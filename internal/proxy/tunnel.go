@@ -99,7 +99,7 @@ type Tunnel struct {
 	Net *netstack.Device
 	Dev *device.Device
 
-	resolver    *net.Resolver
+	resolver    *netstack.Resolver
 	dns         []netip.Addr
 	dialTimeout time.Duration
 }
@@ -167,8 +167,9 @@ func OpenTunnel(ctx context.Context, f *conf.File, opts TunnelOptions) (*Tunnel,
 // tunnel ends.
 func (t *Tunnel) Close() error { return t.Dev.Close() }
 
-// Resolver resolves names through the tunnel's DNS servers.
-func (t *Tunnel) Resolver() *net.Resolver { return t.resolver }
+// Resolver resolves names through the tunnel's DNS servers only: no
+// search domain of the host and no hosts file apply to them.
+func (t *Tunnel) Resolver() *netstack.Resolver { return t.resolver }
 
 // LookupAddr resolves host (an IP literal or a name, through the tunnel's
 // DNS) to one address, preferring the families the stack has.
