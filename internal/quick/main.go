@@ -28,6 +28,9 @@ var (
 	ErrNotWireGuard = errors.New("not a WireGuard interface")
 	// ErrHook: a PreUp, PostUp, PreDown or PostDown command failed.
 	ErrHook = errors.New("hook failed")
+	// ErrHookSource: the configuration has hook commands but others could
+	// have written them (see checkHookSource).
+	ErrHookSource = errors.New("hook commands refused")
 	// ErrDaemon: the userspace device could not be started or reached.
 	ErrDaemon = errors.New("userspace device failed")
 	// ErrInterrupted: a signal stopped up, which then rolled back.

@@ -81,6 +81,9 @@ func (e *env) up(c *config) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := checkHookSource(c.Path, c.hookCount()); err != nil {
+		return err
+	}
 	// A record without its interface is left by a device that died
 	// without down: clean up after it first.
 	if old, err := loadState(iface); err != nil {
@@ -265,6 +268,12 @@ func (e *env) down(c *config) (err error) {
 	p, err := NewPlan(iface, c.File, lookupTable)
 	if err != nil {
 		return err
+	}
+	// A tunnel must still come down when its file has become unsafe since
+	// up: its hooks are skipped, loudly, and the rest is undone.
+	if err := checkHookSource(c.Path, c.hookCount()); err != nil {
+		e.warnf("[!] Not running PreDown and PostDown: %v", err)
+		p.PreDown, p.PostDown = nil, nil
 	}
 	if err := e.hooks(p.PreDown); err != nil {
 		return err
