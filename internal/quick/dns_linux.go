@@ -11,6 +11,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/warren-vpn/warren/internal/conf"
+	"github.com/warren-vpn/warren/internal/safedir"
 )
 
 const (
@@ -19,7 +22,9 @@ const (
 	resolvedDir = "/run/systemd/resolve"
 )
 
-// absentSuffix marks a backup of a resolv.conf that did not exist.
+// absentSuffix marks a backup of a resolv.conf that did not exist (older
+// warren kept one backup per interface under /run; down still restores
+// those).
 const absentSuffix = ".absent"
 
 func resolvBackupPath(iface string) string { return filepath.Join(stateDir, iface+".resolv.conf") }
@@ -81,29 +86,18 @@ func (e *env) setDNS(p *Plan, st *state) error {
 			return nil
 		}
 	}
-	// The file is written in place: it may be a bind mount (ip netns exec).
-	backup := resolvBackupPath(iface)
-	if _, err := os.Stat(backup); errors.Is(err, fs.ErrNotExist) {
-		old, err := os.ReadFile(resolvConf)
-		absent := errors.Is(err, fs.ErrNotExist)
-		if err != nil && !absent {
-			return fmt.Errorf("set DNS of %s: back up %s: %w", iface, resolvConf, err)
-		}
-		if err := os.MkdirAll(stateDir, 0o700); err != nil {
-			return fmt.Errorf("set DNS of %s: %w", iface, err)
-		}
-		if absent {
-			// Down removes the file again.
-			backup += absentSuffix
-		}
-		if err := os.WriteFile(backup, old, 0o644); err != nil {
-			return fmt.Errorf("set DNS of %s: back up %s: %w", iface, resolvConf, err)
-		}
+	// Neither: the file itself, shared with the namespace's other tunnels.
+	r, err := newResolvFile()
+	if err != nil {
+		return fmt.Errorf("set DNS of %s: %w", iface, err)
+	}
+	var servers []string
+	for _, a := range p.DNS {
+		servers = append(servers, conf.FormatAddr(a))
 	}
 	st.DNS = "file"
-	e.logf("write %s (backup in %s)", resolvConf, backup)
-	text := fmt.Sprintf("# Written by %s up %s; restored at down.\n%s", e.prog, iface, p.ResolvConf())
-	if err := writeInPlace(resolvConf, []byte(text)); err != nil {
+	e.logf("write %s (original kept in %s)", resolvConf, r.dir)
+	if err := r.add(iface, servers, p.DNSSearch); err != nil {
 		return fmt.Errorf("set DNS of %s: %w", iface, err)
 	}
 	return nil
@@ -126,34 +120,45 @@ func (e *env) unsetDNS(iface string, st *state) error {
 			}
 		}
 	case "file":
-		backup := resolvBackupPath(iface)
-		if _, err := os.Stat(backup + absentSuffix); err == nil {
-			e.logf("rm %s", resolvConf)
-			if err := os.Remove(resolvConf); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("unset DNS of %s: %w", iface, err)
-			}
-			if err := os.Remove(backup + absentSuffix); err != nil {
-				return fmt.Errorf("unset DNS of %s: %w", iface, err)
-			}
-			break
+		if done, err := e.unsetLegacyDNS(iface); done || err != nil {
+			return err
 		}
-		old, err := os.ReadFile(backup)
-		if errors.Is(err, fs.ErrNotExist) {
-			break
-		}
+		r, err := newResolvFile()
 		if err != nil {
 			return fmt.Errorf("unset DNS of %s: %w", iface, err)
 		}
 		e.logf("restore %s", resolvConf)
-		if err := writeInPlace(resolvConf, old); err != nil {
-			return fmt.Errorf("unset DNS of %s: restore %s: %w", iface, resolvConf, err)
-		}
-		if err := os.Remove(backup); err != nil {
+		if err := r.remove(iface); err != nil {
 			return fmt.Errorf("unset DNS of %s: %w", iface, err)
 		}
 	}
 	st.DNS = ""
 	return nil
+}
+
+// unsetLegacyDNS restores the per-interface backup an older warren kept
+// under /run (done reports whether there was one).
+func (e *env) unsetLegacyDNS(iface string) (done bool, err error) {
+	backup := resolvBackupPath(iface)
+	if _, err := os.Lstat(backup + absentSuffix); err == nil {
+		e.logf("rm %s", resolvConf)
+		if err := os.Remove(resolvConf); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return true, fmt.Errorf("unset DNS of %s: %w", iface, err)
+		}
+		return true, os.Remove(backup + absentSuffix)
+	}
+	old, err := safedir.ReadFile(backup)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return true, fmt.Errorf("unset DNS of %s: %w", iface, err)
+	}
+	e.logf("restore %s", resolvConf)
+	if err := writeInPlace(resolvConf, old); err != nil {
+		return true, fmt.Errorf("unset DNS of %s: restore %s: %w", iface, resolvConf, err)
+	}
+	return true, os.Remove(backup)
 }
 
 // writeInPlace replaces a file's content without replacing the file.

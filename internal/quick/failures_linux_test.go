@@ -90,6 +90,55 @@ func TestDNSFile(t *testing.T) {
 	}
 }
 
+// TestDNSFileTwoTunnels: two tunnels share the file. Up A, up B, down A
+// leaves B's servers (not A's, and not the original, which would send B's
+// queries outside its tunnel); down B brings the original back byte for
+// byte. The backup lives in /var/lib/warren, not on tmpfs.
+func TestDNSFileTwoTunnels(t *testing.T) {
+	requireRoot(t)
+	requireNoResolvconf(t)
+	b := binaries(t)
+	tp := newTopo(t, false)
+	orig := "# the namespace's own\nnameserver 192.0.2.53\noptions edns0"
+	tp.netnsResolvConf(t, orig)
+	a := tp.conf(t, "DNS = 10.99.0.1, a.example", "10.99.0.0/24", "")
+	second := "wd" + tp.iface[2:]
+	t.Cleanup(func() {
+		tp.run(nil, b.warren, "down", filepath.Join(tp.dir, second+".conf"))
+		os.Remove(statePath(second))
+	})
+	bPath := filepath.Join(tp.dir, second+".conf")
+	writeFile(t, bPath, "[Interface]\nPrivateKey = "+tp.clientKey+"\nListenPort = 51999\nAddress = 10.98.0.2/24\nDNS = 10.98.0.1, b.example\n\n"+
+		"[Peer]\nPublicKey = "+tp.serverPub+"\nEndpoint = 172.31.0.1:51821\nAllowedIPs = 10.98.0.0/24\n")
+	step := func(args ...string) {
+		t.Helper()
+		if out, err := tp.run(nil, b.warren, args...); err != nil {
+			t.Fatalf("warren %v: %v\n%s", args, err, out)
+		}
+	}
+	step("up", a)
+	step("up", bPath)
+	got := tp.resolvConf(t)
+	for _, want := range []string{"nameserver 10.99.0.1\n", "nameserver 10.98.0.1\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("with both up, resolv.conf lacks %q:\n%s", want, got)
+		}
+	}
+	step("down", a)
+	got = tp.resolvConf(t)
+	if !strings.Contains(got, "nameserver 10.98.0.1\n") || strings.Contains(got, "10.99.0.1") || strings.Contains(got, "192.0.2.53") {
+		t.Errorf("after the first down, resolv.conf should list only the second tunnel's server:\n%s", got)
+	}
+	ents, _ := os.ReadDir(dnsStateDir)
+	if len(ents) == 0 {
+		t.Errorf("no persistent backup in %s while a tunnel is up", dnsStateDir)
+	}
+	step("down", bPath)
+	if got := tp.resolvConf(t); got != orig {
+		t.Errorf("resolv.conf after both downs = %q, want %q", got, orig)
+	}
+}
+
 // TestDNSResolvconf: with resolvconf installed, up hands it the servers as
 // wg-quick does (resolvconf -a IFACE -m 0 -x) and down removes them.
 func TestDNSResolvconf(t *testing.T) {
@@ -401,4 +450,42 @@ func TestUnsafeStateDir(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpRefusesHooksFromWritableConfig: PostUp from a file whose directory
+// others may write is never run as root, and up creates nothing.
+func TestUpRefusesHooksFromWritableConfig(t *testing.T) {
+	requireRoot(t)
+	b := binaries(t)
+	tp := newTopo(t, false)
+	marker := filepath.Join(t.TempDir(), "ran")
+	path := tp.conf(t, "PostUp = touch "+marker, "10.99.0.0/24", "")
+	if err := os.Chmod(filepath.Dir(path), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	out, err := tp.run(nil, b.warren, "up", path)
+	if err == nil || !strings.Contains(out, "hook commands refused") || !strings.Contains(out, "can be written by group or others") {
+		t.Errorf("up with hooks in a world-writable directory: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the PostUp command ran")
+	}
+	if _, err := tp.run(nil, "ip", "link", "show", tp.iface); err == nil {
+		t.Errorf("up created %s anyway", tp.iface)
+	}
+	// The same file, made private, goes up and runs its hook.
+	os.Chmod(filepath.Dir(path), 0o700)
+	if out, err := tp.run(nil, b.warren, "up", path); err != nil {
+		t.Fatalf("up of the private file: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Error("the PostUp command did not run from a private file")
+	}
+	// Loosened while up: down still takes it down, skipping its hooks.
+	os.Chmod(filepath.Dir(path), 0o777)
+	out, err = tp.run(nil, b.warren, "down", path)
+	if err != nil || !strings.Contains(out, "Not running PreDown and PostDown") {
+		t.Errorf("down of a loosened file: %v\n%s", err, out)
+	}
+	tp.checkGone(t)
 }
