@@ -15,6 +15,7 @@ const (
 	OpRun                     // service run [--allow-scripts] NAME (the service's own command line)
 	OpImport                  // import FILE.conf
 	OpExport                  // export NAME
+	OpLog                     // log [--no-follow] NAME
 )
 
 // Command is a parsed command line.
@@ -27,7 +28,13 @@ type Command struct {
 	Tunnel string
 	// AllowScripts is AllowScriptsFlag, for install and run.
 	AllowScripts bool
+	// NoFollow is NoFollowFlag (or -n), for log: print and exit.
+	NoFollow bool
 }
+
+// NoFollowFlag makes `warren log` print the log and exit instead of
+// following it.
+const NoFollowFlag = "--no-follow"
 
 // ErrUsage: the command line is malformed; Usage says what is expected.
 var ErrUsage = errors.New("usage")
@@ -39,6 +46,7 @@ const Usage = `Usage:
   warren service list                                  list tunnel services and their state
   warren import FILE.conf                              store FILE.conf, encrypted, as tunnel FILE
   warren export NAME                                   print tunnel NAME's stored configuration
+  warren log [--no-follow|-n] NAME                     print tunnel NAME's log and follow it until Ctrl-C (-n: print and exit)
 `
 
 // ParseArgs parses the arguments after "warren": ["service", "install",
@@ -61,6 +69,17 @@ func ParseArgs(args []string) (Command, error) {
 			return bad("warren export NAME")
 		}
 		return withName(OpExport, args[1], false)
+	case "log":
+		rest, noFollow := args[1:], false
+		if len(rest) > 0 && (rest[0] == NoFollowFlag || rest[0] == "-n") {
+			rest, noFollow = rest[1:], true
+		}
+		if len(rest) != 1 {
+			return bad("warren log [%s|-n] NAME", NoFollowFlag)
+		}
+		c, err := withName(OpLog, rest[0], false)
+		c.NoFollow = noFollow
+		return c, err
 	case "service":
 	default:
 		return bad("unknown command %q", args[0])

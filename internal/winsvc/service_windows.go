@@ -41,6 +41,8 @@ func run(cmd Command, opts Options, stdout io.Writer) error {
 		return export(cmd.Tunnel, stdout)
 	case OpRun:
 		return runService(cmd, opts)
+	case OpLog:
+		return showLog(cmd, stdout)
 	}
 	return fmt.Errorf("%w: unknown operation %d", ErrUsage, cmd.Op)
 }

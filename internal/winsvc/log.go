@@ -1,0 +1,53 @@
+package winsvc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/ringlog"
+)
+
+// Each tunnel service writes its log to a ring log (internal/ringlog),
+// NAME.bin in the log folder (Windows: %ProgramFiles%\warren\Data\Logs,
+// readable by SYSTEM and Administrators only), which `warren log NAME`
+// prints and follows. A line's tag says where it came from.
+const (
+	// LogTagService marks the service's own messages: starting, stopping
+	// and why it failed.
+	LogTagService = "SVC"
+	// LogTagTunnel marks the engine's log and the hooks' output.
+	LogTagTunnel = "TUN"
+	// LogTagError marks the engine's errors.
+	LogTagError = "ERR"
+	// LogTagWarning marks non-fatal remarks: a default route the socket
+	// could not be pinned to, an interface watcher's error.
+	LogTagWarning = "WARN"
+)
+
+// LogExt is the extension of a tunnel's log file.
+const LogExt = ".bin"
+
+// printLog writes every line r has to w, one per line; with follow it
+// then polls every poll (ringlog.DefaultPoll if zero) and writes new lines
+// as they come, until ctx is done, which is not an error.
+func printLog(ctx context.Context, r *ringlog.Reader, follow bool, poll time.Duration, w io.Writer) error {
+	emit := func(l ringlog.Line) error {
+		_, err := fmt.Fprintln(w, l)
+		return err
+	}
+	if follow {
+		return ringlog.Follow(ctx, r, poll, emit)
+	}
+	lines, err := r.Next()
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		if err := emit(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
