@@ -31,6 +31,7 @@ Available subcommands:
   strip: print a config file with only the keys wg understands
   service: (Windows) install, uninstall or list tunnel services
   import, export: (Windows) store a config file encrypted, or print a stored one
+  log: (Windows) print a tunnel service's log and follow it (--no-follow, -n: print and exit)
   show: Shows the current configuration and device information
   showconf: Shows the current configuration of a given WireGuard interface, for use with 'setconf'
   set: Change the current configuration, add peers, remove peers, or change peers
@@ -71,7 +72,7 @@ func run(argv []string) int {
 		return demo.Main("warren demo", args[1:], os.Stdout, os.Stderr)
 	case "up", "down", "strip", "save":
 		return quick.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
-	case "service", "import", "export":
+	case "service", "import", "export", "log":
 		return winsvc.Main("warren", args, serviceOptions(), os.Stdout, os.Stderr)
 	case "version", "--version":
 		return versionMain(args[1:], os.Stdout, os.Stderr)
