@@ -12,13 +12,15 @@ import (
 // own GRO had merged them. The rules are GRO's (net/ipv4/tcp_offload.c):
 // same addresses, ports, IP fields and TCP options, the next sequence
 // number, the same acknowledgement, no flags but ACK (PSH ends a group, as
-// does a segment shorter than the first), and valid IPv4 header checksums.
+// does a segment shorter than the first), and valid checksums.
 //
-// TCP checksums are not verified: every packet written here was decrypted
-// by the engine, whose AEAD authenticated each byte of it, and kernel
-// WireGuard hands such packets to the stack as CHECKSUM_UNNECESSARY too.
-// Reading every payload again only to check it would cost a pass over all
-// received data.
+// Every segment's TCP checksum is verified before it joins a group, though
+// the AEAD has authenticated every byte: the AEAD proves the peer sent
+// these bytes, not that they were intact when the peer's host encrypted
+// them. A merged super-packet gets a new, valid checksum, so merging a
+// corrupt segment would launder it for whoever this host forwards it to (a
+// hub); a segment with a bad checksum is therefore written alone and
+// unchanged, exactly as it would be without coalescing.
 
 // maxGroupSegments bounds a group; GRO's own limit is 64 segments.
 const maxGroupSegments = 64
@@ -40,8 +42,8 @@ type group struct {
 	v6      bool
 	closed  bool // no more segments may join
 	psh     bool // the last segment had PSH
-	checked bool // the first packet's IPv4 header checksum was verified
-	badSum  bool // the first packet's IPv4 header checksum is wrong: never merge
+	checked bool // the first packet's checksums were verified
+	badSum  bool // a checksum of the first packet is wrong: never merge
 }
 
 // coalescer groups the packets of one Write. Its slices are reused from
@@ -113,9 +115,9 @@ func (c *coalescer) join(bufs [][]byte, offset, i int, pkt []byte, hlen int) boo
 		if !g.closed && canJoin(g, head, pkt, hlen) {
 			if !g.checked {
 				g.checked = true
-				g.badSum = !ipHeaderValid(head, g.l4)
+				g.badSum = !segmentValid(head, g.l4, g.v6)
 			}
-			if !g.badSum && ipHeaderValid(pkt, g.l4) {
+			if !g.badSum && segmentValid(pkt, g.l4, g.v6) {
 				c.merge(g, i, pkt)
 				if g.closed {
 					c.untrack(k)
@@ -215,6 +217,21 @@ func canJoin(g *group, head, pkt []byte, hlen int) bool {
 	}
 	// TOS, TTL, and the DF bit.
 	return head[1] == pkt[1] && head[8] == pkt[8] && head[6]&0x40 == pkt[6]&0x40
+}
+
+// segmentValid verifies a segment's IPv4 header checksum and its TCP
+// checksum (over the pseudo-header, the TCP header and the payload).
+func segmentValid(pkt []byte, l4 int, v6 bool) bool {
+	if !ipHeaderValid(pkt, l4) {
+		return false
+	}
+	var acc uint64
+	if v6 {
+		acc = pseudoSum(pkt[8:24], pkt[24:40])
+	} else {
+		acc = pseudoSum(pkt[12:16], pkt[16:20])
+	}
+	return fold(sum64(pkt[l4:], acc+ipProtoTCP+uint64(len(pkt)-l4))) == 0xffff
 }
 
 // ipHeaderValid verifies the header checksum of an IPv4 packet (l4 20);

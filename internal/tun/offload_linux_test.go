@@ -420,8 +420,16 @@ func TestCoalesceRules(t *testing.T) {
 		{"one flow", base, []int{5}},
 		{"gap", func() [][]byte { p := base(); return append(p[:2:2], p[3:]...) }, []int{2, 2}},
 		{"repeat", func() [][]byte { p := base(); return append(p[:3:3], p[2:]...) }, []int{3, 3}},
-		// TCP checksums are the AEAD's business: not checked again.
-		{"bad tcp checksum", func() [][]byte { p := base(); p[2][60] ^= 1; return p }, []int{5}},
+		// A segment with a bad TCP checksum is never merged (the merged
+		// super-packet's new checksum would hide the corruption).
+		{"bad tcp checksum", func() [][]byte { p := base(); p[2][60] ^= 1; return p }, []int{2, 1, 2}},
+		{"bad first tcp checksum", func() [][]byte { p := base(); p[0][60] ^= 1; return p }, []int{1, 4}},
+		{"bad last tcp checksum", func() [][]byte { p := base(); p[4][70] ^= 0x40; return p }, []int{4, 1}},
+		{"bad v6 tcp checksum", func() [][]byte {
+			p := segments(true, 1, randomPayload(5*mss), mss)
+			p[1][90] ^= 1
+			return p
+		}, []int{1, 1, 3}},
 		{"bad ip checksum", func() [][]byte { p := base(); p[2][10] ^= 1; return p }, []int{2, 1, 2}},
 		{"bad first ip checksum", func() [][]byte { p := base(); p[0][10] ^= 1; return p }, []int{1, 4}},
 		{"interleaved flows", func() [][]byte {
@@ -761,4 +769,64 @@ func TestOffloadOptions(t *testing.T) {
 		wantEvent(t, d, EventUp)
 		exchangeUDP(t, d, ns)
 	})
+}
+
+// TestCoalesceKeepsBadChecksums: whatever the batch, what the kernel gets
+// after coalescing — each super-packet completed and segmented again as
+// GSO would, each single packet as it is — holds every segment with the
+// checksum validity it came with: a corrupt segment stays corrupt, merged
+// or not, and nothing valid is lost.
+func TestCoalesceKeepsBadChecksums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for round := range 200 {
+		v6 := round%2 == 1
+		l3 := 20
+		if v6 {
+			l3 = 40
+		}
+		mss := 500 + rng.IntN(900)
+		orig := segments(v6, rng.Uint32(), randomPayload(mss*(2+rng.IntN(12))), mss)
+		bad := map[int]bool{}
+		for i := range orig {
+			if rng.IntN(4) == 0 {
+				orig[i][l3+20+12+rng.IntN(len(orig[i])-l3-32)] ^= byte(1 + rng.IntN(255))
+				bad[i] = !refL4Valid(orig[i], l3, ipProtoTCP)
+			}
+		}
+		bufs := withHeadroom(orig)
+		var c coalescer
+		var got [][]byte
+		for _, g := range c.plan(bufs, testOffset) {
+			super, h := superOf(&c, &g, bufs)
+			if g.count == 1 {
+				got = append(got, super)
+				continue
+			}
+			// GSO segments the super-packet and computes each segment's
+			// checksum from its bytes, as the segmenter does.
+			var s segmenter
+			if err := s.reset(super, h); err != nil {
+				t.Fatal(err)
+			}
+			out, sizes := segBufs(g.count, 1500)
+			n, err := s.fill(out, sizes, testOffset)
+			if err != nil || n != g.count {
+				t.Fatalf("round %d: split = %d, %v", round, n, err)
+			}
+			for i := range n {
+				got = append(got, out[i][testOffset:testOffset+sizes[i]])
+			}
+		}
+		if len(got) != len(orig) {
+			t.Fatalf("round %d: %d segments out, %d in", round, len(got), len(orig))
+		}
+		for i := range orig {
+			if valid := refL4Valid(got[i], l3, ipProtoTCP); valid == bad[i] {
+				t.Fatalf("round %d: segment %d went in with a valid checksum %v and came out valid %v", round, i, !bad[i], valid)
+			}
+			if !bad[i] && !bytes.Equal(got[i], orig[i]) {
+				t.Fatalf("round %d: valid segment %d changed", round, i)
+			}
+		}
+	}
 }
