@@ -28,8 +28,11 @@ const (
 	wintunTunnelType = "Warren"
 	// wintunURL is where wintun.dll comes from.
 	wintunURL = "https://www.wintun.net/"
-	// linkPoll is how often the adapter's MTU and link state are checked.
+	// linkPoll is how often the adapter's MTU and existence are checked.
 	linkPoll = 2 * time.Second
+	// goneAfter is how many polls in a row must find the adapter missing
+	// before it counts as gone.
+	goneAfter = 2
 )
 
 // ErrWintunMissing is wrapped when wintun.dll is not beside warren.exe (or
@@ -40,37 +43,63 @@ var ErrWintunMissing = errors.New("wintun.dll not found")
 // cannot be made (driver not installable, not Administrator, ...).
 var ErrWintunDriver = errors.New("the Wintun driver could not be loaded")
 
-// AdapterGUID derives the adapter's GUID from the tunnel name: the same
-// name always gives the same GUID, so Windows keeps recognising the
-// network (its profile, firewall category and metrics) across restarts
-// instead of seeing a new network each time. It is a name-based (version
-// 5 layout) UUID over SHA-256 of a fixed label and the name.
-func AdapterGUID(name string) windows.GUID {
-	sum := sha256.Sum256([]byte("warren wintun adapter GUID v1\x00" + name))
-	var g windows.GUID
-	g.Data1 = uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])
-	g.Data2 = uint16(sum[4])<<8 | uint16(sum[5])
-	g.Data3 = (uint16(sum[6])<<8|uint16(sum[7]))&0x0fff | 0x5000 // version 5
-	copy(g.Data4[:], sum[8:16])
-	g.Data4[0] = g.Data4[0]&0x3f | 0x80 // RFC 4122 variant
-	return g
+// ErrAdapterGone is the reason a Wintun device failed when its adapter
+// disappeared under it (removed by someone else, driver unloaded).
+var ErrAdapterGone = errors.New("the Wintun adapter disappeared")
+
+// ErrRingCorrupt is the reason a Wintun device failed when its receive
+// ring reported ERROR_INVALID_DATA: the ring cannot be trusted any more,
+// and retrying would only read garbage or spin.
+var ErrRingCorrupt = errors.New("the Wintun ring is corrupt")
+
+// wintunSession is the part of a Wintun session the device uses.
+// wintun.Session has it; tests use a fake.
+type wintunSession interface {
+	ReceivePacket() ([]byte, error)
+	ReleaseReceivePacket(packet []byte)
+	AllocateSendPacket(size int) ([]byte, error)
+	SendPacket(packet []byte)
+	ReadWaitEvent() windows.Handle
+	End()
 }
 
-// Wintun is a tun.Device on a Wintun adapter. Create returns one; the
-// Windows tunnel service type-asserts to it for the adapter's LUID.
+// linkState is what the device polls of its adapter.
+type linkState struct {
+	// MTU is the smaller of the adapter's IPv4 and IPv6 MTUs; 0 if
+	// neither family is attached.
+	MTU int
+	// Connected is the media state Windows reports. The device does not
+	// act on it: a "disconnected" flap is not the tunnel going down, and
+	// taking the engine down for it would wipe every session.
+	Connected bool
+	// Gone says the adapter no longer exists.
+	Gone bool
+}
+
+// Wintun is a tun.Device on a Wintun adapter. CreateWintun returns one;
+// the Windows tunnel service uses it for the adapter's LUID and to learn
+// that the adapter failed (Dead, Err).
 type Wintun struct {
-	name    string
-	adapter *wintun.Adapter
-	session wintun.Session
-	luid    uint64
+	name         string
+	session      wintunSession
+	closeAdapter func() error
+	state        func() (linkState, error)
+	poll         time.Duration
+	luid         uint64
 	// readWait is signalled by Wintun when packets arrive; closing is
-	// signalled by Close to wake a blocked Read.
+	// signalled by Close, or when the adapter fails, to wake a blocked
+	// Read.
 	readWait, closing windows.Handle
 
 	// mu is held shared by Read and Write while they use the session, and
 	// exclusively by Close to end it.
 	mu     sync.RWMutex
 	closed atomic.Bool
+
+	// dead is closed when the adapter failed on its own; deadErr says why.
+	deadOnce sync.Once
+	dead     chan struct{}
+	deadErr  error
 
 	mtu atomic.Int32
 	// evMu orders event sends against Close closing events: SetMTU may
@@ -84,20 +113,36 @@ type Wintun struct {
 
 var _ Device = (*Wintun)(nil)
 
-// Create makes a Wintun adapter called name with a GUID derived from it,
-// starts a session on it and returns it as a Device. mtu is what MTU()
-// reports until the adapter's IP interface says otherwise (the tunnel
-// service sets the interface MTU through the IP Helper API).
-func Create(name string, mtu int) (Device, error) {
-	return CreateWintun(name, mtu)
+// nameGUID is the adapter GUID Create uses, having no configuration to
+// derive one from: a name-based (version 5 layout) UUID over SHA-256 of a
+// fixed label and the name. The tunnel service passes a GUID derived from
+// the whole configuration instead (winnet.AdapterGUID).
+func nameGUID(name string) windows.GUID {
+	sum := sha256.Sum256([]byte("warren wintun adapter GUID v1\x00" + name))
+	var g windows.GUID
+	g.Data1 = uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])
+	g.Data2 = uint16(sum[4])<<8 | uint16(sum[5])
+	g.Data3 = (uint16(sum[6])<<8|uint16(sum[7]))&0x0fff | 0x5000 // version 5
+	copy(g.Data4[:], sum[8:16])
+	g.Data4[0] = g.Data4[0]&0x3f | 0x80 // RFC 4122 variant
+	return g
 }
 
-// CreateWintun is Create returning the concrete type.
-func CreateWintun(name string, mtu int) (*Wintun, error) {
+// Create makes a Wintun adapter called name with a GUID derived from the
+// name, starts a session on it and returns it as a Device. mtu is what
+// MTU() reports until the adapter's IP interface says otherwise (the
+// tunnel service sets the interface MTU through the IP Helper API).
+func Create(name string, mtu int) (Device, error) {
+	return CreateWintun(name, mtu, nameGUID(name))
+}
+
+// CreateWintun makes a Wintun adapter called name with the given GUID
+// (Windows keys the adapter's network profile by it) and starts a session
+// on it.
+func CreateWintun(name string, mtu int, guid windows.GUID) (*Wintun, error) {
 	if err := findWintunDLL(); err != nil {
 		return nil, fmt.Errorf("create tun %q: %w", name, err)
 	}
-	guid := AdapterGUID(name)
 	adapter, err := wintun.CreateAdapter(name, wintunTunnelType, &guid)
 	if err != nil {
 		return nil, fmt.Errorf("create tun %q: %w: %w (warren must run as Administrator or SYSTEM; wintun.dll from %s matching %s)",
@@ -108,21 +153,36 @@ func CreateWintun(name string, mtu int) (*Wintun, error) {
 		adapter.Close()
 		return nil, fmt.Errorf("create tun %q: start Wintun session: %w", name, err)
 	}
-	closing, err := windows.CreateEvent(nil, 1, 0, nil)
+	luid := adapter.LUID()
+	t, err := newWintun(name, session, adapter.Close, luid, mtu, func() (linkState, error) { return readLinkState(luid) }, linkPoll)
 	if err != nil {
 		session.End()
 		adapter.Close()
-		return nil, fmt.Errorf("create tun %q: close event: %w", name, err)
+		return nil, fmt.Errorf("create tun %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// newWintun wraps a started session. closeAdapter removes the adapter;
+// state is polled every poll for the MTU and the adapter's existence.
+func newWintun(name string, s wintunSession, closeAdapter func() error, luid uint64, mtu int,
+	state func() (linkState, error), poll time.Duration) (*Wintun, error) {
+	closing, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		return nil, fmt.Errorf("close event: %w", err)
 	}
 	t := &Wintun{
-		name:     name,
-		adapter:  adapter,
-		session:  session,
-		luid:     adapter.LUID(),
-		readWait: session.ReadWaitEvent(),
-		closing:  closing,
-		events:   make(chan Event, 4),
-		stop:     make(chan struct{}),
+		name:         name,
+		session:      s,
+		closeAdapter: closeAdapter,
+		state:        state,
+		poll:         poll,
+		luid:         luid,
+		readWait:     s.ReadWaitEvent(),
+		closing:      closing,
+		dead:         make(chan struct{}),
+		events:       make(chan Event, 4),
+		stop:         make(chan struct{}),
 	}
 	t.mtu.Store(int32(mtu))
 	t.events <- EventUp
@@ -156,11 +216,54 @@ func (t *Wintun) SetMTU(mtu int) {
 	}
 }
 
-// Events reports up/down and MTU changes; closed by Close.
+// Events reports up and MTU changes; closed by Close. The device never
+// reports EventDown: Windows' "disconnected" media state is not the
+// tunnel going away (a failed adapter is reported by Dead).
 func (t *Wintun) Events() <-chan Event { return t.events }
 
 // BatchSize is the most packets one Read returns.
 func (t *Wintun) BatchSize() int { return wintunBatch }
+
+// Dead is closed when the adapter failed on its own — it disappeared, or
+// its ring is corrupt — not when Close is called. Err says why. From
+// then on Read and Write fail with an error that matches os.ErrClosed (so
+// the engine stops instead of retrying) and the reason.
+func (t *Wintun) Dead() <-chan struct{} { return t.dead }
+
+// Err is why the adapter failed (wrapping ErrAdapterGone or
+// ErrRingCorrupt), or nil.
+func (t *Wintun) Err() error {
+	select {
+	case <-t.dead:
+		return t.deadErr
+	default:
+		return nil
+	}
+}
+
+// die records that the adapter failed and wakes a blocked Read. Callers
+// hold mu shared, or are watchLink, which Close waits for: the closing
+// event is still open.
+func (t *Wintun) die(reason error) {
+	t.deadOnce.Do(func() {
+		t.deadErr = reason
+		close(t.dead)
+		windows.SetEvent(t.closing)
+	})
+}
+
+// failedError is what Read and Write return once the adapter has failed.
+type failedError struct {
+	name, op string
+	reason   error
+}
+
+func (e *failedError) Error() string { return fmt.Sprintf("tun %s: %s: %v", e.name, e.op, e.reason) }
+
+// Unwrap matches the reason and os.ErrClosed: the device is unusable.
+func (e *failedError) Unwrap() []error { return []error{e.reason, os.ErrClosed} }
+
+func (t *Wintun) failed(op string) error { return &failedError{t.name, op, t.deadErr} }
 
 // event reports e unless the channel is full (a reader that is behind
 // learns the current state from MTU() anyway).
@@ -182,13 +285,18 @@ func (t *Wintun) errClosed(op string) error {
 }
 
 // Read reads up to len(bufs) packets from the adapter's ring, blocking
-// until at least one is there.
+// until at least one is there. ERROR_HANDLE_EOF (the adapter is going
+// away) and ERROR_INVALID_DATA (the ring is corrupt) fail the device for
+// good (see Dead).
 func (t *Wintun) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for {
 		if t.closed.Load() {
 			return 0, t.errClosed("read")
+		}
+		if t.Err() != nil {
+			return 0, t.failed("read")
 		}
 		n := 0
 		for n < len(bufs) {
@@ -197,9 +305,11 @@ func (t *Wintun) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 				switch {
 				case errors.Is(err, windows.ERROR_NO_MORE_ITEMS):
 				case errors.Is(err, windows.ERROR_HANDLE_EOF):
-					return n, t.errClosed("read")
+					t.die(fmt.Errorf("%w: %w", ErrAdapterGone, err))
+					return n, t.failed("read")
 				case errors.Is(err, windows.ERROR_INVALID_DATA):
-					return n, fmt.Errorf("tun %s: read: Wintun ring corrupt: %w", t.name, err)
+					t.die(fmt.Errorf("%w: %w", ErrRingCorrupt, err))
+					return n, t.failed("read")
 				default:
 					return n, fmt.Errorf("tun %s: read: %w", t.name, err)
 				}
@@ -218,13 +328,10 @@ func (t *Wintun) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 		if n > 0 {
 			return n, nil
 		}
-		ev, err := windows.WaitForMultipleObjects([]windows.Handle{t.readWait, t.closing}, false, windows.INFINITE)
-		if err != nil {
+		if _, err := windows.WaitForMultipleObjects([]windows.Handle{t.readWait, t.closing}, false, windows.INFINITE); err != nil {
 			return 0, fmt.Errorf("tun %s: read: wait: %w", t.name, err)
 		}
-		if ev == windows.WAIT_OBJECT_0+1 {
-			return 0, t.errClosed("read")
-		}
+		// Woken by packets, Close or a failure: the loop's top tells.
 	}
 }
 
@@ -235,6 +342,9 @@ func (t *Wintun) Write(bufs [][]byte, offset int) (int, error) {
 	defer t.mu.RUnlock()
 	if t.closed.Load() {
 		return 0, t.errClosed("write")
+	}
+	if t.Err() != nil {
+		return 0, t.failed("write")
 	}
 	for i, b := range bufs {
 		pkt := b[offset:]
@@ -249,7 +359,8 @@ func (t *Wintun) Write(bufs [][]byte, offset int) (int, error) {
 		case errors.Is(err, windows.ERROR_BUFFER_OVERFLOW):
 			// ring full: drop
 		case errors.Is(err, windows.ERROR_HANDLE_EOF):
-			return i, t.errClosed("write")
+			t.die(fmt.Errorf("%w: %w", ErrAdapterGone, err))
+			return i, t.failed("write")
 		default:
 			return i, fmt.Errorf("tun %s: write: %w", t.name, err)
 		}
@@ -257,52 +368,60 @@ func (t *Wintun) Write(bufs [][]byte, offset int) (int, error) {
 	return len(bufs), nil
 }
 
-// watchLink polls the adapter's IP interfaces for MTU and connection
-// changes (set by the tunnel service, netsh or the user).
+// watchLink polls the adapter for MTU changes (set by the tunnel service,
+// netsh or the user) and for its disappearance. The media state is left
+// alone (see linkState.Connected).
 func (t *Wintun) watchLink() {
 	defer t.done.Done()
-	tick := time.NewTicker(linkPoll)
+	tick := time.NewTicker(t.poll)
 	defer tick.Stop()
-	up := true
+	missing := 0
 	for {
 		select {
 		case <-t.stop:
 			return
 		case <-tick.C:
 		}
-		mtu, connected, ok := t.interfaceState()
-		if !ok {
+		st, err := t.state()
+		if err != nil {
 			continue
 		}
-		if mtu > 0 {
-			t.SetMTU(mtu)
-		}
-		if connected != up {
-			up = connected
-			if up {
-				t.event(EventUp)
-			} else {
-				t.event(EventDown)
+		if st.Gone {
+			if missing++; missing >= goneAfter {
+				t.die(fmt.Errorf("%w: its interface is no longer listed", ErrAdapterGone))
+				return
 			}
+			continue
+		}
+		missing = 0
+		if st.MTU > 0 {
+			t.SetMTU(st.MTU)
 		}
 	}
 }
 
-// interfaceState reads the smaller of the IPv4 and IPv6 interface MTUs and
-// whether either family is connected.
-func (t *Wintun) interfaceState() (mtu int, connected, ok bool) {
+// readLinkState reads the adapter's interface row (missing: gone) and the
+// smaller of its IPv4 and IPv6 MTUs.
+func readLinkState(luid uint64) (linkState, error) {
+	ifrow := windows.MibIfRow2{InterfaceLuid: luid}
+	if err := windows.GetIfEntry2Ex(windows.MibIfEntryNormalWithoutStatistics, &ifrow); err != nil {
+		if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, windows.ERROR_NOT_FOUND) {
+			return linkState{Gone: true}, nil
+		}
+		return linkState{}, err
+	}
+	var st linkState
 	for _, family := range []uint16{windows.AF_INET, windows.AF_INET6} {
-		row := windows.MibIpInterfaceRow{Family: family, InterfaceLuid: t.luid}
+		row := windows.MibIpInterfaceRow{Family: family, InterfaceLuid: luid}
 		if windows.GetIpInterfaceEntry(&row) != nil {
 			continue
 		}
-		ok = true
-		connected = connected || row.Connected != 0
-		if m := int(row.NlMtu); m > 0 && (mtu == 0 || m < mtu) {
-			mtu = m
+		st.Connected = st.Connected || row.Connected != 0
+		if m := int(row.NlMtu); m > 0 && (st.MTU == 0 || m < st.MTU) {
+			st.MTU = m
 		}
 	}
-	return mtu, connected, ok
+	return st, nil
 }
 
 // Close ends the session, removes the adapter and closes Events. A blocked
@@ -317,7 +436,7 @@ func (t *Wintun) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.session.End()
-	err := t.adapter.Close()
+	err := t.closeAdapter()
 	windows.CloseHandle(t.closing)
 	t.evMu.Lock()
 	t.evClosed = true

@@ -31,6 +31,7 @@ type ServiceTunnel struct {
 	opts   Options
 	cfg    *conf.File
 	tunnel *Tunnel
+	died   <-chan error
 	pipe   net.Listener
 	served chan struct{}
 }
@@ -58,7 +59,7 @@ func (s *ServiceTunnel) Up(cfg *conf.File) (err error) {
 	if err != nil {
 		return err
 	}
-	s.tunnel = t
+	s.tunnel, s.died = t, t.Died()
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.down())
@@ -79,6 +80,11 @@ func (s *ServiceTunnel) Up(cfg *conf.File) (err error) {
 	}()
 	return s.hooks("PostUp", cfg.Interface.PostUp)
 }
+
+// Died delivers, once, why the tunnel stopped working on its own after
+// Up: the adapter disappeared or its ring failed, the engine closed, or
+// configuring a late address family failed (winsvc.Tunnel).
+func (s *ServiceTunnel) Died() <-chan error { return s.died }
 
 // Down runs PreDown, stops serving UAPI, takes the tunnel down and runs
 // PostDown. Every failure is reported; the teardown goes on regardless.

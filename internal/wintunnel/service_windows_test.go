@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/windows"
+
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/tun"
 )
@@ -35,7 +37,7 @@ func parse(t *testing.T, extra string) *conf.File {
 // the missing-DLL error, undo everything, and leave Down a no-op.
 func wintunMissing(t *testing.T) {
 	t.Helper()
-	if _, err := tun.CreateWintun("warren-probe", 1420); !errors.Is(err, tun.ErrWintunMissing) {
+	if _, err := tun.CreateWintun("warren-probe", 1420, windows.GUID{}); !errors.Is(err, tun.ErrWintunMissing) {
 		t.Skipf("Wintun is present or fails otherwise here: %v", err)
 	}
 }
