@@ -5,6 +5,8 @@ package winsvc
 import (
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/warren-vpn/warren/internal/conf"
 	"golang.org/x/sys/windows"
@@ -84,31 +86,46 @@ func (s *tunnelService) up() (Tunnel, error) {
 	return t, nil
 }
 
-// Execute implements svc.Handler.
+// Execute implements svc.Handler: serviceLoop's decisions in the service
+// manager's terms. A non-zero service-specific exit code (ExitUpFailed,
+// ExitDownFailed, ExitTunnelDied) is what recovery actions act on.
 func (s *tunnelService) Execute(_ []string, requests <-chan svc.ChangeRequest, changes chan<- svc.Status) (bool, uint32) {
 	changes <- svc.Status{State: svc.StartPending}
-	t, err := s.up()
+	l := &serviceLoop[svc.ChangeRequest]{
+		name:     s.tunnel,
+		up:       s.up,
+		requests: requests,
+		kind: func(r svc.ChangeRequest) request {
+			switch r.Cmd {
+			case svc.Interrogate:
+				return requestInterrogate
+			case svc.Stop, svc.Shutdown:
+				return requestStop
+			}
+			return requestOther
+		},
+		answer: func(r svc.ChangeRequest) { changes <- r.CurrentStatus },
+		report: func(st loopStatus) {
+			status := svc.Status{CheckPoint: st.CheckPoint, WaitHint: uint32(st.WaitHint / time.Millisecond)}
+			switch st.State {
+			case stateStarting:
+				status.State = svc.StartPending
+			case stateRunning:
+				status.State = svc.Running
+				status.Accepts = svc.AcceptStop | svc.AcceptShutdown
+			case stateStopping:
+				status.State = svc.StopPending
+			}
+			changes <- status
+		},
+		logf:     s.logf,
+		watchdog: StopWatchdog,
+		exit:     os.Exit,
+	}
+	code, err := l.run()
 	if err != nil {
 		s.err = fmt.Errorf("tunnel %s: %w", s.tunnel, err)
 		s.logf("error", "%v", s.err)
-		changes <- svc.Status{State: svc.StopPending}
-		return true, 1 // service-specific exit code
 	}
-	s.logf("info", "tunnel %s is up", s.tunnel)
-	changes <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
-	for r := range requests {
-		switch r.Cmd {
-		case svc.Interrogate:
-			changes <- r.CurrentStatus
-		case svc.Stop, svc.Shutdown:
-			changes <- svc.Status{State: svc.StopPending}
-			if err := t.Down(); err != nil {
-				s.err = fmt.Errorf("tunnel %s: take down: %w", s.tunnel, err)
-				s.logf("error", "%v", s.err)
-				return true, 2
-			}
-			return false, 0
-		}
-	}
-	return false, 0
+	return code != 0, code
 }

@@ -14,9 +14,16 @@ type Tunnel interface {
 	// them (CheckHooks has passed). On error, Up undoes what it did.
 	Up(cfg *conf.File) error
 	// Down runs PreDown and PostDown and removes everything Up added. It
-	// is called once, after Up succeeded, when the service stops or the
-	// machine shuts down.
+	// is called once, after Up succeeded, when the service stops, the
+	// machine shuts down, or the tunnel died (Died).
 	Down() error
+	// Died delivers, once, why the tunnel stopped working on its own
+	// after Up succeeded: its adapter disappeared, the engine closed, the
+	// Wintun ring failed, or configuring the network failed. The service
+	// then takes it down and stops with ExitTunnelDied, so that recovery
+	// actions restart it. Down never makes it deliver. A nil channel
+	// means the tunnel cannot die on its own.
+	Died() <-chan error
 }
 
 // NewTunnelFunc makes the Tunnel for the tunnel of a name.
