@@ -70,21 +70,22 @@ func (h hookRunner) run(stage string, cmds []string) error {
 	return nil
 }
 
-// runOne runs one command as WireGuard for Windows does, with the
-// differences that matter for a service running as SYSTEM:
+// runOne runs one command, as SYSTEM:
 //
 //   - cmd.exe is the one in the system directory (GetSystemDirectory), never
-//     one found through the working directory or PATH;
+//     one found through the working directory or PATH (as WireGuard for
+//     Windows does);
 //   - the command line is given raw (SysProcAttr.CmdLine) as
 //     `cmd.exe /d /s /c "COMMAND"`: /d skips the AutoRun commands of the
-//     registry, and /s makes cmd.exe strip exactly the outer quotes we add,
-//     so COMMAND reaches it byte for byte (Go's argument quoting turns " into
-//     \", which cmd.exe does not understand);
+//     registry (the reference does not), and /s makes cmd.exe strip exactly
+//     the outer quotes we add, so COMMAND reaches it byte for byte, whatever
+//     quotes it starts or ends with (Go's argument quoting turns " into \",
+//     which cmd.exe does not understand);
 //   - WIREGUARD_TUNNEL_NAME holds the tunnel's name, as in the reference;
 //   - no console window; stdin is the null device;
 //   - stdout and stderr go, a line at a time, to the log;
 //   - it runs in a job object, so that at the time limit the command and
-//     everything it started are ended.
+//     everything it started are ended (the reference waits forever).
 func (h hookRunner) runOne(stage, command string) error {
 	h.output(fmt.Sprintf("%s: running: %s", stage, command))
 	sys, err := windows.GetSystemDirectory()
@@ -130,19 +131,19 @@ func (h hookRunner) runOne(stage, command string) error {
 	switch {
 	case err == nil:
 		return nil
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && jobErr == nil:
 		return fmt.Errorf("%w: no exit after %v; ended it and the processes it started", ErrHookFailed, h.timeout)
-	case errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success():
-		// A process it left running holds the output open: it exited
-		// with 0, which is what counts.
-		h.output(fmt.Sprintf("%s: a process the command started still holds its output; no longer read", stage))
-		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w: no exit after %v; ended cmd.exe", ErrHookFailed, h.timeout)
+	case cmd.ProcessState == nil:
+		return fmt.Errorf("%w: %v", ErrHookFailed, err)
+	case !cmd.ProcessState.Success():
+		return fmt.Errorf("%w: exit code %d", ErrHookFailed, cmd.ProcessState.ExitCode())
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return fmt.Errorf("%w: exit code %d", ErrHookFailed, ee.ExitCode())
-	}
-	return fmt.Errorf("%w: %v", ErrHookFailed, err)
+	// It exited with 0, which is what counts, but a process it left
+	// running holds its output open (exec.ErrWaitDelay).
+	h.output(fmt.Sprintf("%s: a process the command started still holds its output, which is no longer logged", stage))
+	return nil
 }
 
 // newKillJob makes a job object for one command. It has no

@@ -239,3 +239,39 @@ func TestServiceTunnelHooksReachRingLog(t *testing.T) {
 		t.Errorf("ring log holds %q, want %q", texts, want)
 	}
 }
+
+// A command that starts a program in the background and exits 0 succeeds,
+// after a short grace for its output, and the program keeps running.
+func TestHookBackgroundProcessSurvives(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	t.Setenv(hookHelperEnv, "sleep")
+	t.Setenv("WARREN_HOOK_PIDFILE", pidFile)
+	var c lines
+	err = hookRunner{tunnel: "wg-hooks", timeout: time.Minute, output: c.add}.run("PostUp", []string{`start "" /b "` + exe + `"& exit 0`})
+	if err != nil {
+		t.Fatalf("err = %v (log %q)", err, c.l)
+	}
+	var pid []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if pid, err = os.ReadFile(pidFile); err == nil && len(pid) > 0 {
+			break
+		}
+	}
+	n, _ := strconv.Atoi(string(pid))
+	h, err := windows.OpenProcess(windows.SYNCHRONIZE|windows.PROCESS_TERMINATE, false, uint32(n))
+	if err != nil {
+		t.Fatalf("the background process (pid %q) is gone: %v (log %q)", pid, err, c.l)
+	}
+	defer windows.CloseHandle(h)
+	defer windows.TerminateProcess(h, 1)
+	if ev, _ := windows.WaitForSingleObject(h, 0); ev == windows.WAIT_OBJECT_0 {
+		t.Errorf("the background process ended with its hook")
+	}
+	if got := c.output(); !slices.Contains(got, "PostUp: a process the command started still holds its output, which is no longer logged") {
+		t.Errorf("logged %q", got)
+	}
+}
