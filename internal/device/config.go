@@ -48,7 +48,7 @@ func (d *Device) validate(cfg *wgtypes.Config) ([]bind.Endpoint, error) {
 		if pc.ProtocolVersion != nil && *pc.ProtocolVersion != 1 {
 			return nil, fmt.Errorf("peer %s: protocol version %d: %w", shortKey(pc.PublicKey), *pc.ProtocolVersion, wgtypes.ErrInvalidConfig)
 		}
-		for _, pfx := range pc.AllowedIPs {
+		for _, pfx := range slices.Concat(pc.AllowedIPs, pc.RemoveAllowedIPs) {
 			if !pfx.IsValid() {
 				return nil, fmt.Errorf("peer %s: allowed IP %v: %w", shortKey(pc.PublicKey), pfx, wgtypes.ErrInvalidConfig)
 			}
@@ -124,6 +124,9 @@ func (d *Device) applyLocked(cfg *wgtypes.Config, eps []bind.Endpoint) ([]*Peer,
 		d.tableMu.Lock()
 		if pc.ReplaceAllowedIPs {
 			d.table.RemovePeer(p)
+		}
+		for _, pfx := range pc.RemoveAllowedIPs {
+			d.table.Remove(pfx.Masked(), p)
 		}
 		for _, pfx := range pc.AllowedIPs {
 			d.table.Insert(pfx.Masked(), p)

@@ -143,6 +143,20 @@ func TestPeerSemantics(t *testing.T) {
 	if m := peers(); len(m[k1].AllowedIPs) != 0 || len(m[k2].AllowedIPs) != 1 {
 		t.Fatalf("prefix did not move: %v / %v", m[k1].AllowedIPs, m[k2].AllowedIPs)
 	}
+	// RemoveAllowedIPs takes one prefix from the peer that holds it, and
+	// leaves a prefix another peer holds alone (as wireguard-go's
+	// allowed_ip=-PREFIX and the kernel's WGALLOWEDIP_F_REMOVE_ME).
+	p16 := netip.MustParsePrefix("10.2.0.0/16")
+	apply(wgtypes.Config{Peers: []wgtypes.PeerConfig{{PublicKey: k1, AllowedIPs: []netip.Prefix{p24, p16}}}})
+	apply(wgtypes.Config{Peers: []wgtypes.PeerConfig{
+		{PublicKey: k1, RemoveAllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.1.0.9/24"), p32}},
+	}})
+	if m := peers(); !reflect.DeepEqual(m[k1].AllowedIPs, []netip.Prefix{p16}) || !reflect.DeepEqual(m[k2].AllowedIPs, []netip.Prefix{p32}) {
+		t.Fatalf("after removal: k1 %v (want %v), k2 %v (want %v)", m[k1].AllowedIPs, p16, m[k2].AllowedIPs, p32)
+	}
+	if got, ok := a.d.table.Lookup(netip.MustParseAddr("10.1.0.1")); ok {
+		t.Fatalf("10.1.0.1 still routes to %v after its prefix was removed", got)
+	}
 	// Remove, then ReplacePeers.
 	apply(wgtypes.Config{Peers: []wgtypes.PeerConfig{{PublicKey: k1, Remove: true}}})
 	if m := peers(); len(m) != 1 {

@@ -88,6 +88,9 @@ func applyToDevice(dev *wgtypes.Device, cfg *wgtypes.Config) {
 		if pc.ReplaceAllowedIPs {
 			p.AllowedIPs = nil
 		}
+		for _, pfx := range pc.RemoveAllowedIPs {
+			p.AllowedIPs = slices.DeleteFunc(p.AllowedIPs, func(q netip.Prefix) bool { return q == pfx.Masked() })
+		}
 		for _, pfx := range pc.AllowedIPs {
 			p.AllowedIPs = append(p.AllowedIPs, pfx.Masked())
 		}
@@ -129,6 +132,10 @@ func TestWriteGetMatchesReference(t *testing.T) {
 		{"replace_peers", "replace_peers=true\n" + peer2},
 		{"update_only of unknown peer", peer1 + "update_only=true\nallowed_ip=10.0.0.0/8\n"},
 		{"replace_allowed_ips", peer1 + "allowed_ip=10.0.0.0/8\nreplace_allowed_ips=true\nallowed_ip=10.0.0.2/32\n"},
+		{"remove one allowed_ip", peer1 + "allowed_ip=10.0.0.0/8\nallowed_ip=10.1.0.0/16\nallowed_ip=fd00::/64\n" +
+			peer1 + "allowed_ip=-10.0.0.0/8\nallowed_ip=-fd00::/64\n"},
+		{"remove a non-canonical allowed_ip", peer1 + "allowed_ip=10.1.0.0/16\nallowed_ip=10.2.0.0/16\n" + peer1 + "allowed_ip=-10.1.2.3/16\n"},
+		{"remove an allowed_ip the peer lacks", peer1 + "allowed_ip=10.1.0.0/16\n" + peer1 + "allowed_ip=-10.9.0.0/16\nallowed_ip=-10.1.0.0/24\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,9 +196,7 @@ func TestParseGetReadsReference(t *testing.T) {
 // wireguard-go and checks that it answers with the same errno.
 func TestParseSetErrnoMatchesReference(t *testing.T) {
 	// Deliberate differences.
-	skip := map[string]string{
-		"allowed_ip removal unsupported": "wgtypes has no per-prefix removal",
-	}
+	skip := map[string]string{}
 	for _, tt := range setErrorCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			if why, ok := skip[tt.name]; ok {

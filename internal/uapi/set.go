@@ -172,15 +172,14 @@ func (p *setParser) peerLine(key, value string) *Error {
 			return errorf(errnoInvalid, "replace_allowed_ips: %q is not \"true\"", clip(value))
 		}
 		// Lines before it are replaced too: wireguard-go applies in order.
-		p.nAllowed -= len(peer.AllowedIPs)
-		peer.AllowedIPs = nil
+		p.nAllowed -= len(peer.AllowedIPs) + len(peer.RemoveAllowedIPs)
+		peer.AllowedIPs, peer.RemoveAllowedIPs = nil, nil
 		peer.ReplaceAllowedIPs = true
 	case "allowed_ip":
-		if strings.HasPrefix(value, "-") {
-			// wgtypes.PeerConfig has no way to say "remove this one prefix".
-			return errorf(errnoInvalid, "allowed_ip %q: removing a single allowed IP is not supported", clip(value))
-		}
-		pfx, err := netip.ParsePrefix(value)
+		// "-PREFIX" removes one prefix from the peer, as wireguard-go and
+		// the kernel's WGALLOWEDIP_F_REMOVE_ME do.
+		remove := strings.HasPrefix(value, "-")
+		pfx, err := netip.ParsePrefix(strings.TrimPrefix(value, "-"))
 		if err != nil {
 			return errorf(errnoInvalid, "allowed_ip %q: %w", clip(value), err)
 		}
@@ -188,7 +187,11 @@ func (p *setParser) peerLine(key, value string) *Error {
 			return errorf(errnoInvalid, "more than %d allowed IPs", MaxAllowedIPs)
 		}
 		p.nAllowed++
-		peer.AllowedIPs = append(peer.AllowedIPs, pfx)
+		if remove {
+			peer.RemoveAllowedIPs = append(peer.RemoveAllowedIPs, pfx)
+		} else {
+			peer.AllowedIPs = append(peer.AllowedIPs, pfx)
+		}
 	case "protocol_version":
 		if value != "1" {
 			return errorf(errnoInvalid, "protocol_version %q is not 1", clip(value))
@@ -279,6 +282,12 @@ func writeSetPeer(b *bytes.Buffer, p *wgtypes.PeerConfig) error {
 	}
 	if p.ReplaceAllowedIPs {
 		b.WriteString("replace_allowed_ips=true\n")
+	}
+	for _, pfx := range p.RemoveAllowedIPs {
+		if !pfx.IsValid() {
+			return fmt.Errorf("%w: invalid allowed IP to remove", wgtypes.ErrInvalidConfig)
+		}
+		fmt.Fprintf(b, "allowed_ip=-%s\n", pfx)
 	}
 	for _, pfx := range p.AllowedIPs {
 		if !pfx.IsValid() {

@@ -232,6 +232,28 @@ func TestReferenceDevice(t *testing.T) {
 	}
 }
 
+// TestIncrementalAllowedIPsOnReference: `warren set ... allowed-ips
+// +A,-B` sends allowed_ip=-B, which wireguard-go applies as newer wg and
+// the kernel do (Debian's wg predates it, so there is nothing to compare
+// the command with): B leaves the peer, A joins, the rest stays, and a
+// prefix of another peer is untouched.
+func TestIncrementalAllowedIPsOnReference(t *testing.T) {
+	name := uniqueName(t)
+	startReference(t, name)
+	steps := [][]string{
+		{"set", name, "peer", pubB64, "allowed-ips", "10.0.0.0/24,10.1.0.0/16,fd00::/64", "peer", pub2B64, "allowed-ips", "10.2.0.0/16"},
+		{"set", name, "peer", pubB64, "allowed-ips", "+10.9.0.0/16,-10.0.0.0/24,-fd00::/64,-10.2.0.0/16"},
+	}
+	for _, args := range steps {
+		check(t, "warren", runOurs(t, nil, "", args...), args)
+	}
+	got := unordered(runOurs(t, nil, "", "show", name, "allowed-ips").stdout)
+	want := unordered(pubB64 + "\t10.1.0.0/16 10.9.0.0/16\n" + pub2B64 + "\t10.2.0.0/16\n")
+	if got != want {
+		t.Errorf("allowed-ips after +/-:\n%s\nwant\n%s", got, want)
+	}
+}
+
 // TestReferenceErrors compares how both tools report errors from a device.
 func TestReferenceErrors(t *testing.T) {
 	requireOracle(t)

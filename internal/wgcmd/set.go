@@ -95,12 +95,9 @@ func (e *env) parseSetArgs(args []string) (*wgtypes.Config, error) {
 			}
 			peer.Endpoint = &ap
 		case opt == "allowed-ips" && hasValue && peer != nil:
-			ips, err := conf.ParseAllowedIPs(stripSpaces(args[1]), e.warn)
-			if err != nil {
+			if err := e.allowedIPs(peer, stripSpaces(args[1])); err != nil {
 				return nil, err
 			}
-			peer.ReplaceAllowedIPs = true
-			peer.AllowedIPs = append(peer.AllowedIPs, ips...)
 		case opt == "persistent-keepalive" && hasValue && peer != nil:
 			n, err := conf.ParseKeepalive(args[1])
 			if err != nil {
@@ -121,6 +118,43 @@ func (e *env) parseSetArgs(args []string) (*wgtypes.Config, error) {
 		args = args[2:]
 	}
 	return cfg, nil
+}
+
+// allowedIPs applies an allowed-ips list to peer as newer wg does: the list
+// replaces the peer's allowed IPs, unless some entry starts with '+' (add
+// it) or '-' (remove it from this peer), which makes the whole list
+// incremental.
+func (e *env) allowedIPs(peer *wgtypes.PeerConfig, list string) error {
+	incremental := false
+	var add, remove []netip.Prefix
+	if list != "" {
+		for entry := range strings.SplitSeq(list, ",") {
+			op := byte(0)
+			if entry != "" && (entry[0] == '+' || entry[0] == '-') {
+				op, entry, incremental = entry[0], entry[1:], true
+			}
+			if entry == "" {
+				// As wg: "Unable to parse IP address: `'".
+				_, err := conf.ParseIP(entry)
+				return err
+			}
+			ips, err := conf.ParseAllowedIPs(entry, e.warn)
+			if err != nil {
+				return err
+			}
+			if op == '-' {
+				remove = append(remove, ips...)
+			} else {
+				add = append(add, ips...)
+			}
+		}
+	}
+	if !incremental {
+		peer.ReplaceAllowedIPs = true
+	}
+	peer.AllowedIPs = append(peer.AllowedIPs, add...)
+	peer.RemoveAllowedIPs = append(peer.RemoveAllowedIPs, remove...)
+	return nil
 }
 
 // safeArg keeps a stray key out of an error message.

@@ -44,6 +44,10 @@ type PeerConfig struct {
 	ReplaceAllowedIPs bool
 	// AllowedIPs are added to the peer (and taken from any other peer that had them).
 	AllowedIPs []netip.Prefix
+	// RemoveAllowedIPs are taken from the peer if it holds them (a prefix
+	// another peer holds is left alone). They are applied after
+	// ReplaceAllowedIPs and before AllowedIPs. UAPI: allowed_ip=-PREFIX.
+	RemoveAllowedIPs []netip.Prefix
 	// ProtocolVersion, if set, must be 1.
 	ProtocolVersion *int
 }
