@@ -207,9 +207,11 @@ func (d *Device) flushPeers(peers []*Peer, initiate bool) {
 		rest := copy(p.staged, p.staged[taken:])
 		clear(p.staged[rest:])
 		p.staged = p.staged[:rest]
-		// §6.2: the initiator rekeys when its session gets old.
-		rekey := rest > 0 || (kp.initiator &&
-			(kp.sendNonce.Load() > RekeyAfterMessages || now.Sub(kp.created) > RekeyAfterTime))
+		// §6.2: either side rekeys after REKEY_AFTER_MESSAGES; only the
+		// initiator after REKEY_AFTER_TIME (both rekeying on time would
+		// make them race each other).
+		rekey := rest > 0 || kp.sendNonce.Load() > RekeyAfterMessages ||
+			(kp.initiator && now.Sub(kp.created) > RekeyAfterTime)
 		p.mu.Unlock()
 		if rekey {
 			needHS = append(needHS, p)

@@ -181,6 +181,32 @@ func TestHandshakeRetriesGiveUp(t *testing.T) {
 	}
 }
 
+// TestResponderRekeysAfterMessages: REKEY_AFTER_MESSAGES holds for both
+// roles (§6.2, as wireguard-go's keepKeyFreshSending): the responder of
+// the current session starts a handshake itself once it has sent that
+// many messages; only REKEY_AFTER_TIME is the initiator's alone.
+func TestResponderRekeysAfterMessages(t *testing.T) {
+	n, a, b := newPair(t, netsim.Options{}, nil)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("hello")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("hello")))
+	pb := b.peer(t, a.pub)
+	_, first, _ := pb.sessions()
+	if first == nil || first.initiator {
+		t.Fatalf("b's session: %+v, want one where b responded", first)
+	}
+	tp := installTap(n)
+	time.Sleep(50 * time.Millisecond) // a's initiation flood guard
+	first.sendNonce.Store(RekeyAfterMessages + 1)
+	pb.hsMu.Lock()
+	pb.lastSentHandshake = time.Time{}
+	pb.hsMu.Unlock()
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("many messages later")))
+	waitFor(t, "responder rekey", func() bool { _, cur, _ := pb.sessions(); return cur != first })
+	if got := tp.count(b.addr, wire.TypeInitiation); got != 1 {
+		t.Errorf("the responder sent %d initiations, want 1", got)
+	}
+}
+
 func TestRekeyAndRejectAfterMessages(t *testing.T) {
 	n, a, b := newPair(t, netsim.Options{}, nil)
 	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("hello")))
