@@ -40,6 +40,10 @@ type Interface struct {
 
 // Peer is one [Peer] section.
 type Peer struct {
+	// Name is the peer's name from a "# Name = ..." comment directly above
+	// its [Peer] header, "" if none; wg and wg-quick ignore it as a
+	// comment. Write puts it back there.
+	Name         string
 	PublicKey    noise.PublicKey
 	PresharedKey *noise.PresharedKey
 	// AllowedIPs accumulates over every AllowedIPs line of the section.

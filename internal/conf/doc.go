@@ -10,6 +10,10 @@
 // and their error texts follow wg's wording so scripts see familiar messages.
 // Error messages never contain key material.
 //
+// A peer's name is a comment directly above its [Peer] header
+// ("# Name = alice"): Parse reads it into Peer.Name, Write and
+// SetPeerName put it back, and wg, wg-quick and WireGuardConfig ignore it.
+//
 // Endpoints are kept as written (host names unresolved); a Resolver turns
 // them into addresses when the File becomes a *wgtypes.Config.
 //

@@ -37,8 +37,21 @@ func isQuickKey(key string) bool {
 // are case-insensitive; a key repeated in a section overrides, except
 // AllowedIPs, which accumulates. wg-quick's keys (with opts.Quick) keep
 // their inner whitespace and lose only the surrounding one, as in wg-quick.
+//
+// A comment "# Name = alice" directly above a [Peer] header names the peer
+// (Peer.Name); see ValidPeerName.
 func Parse(name string, data []byte, opts Options) (*File, error) {
-	p := parser{name: name, opts: opts, f: &File{}}
+	p, err := parse(name, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.f, nil
+}
+
+// parse parses data and returns the parser, which knows where each peer's
+// header and name comment are.
+func parse(name string, data []byte, opts Options) (*parser, error) {
+	p := &parser{name: name, opts: opts, f: &File{}}
 	for lineNo := 1; len(data) > 0; lineNo++ {
 		var line []byte
 		line, data, _ = bytes.Cut(data, []byte{'\n'})
@@ -53,7 +66,7 @@ func Parse(name string, data []byte, opts Options) (*File, error) {
 				msg: "A peer is missing a public key", errs: []error{ErrMissingPublicKey}}}
 		}
 	}
-	return p.f, nil
+	return p, nil
 }
 
 type parser struct {
@@ -64,6 +77,11 @@ type parser struct {
 	line         int
 	peerLines    []int
 	hasPublicKey []bool
+	// nameLines holds, for each peer, the line of its name comment (0 if
+	// none); pendingName is a name comment waiting for its [Peer].
+	nameLines       []int
+	pendingName     string
+	pendingNameLine int
 }
 
 func (p *parser) warn(msg string) {
@@ -73,6 +91,15 @@ func (p *parser) warn(msg string) {
 }
 
 func (p *parser) parseLine(raw []byte) error {
+	if isCommentLine(raw) {
+		if n, ok := nameComment(raw); ok {
+			p.pendingName, p.pendingNameLine = n, p.line
+		}
+		return nil
+	}
+	// Any other line, blank ones included, ends a name's claim.
+	peerName, peerNameLine := p.pendingName, p.pendingNameLine
+	p.pendingName, p.pendingNameLine = "", 0
 	if i := bytes.IndexByte(raw, '#'); i >= 0 {
 		raw = raw[:i]
 	}
@@ -101,8 +128,9 @@ func (p *parser) parseLine(raw []byte) error {
 		return nil
 	case strings.EqualFold(line, "[Peer]"):
 		p.section = sectionPeer
-		p.f.Peers = append(p.f.Peers, Peer{})
+		p.f.Peers = append(p.f.Peers, Peer{Name: peerName})
 		p.peerLines = append(p.peerLines, p.line)
+		p.nameLines = append(p.nameLines, peerNameLine)
 		p.hasPublicKey = append(p.hasPublicKey, false)
 		return nil
 	}

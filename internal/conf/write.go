@@ -12,10 +12,20 @@ import (
 )
 
 // Write writes f in the format wg showconf prints, with any wg-quick keys
-// first in [Interface] as wg-quick save does. Parsing the output (with
-// Options.Quick if f has wg-quick keys) gives back an equal File. The
-// output holds secrets: write it only where the original could be read.
+// first in [Interface] as wg-quick save does, and each peer's name as a
+// comment above its [Peer] header (an invalid name fails the write before
+// anything is written). Parsing the output (with Options.Quick if f has
+// wg-quick keys) gives back an equal File. The output holds secrets: write
+// it only where the original could be read.
 func Write(w io.Writer, f *File) error {
+	// A name that could end its comment line would add lines of its own.
+	for _, p := range f.Peers {
+		if p.Name != "" {
+			if err := ValidPeerName(p.Name); err != nil {
+				return fmt.Errorf("write configuration: peer %s: %w", p.PublicKey, err)
+			}
+		}
+	}
 	bw := bufio.NewWriter(w)
 	in := &f.Interface
 	bw.WriteString("[Interface]\n")
@@ -66,6 +76,9 @@ func Write(w io.Writer, f *File) error {
 	}
 	bw.WriteString("\n")
 	for i, p := range f.Peers {
+		if p.Name != "" {
+			fmt.Fprintf(bw, "# Name = %s\n", p.Name)
+		}
 		fmt.Fprintf(bw, "[Peer]\nPublicKey = %s\n", p.PublicKey.String())
 		if p.PresharedKey != nil {
 			fmt.Fprintf(bw, "PresharedKey = %s\n", p.PresharedKey.Base64())
@@ -101,7 +114,8 @@ func Write(w io.Writer, f *File) error {
 }
 
 // Strip returns a copy of f without the wg-quick keys: what wg-quick strip
-// hands to wg (normalized, comments dropped).
+// hands to wg (normalized, comments dropped but for the peers' names,
+// which wg-quick strip passes on as the comments they are).
 func Strip(f *File) *File {
 	in := f.Interface
 	return &File{
