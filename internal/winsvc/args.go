@@ -10,7 +10,7 @@ type Op int
 
 const (
 	OpInstall   Op = iota + 1 // service install [--allow-scripts] PATH.conf
-	OpUninstall               // service uninstall NAME
+	OpUninstall               // service uninstall NAME|--all
 	OpList                    // service list
 	OpRun                     // service run [--allow-scripts] NAME (the service's own command line)
 	OpImport                  // import FILE.conf
@@ -30,11 +30,18 @@ type Command struct {
 	AllowScripts bool
 	// NoFollow is NoFollowFlag (or -n), for log: print and exit.
 	NoFollow bool
+	// All is AllFlag, for uninstall: every tunnel service (Tunnel is
+	// empty).
+	All bool
 }
 
 // NoFollowFlag makes `warren log` print the log and exit instead of
 // following it.
 const NoFollowFlag = "--no-follow"
+
+// AllFlag makes `warren service uninstall` remove every tunnel service,
+// as the MSI's uninstall does.
+const AllFlag = "--all"
 
 // ErrUsage: the command line is malformed; Usage says what is expected.
 var ErrUsage = errors.New("usage")
@@ -43,6 +50,7 @@ var ErrUsage = errors.New("usage")
 const Usage = `Usage:
   warren service install [--allow-scripts] PATH.conf   import PATH.conf and run it as a tunnel service
   warren service uninstall NAME                        stop and remove tunnel NAME and its stored configuration
+  warren service uninstall --all                       stop and remove every tunnel service (stored configurations are kept)
   warren service list                                  list tunnel services and their state
   warren import FILE.conf                              store FILE.conf, encrypted, as tunnel FILE
   warren export NAME                                   print tunnel NAME's stored configuration
@@ -100,7 +108,10 @@ func ParseArgs(args []string) (Command, error) {
 		return withPath(OpInstall, rest[0], allow)
 	case "uninstall":
 		if len(rest) != 1 {
-			return bad("warren service uninstall NAME")
+			return bad("warren service uninstall NAME|%s", AllFlag)
+		}
+		if rest[0] == AllFlag {
+			return Command{Op: OpUninstall, All: true}, nil
 		}
 		return withName(OpUninstall, rest[0], false)
 	case "run":

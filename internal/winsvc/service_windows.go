@@ -32,6 +32,9 @@ func run(cmd Command, opts Options, stdout io.Writer) error {
 	case OpInstall:
 		return install(cmd, stdout)
 	case OpUninstall:
+		if cmd.All {
+			return uninstallAll(stdout)
+		}
 		return uninstall(cmd.Tunnel, stdout)
 	case OpList:
 		return list(stdout)
@@ -74,12 +77,18 @@ func scriptsAllowedMachineWide() bool {
 	return err == nil && v == 1
 }
 
+// openDefaultStore opens the store in DefaultStoreDir, with every folder
+// from ProgramDir down checked for links.
 func openDefaultStore() (*Store, error) {
+	root, err := ProgramDir()
+	if err != nil {
+		return nil, fmt.Errorf("configuration store: %w", err)
+	}
 	dir, err := DefaultStoreDir()
 	if err != nil {
 		return nil, err
 	}
-	return OpenStore(dir)
+	return openStoreUnder(root, dir)
 }
 
 // readConf reads and parses a configuration file to import.

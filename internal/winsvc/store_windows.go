@@ -1,9 +1,12 @@
 package winsvc
 
 import (
+	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -18,27 +21,43 @@ const StoreSecurityDescriptor = "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 
 // DefaultStoreDir is %ProgramFiles%\warren\Data\Configurations.
 func DefaultStoreDir() (string, error) {
-	pf, err := windows.KnownFolderPath(windows.FOLDERID_ProgramFiles, windows.KF_FLAG_DEFAULT)
-	if err != nil || pf == "" {
-		pf = os.Getenv("ProgramFiles")
+	dir, err := ProgramDir()
+	if err != nil {
+		return "", fmt.Errorf("configuration store: %w", err)
 	}
-	if pf == "" {
-		return "", fmt.Errorf("configuration store: cannot find Program Files: %v", err)
-	}
-	return filepath.Join(pf, "warren", "Data", "Configurations"), nil
+	return filepath.Join(dir, "Data", "Configurations"), nil
 }
 
-// OpenStore creates dir if needed, sets StoreSecurityDescriptor on it
-// explicitly (every time: a directory someone loosened is tightened again)
-// and returns a Store over it sealed with DPAPI.
+// OpenStore creates dir if needed, refuses it if it is a link, sets
+// StoreSecurityDescriptor on it explicitly (every time: a directory
+// someone loosened is tightened again) and returns a Store over it sealed
+// with DPAPI.
 func OpenStore(dir string) (*Store, error) {
+	return openStoreUnder(dir, dir)
+}
+
+// openStoreUnder is OpenStore, with every folder from root (an ancestor of
+// dir) down to dir checked for links, before the DACL is set (which would
+// follow one) and on every use.
+func openStoreUnder(root, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("configuration store: %w", err)
+	}
+	st := &Store{Dir: dir, Root: root, Cipher: DPAPI{}}
+	if err := st.checkDirs(); err != nil {
+		return nil, err
 	}
 	if err := SecureDir(dir); err != nil {
 		return nil, err
 	}
-	return &Store{Dir: dir, Cipher: DPAPI{}}, nil
+	return st, nil
+}
+
+// isReparsePoint reports FILE_ATTRIBUTE_REPARSE_POINT, whatever kind of
+// reparse point Go's file mode makes of it.
+func isReparsePoint(fi fs.FileInfo) bool {
+	d, ok := fi.Sys().(*syscall.Win32FileAttributeData)
+	return ok && d.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0
 }
 
 // SecureDir gives dir StoreSecurityDescriptor's protected DACL.
@@ -59,47 +78,92 @@ func SecureDir(dir string) error {
 	return nil
 }
 
-// DPAPI seals with CryptProtectData in the machine's scope, so that the
-// service (SYSTEM) opens what an administrator imported. The tunnel's name
-// is the blob's description and is checked on opening. The directory's DACL
-// is what keeps other users out; DPAPI keeps the keys unreadable to
-// whoever copies the files elsewhere.
+// DPAPI seals with CryptProtectData in the scope of the SYSTEM account:
+// only code running as SYSTEM (the tunnel services; administrators'
+// commands, which act as SYSTEM for the call, see systemScope) can open
+// the blobs. Machine scope, which an older warren used, lets any local
+// process that can read a file decrypt it; such blobs still open, and
+// Outdated tells the Store to seal them again. The tunnel's name is the
+// blob's description and is checked on opening. The directory's DACL keeps
+// other users from the files; DPAPI keeps the keys unreadable to whoever
+// copies them elsewhere.
 type DPAPI struct{}
 
-// Seal encrypts plain for this machine.
+// sealHeader starts every blob sealed in SYSTEM's scope. Older warren
+// wrote bare machine-scope DPAPI blobs (which begin with DPAPI's version,
+// 01 00 00 00, never with this).
+const sealHeader = "warren-dpapi-system-v1\n"
+
+// Seal encrypts plain for the SYSTEM account.
 func (DPAPI) Seal(name string, plain []byte) ([]byte, error) {
+	var sealed []byte
+	err := systemScope(func() error {
+		var err error
+		sealed, err = protect(name, plain)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(sealHeader), sealed...), nil
+}
+
+// Open decrypts sealed (SYSTEM's scope, or an older warren's machine
+// scope) and checks that it was sealed for name.
+func (DPAPI) Open(name string, sealed []byte) ([]byte, error) {
+	blob := bytes.TrimPrefix(sealed, []byte(sealHeader))
+	var plain []byte
+	var desc string
+	err := systemScope(func() error {
+		var err error
+		plain, desc, err = unprotect(blob)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if desc != name {
+		clear(plain)
+		return nil, fmt.Errorf("sealed for tunnel %q, not %q (renamed file?)", desc, name)
+	}
+	return plain, nil
+}
+
+// Outdated reports a blob sealed in machine scope by an older warren.
+func (DPAPI) Outdated(sealed []byte) bool { return !bytes.HasPrefix(sealed, []byte(sealHeader)) }
+
+// protect is CryptProtectData in the caller's (thread's) user scope.
+func protect(name string, plain []byte) ([]byte, error) {
 	desc, err := windows.UTF16PtrFromString(name)
 	if err != nil {
 		return nil, err
 	}
 	in := blob(plain)
 	var out windows.DataBlob
-	if err := windows.CryptProtectData(&in, desc, nil, 0, nil,
-		windows.CRYPTPROTECT_LOCAL_MACHINE|windows.CRYPTPROTECT_UI_FORBIDDEN, &out); err != nil {
+	if err := windows.CryptProtectData(&in, desc, nil, 0, nil, windows.CRYPTPROTECT_UI_FORBIDDEN, &out); err != nil {
 		return nil, fmt.Errorf("CryptProtectData: %w", err)
 	}
 	defer windows.LocalFree(windows.Handle(unsafe.Pointer(out.Data)))
 	return append([]byte(nil), unsafe.Slice(out.Data, out.Size)...), nil
 }
 
-// Open decrypts sealed and checks that it was sealed for name.
-func (DPAPI) Open(name string, sealed []byte) ([]byte, error) {
+// unprotect is CryptUnprotectData; it returns the plain text and the
+// blob's description.
+func unprotect(sealed []byte) ([]byte, string, error) {
 	in := blob(sealed)
 	var out windows.DataBlob
 	var desc *uint16
 	if err := windows.CryptUnprotectData(&in, &desc, nil, 0, nil, windows.CRYPTPROTECT_UI_FORBIDDEN, &out); err != nil {
-		return nil, fmt.Errorf("CryptUnprotectData: %w", err)
+		return nil, "", fmt.Errorf("CryptUnprotectData: %w", err)
 	}
-	defer windows.LocalFree(windows.Handle(unsafe.Pointer(out.Data)))
 	if desc != nil {
 		defer windows.LocalFree(windows.Handle(unsafe.Pointer(desc)))
 	}
-	plain := append([]byte(nil), unsafe.Slice(out.Data, out.Size)...)
-	if got := windows.UTF16PtrToString(desc); got != name {
-		clear(plain)
-		return nil, fmt.Errorf("sealed for tunnel %q, not %q (renamed file?)", got, name)
-	}
-	return plain, nil
+	out16 := unsafe.Slice(out.Data, out.Size)
+	plain := append([]byte(nil), out16...)
+	clear(out16)
+	windows.LocalFree(windows.Handle(unsafe.Pointer(out.Data)))
+	return plain, windows.UTF16PtrToString(desc), nil
 }
 
 // blob points a DataBlob at b; an empty b still gets a valid pointer, which
