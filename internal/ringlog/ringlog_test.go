@@ -428,3 +428,26 @@ func TestDump(t *testing.T) {
 		t.Errorf("Dump of a missing file = %v", err)
 	}
 }
+
+// A link or a directory where the log should be is refused, and a link's
+// target is left alone.
+func TestOpenRefusesLinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "precious")
+	if err := os.WriteFile(target, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "wg0.bin")
+	if err := os.Symlink(target, link); err != nil {
+		t.Skipf("cannot make a symbolic link here: %v", err)
+	}
+	if _, err := Open(link, Options{}); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("Open of a symbolic link = %v, want ErrNotRegular", err)
+	}
+	if data, _ := os.ReadFile(target); string(data) != "keep me" {
+		t.Errorf("the link's target now holds %d bytes", len(data))
+	}
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("Open of a directory = %v, want ErrNotRegular", err)
+	}
+}

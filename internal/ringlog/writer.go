@@ -54,7 +54,9 @@ var rings = struct {
 // Open opens the ring log at path for writing, creating it if needed. An
 // existing log is continued after its last intact line; a file that is not
 // a ring log of this version and size (or is corrupt beyond its lines) is
-// started afresh. The file is created with mode 0600; on Windows it
+// started afresh. A path that is a symbolic link or not a regular file is
+// refused (ErrNotRegular), so that a link planted there cannot make the
+// writer overwrite its target. The file is created with mode 0600; on Windows it
 // inherits its folder's DACL.
 func Open(path string, opts Options) (*Log, error) {
 	lines := uint64(DefaultLines)
@@ -87,8 +89,15 @@ func Open(path string, opts Options) (*Log, error) {
 	return &Log{r: r}, nil
 }
 
+// ErrNotRegular: the path names a link, a directory or a device, which a
+// writer would otherwise truncate or follow.
+var ErrNotRegular = errors.New("not a regular file")
+
 // openRing opens or initialises the file and finds the next line's number.
 func openRing(path string, lines uint64) (*ring, error) {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w (%v)", ErrNotRegular, fi.Mode().Type())
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err

@@ -51,10 +51,19 @@ func OpenTunnelLog(tunnel string) (*ringlog.Log, error) {
 	return openLogIn(filepath.Dir(path), tunnel)
 }
 
-// openLogIn opens tunnel's ring log in dir, securing dir first.
+// openLogIn opens tunnel's ring log in dir, securing dir first. A dir
+// that is a link is refused before its DACL is set (which would follow it);
+// ringlog refuses a log file that is one.
 func openLogIn(dir, tunnel string) (*ringlog.Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("tunnel log: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tunnel log: %w", err)
+	}
+	if isReparsePoint(fi) || !fi.IsDir() {
+		return nil, fmt.Errorf("tunnel log: %s %w", dir, ErrReparsePoint)
 	}
 	if err := SecureDir(dir); err != nil {
 		return nil, fmt.Errorf("tunnel log: %w", err)

@@ -3,6 +3,7 @@ package winsvc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,5 +102,25 @@ func TestLogCommand(t *testing.T) {
 	all, err := ringlog.Parse(data)
 	if err != nil || len(all) != 4 || all[3].Text != "from a second writer" {
 		t.Errorf("log holds %d lines (%v)", len(all), err)
+	}
+}
+
+// A log folder or log file that is a link is refused, not followed.
+func TestTunnelLogRefusesLinks(t *testing.T) {
+	base := t.TempDir()
+	elsewhere := filepath.Join(base, "elsewhere")
+	if err := os.MkdirAll(elsewhere, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	linked := filepath.Join(base, "Logs")
+	symlinkOrSkip(t, elsewhere, linked)
+	if _, err := openLogIn(linked, "wg0"); !errors.Is(err, ErrReparsePoint) {
+		t.Errorf("log folder that is a link: %v, want ErrReparsePoint", err)
+	}
+	dir := filepath.Join(base, "Logs2")
+	os.MkdirAll(dir, 0o700)
+	symlinkOrSkip(t, filepath.Join(elsewhere, "precious"), filepath.Join(dir, "wg0"+LogExt))
+	if _, err := openLogIn(dir, "wg0"); !errors.Is(err, ringlog.ErrNotRegular) {
+		t.Errorf("log file that is a link: %v, want ringlog.ErrNotRegular", err)
 	}
 }
