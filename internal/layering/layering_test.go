@@ -52,22 +52,25 @@ func ours(deps []string) []string {
 // TestImportRules checks what each layer may import directly.
 func TestImportRules(t *testing.T) {
 	allowed := map[string][]string{
-		"internal/wire":      {},
-		"internal/replay":    {},
-		"internal/routing":   {},
-		"internal/ratelimit": {},
-		"internal/clock":     {},
-		"internal/safedir":   {},
-		"internal/noise":     {"internal/wire"},
-		"internal/wgtypes":   {"internal/noise"},
-		"internal/tun":       {},
-		"internal/bind":      {},
+		"internal/wire":       {},
+		"internal/replay":     {},
+		"internal/routing":    {},
+		"internal/ratelimit":  {},
+		"internal/clock":      {},
+		"internal/safedir":    {},
+		"internal/atomicfile": {},
+		"internal/noise":      {"internal/wire"},
+		"internal/wgtypes":    {"internal/noise"},
+		// winacl: the Windows TUN checks who may change wintun.dll.
+		"internal/tun":    {"internal/winacl"},
+		"internal/winacl": {},
+		"internal/bind":   {},
 		"internal/device": {"internal/noise", "internal/wire", "internal/replay", "internal/routing",
 			"internal/ratelimit", "internal/clock", "internal/wgtypes", "internal/tun", "internal/bind"},
 		"internal/uapi":     {"internal/wgtypes", "internal/noise", "internal/safedir"},
 		"internal/conf":     {"internal/wgtypes", "internal/noise"},
 		"internal/wgcmd":    {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise"},
-		"internal/quick":    {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise", "internal/safedir"},
+		"internal/quick":    {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise", "internal/safedir", "internal/atomicfile"},
 		"internal/netstack": {"internal/tun"},
 	}
 	for _, goos := range []string{"linux", "windows", "darwin"} {

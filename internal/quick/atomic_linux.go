@@ -1,59 +1,17 @@
 package quick
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/warren-vpn/warren/internal/atomicfile"
 )
 
-// writeFileAtomic replaces path with data, so that a reader (or a crash)
-// sees the old file or the new one, never a mix. The data goes to a new
-// temporary file in path's directory, created exclusively under a random
-// name (O_CREAT|O_EXCL: a planted file or symlink of any name is never
-// written through) with mode 0600, then chmodded to perm, synced, renamed
-// over path, and the directory is synced so the rename survives a crash.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+// writeFileAtomic replaces path with data through a new temporary file
+// (see atomicfile.WriteFile): a reader, or a crash, sees the old file or
+// the new one, never a mix, and no planted link is written through.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return atomicfile.WriteFile(path, data, perm)
 }
 
 // syncDir flushes a directory's entries (a rename in it) to disk.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
