@@ -14,6 +14,7 @@ import (
 	"github.com/warren-vpn/warren/internal/demo"
 	"github.com/warren-vpn/warren/internal/proxy"
 	"github.com/warren-vpn/warren/internal/quick"
+	"github.com/warren-vpn/warren/internal/selftest"
 	"github.com/warren-vpn/warren/internal/wgcmd"
 	"github.com/warren-vpn/warren/internal/winsvc"
 )
@@ -24,6 +25,7 @@ Available subcommands:
   daemon: run a WireGuard interface in userspace (as wireguard-go)
   proxy: run a tunnel without root, as a SOCKS5/HTTP proxy and port forwards
   demo: show two WireGuard peers talking, in this process, without root
+  selftest: prove the data path through a real adapter on this machine (root/Administrator)
   version: print warren's version and the commit it was built from
   up: bring a tunnel up from a wg-quick config file (as wg-quick up)
   down: take a tunnel down again, restoring addresses, routes, rules and DNS
@@ -70,6 +72,8 @@ func run(argv []string) int {
 		return proxy.Main("warren proxy", args[1:], os.Stdin, os.Stdout, os.Stderr)
 	case "demo":
 		return demo.Main("warren demo", args[1:], os.Stdout, os.Stderr)
+	case "selftest":
+		return selftest.Main("warren selftest", args[1:], os.Stdout, os.Stderr)
 	case "up", "down", "strip", "save":
 		return quick.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
 	case "service", "import", "export", "log":

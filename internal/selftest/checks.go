@@ -77,7 +77,7 @@ func script(r *runner, h host, opts Options, rnd io.Reader) {
 				lines = append(lines, f.Err.Error())
 			}
 		}
-		return strings.Join(lines, "\n") + fmt.Sprintf("\nnone of this machine's %d routes and addresses overlaps them", len(used)), nil
+		return strings.Join(lines, "\n") + fmt.Sprintf("\nnone of the %d routes and addresses where the adapter goes overlaps them", len(used)), nil
 	})
 	r.check(chkDriver, []string{chkAddrs}, stepTimeout, func(ctx context.Context) (string, error) {
 		detail, facts, err := h.driver()
@@ -425,8 +425,8 @@ func fetch(ctx context.Context, ad adapter, f family) (string, error) {
 	if got := sha256.Sum256(data); len(data) != fetchSize || !bytes.Equal(got[:], want.Sum(nil)) {
 		return "", fmt.Errorf("GET %s/bytes: %d bytes arrived, want %d, or they differ from what the peer sent", base, len(data), fetchSize)
 	}
-	return fmt.Sprintf("GET %s/ (the peer saw it come from %v) and %d KiB, SHA-256 intact, %.0f Mbit/s",
-		base, from.Addr(), fetchSize>>10, float64(fetchSize)*8/d.Seconds()/1e6), nil
+	return fmt.Sprintf("GET %s/ (the peer saw it come from %v), then %d KiB in %v, SHA-256 intact",
+		base, from.Addr(), fetchSize>>10, d.Round(time.Millisecond)), nil
 }
 
 // get fetches url, reading at most limit bytes of the body.

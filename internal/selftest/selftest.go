@@ -12,13 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/warren-vpn/warren/internal/buildinfo"
 	"github.com/warren-vpn/warren/internal/conf"
-	"github.com/warren-vpn/warren/internal/daemon"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/noise"
 	"github.com/warren-vpn/warren/internal/winnet"
@@ -197,27 +196,18 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 // versionText is warren's version with the commit it was built from.
 func versionText() string {
-	v := daemon.Version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		var rev, dirty string
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					dirty = ", modified"
-				}
-			}
+	bi := buildinfo.Read()
+	v := bi.Version
+	if c := bi.Commit; c != "" {
+		if len(c) > 12 {
+			c = c[:12]
 		}
-		if len(rev) > 12 {
-			rev = rev[:12]
+		if bi.Modified {
+			c += ", modified"
 		}
-		if rev != "" {
-			v += " (commit " + rev + dirty + ")"
-		}
+		v += " (commit " + c + ")"
 	}
-	return fmt.Sprintf("%s, %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%s, %s %s", v, bi.GoVersion, bi.Platform)
 }
 
 // Exit codes of Main.
