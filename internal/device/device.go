@@ -294,7 +294,13 @@ func (d *Device) openBindLocked(port uint16) error {
 	return nil
 }
 
-// closeBindLocked closes the bind and waits for its receivers.
+// closeBindLocked closes the bind and tells its receivers to stop. It does
+// not wait for them: a receiver may be inside a TUN write that blocks (a
+// stuck TUN), and Down or a port change must not hang behind it, holding
+// the device's lock. A receiver that finishes its batch finds its socket
+// closed and exits; it touches no session key after zeroSessions (keypair
+// zeroing and decryption share the keypair's lock), and Close, which
+// closes the TUN first, waits for every receiver.
 func (d *Device) closeBindLocked() {
 	if err := d.bind.Close(); err != nil {
 		d.log.Errorf("close bind: %v", err)
@@ -303,7 +309,6 @@ func (d *Device) closeBindLocked() {
 		close(d.recvStop) // receivers blocked on a full pipeline give up their batch
 		d.recvStop = nil
 	}
-	d.recvWG.Wait()
 	d.boundPort = 0
 }
 
@@ -333,6 +338,8 @@ func (d *Device) close() {
 	d.downLocked()
 	d.closed = true
 	d.mu.Unlock()
+	// The TUN is closed: no receiver stays stuck writing to it.
+	d.recvWG.Wait()
 
 	d.activity.Wait()
 	d.producers.Wait()

@@ -212,16 +212,26 @@ func TestCloseWithStuckTUN(t *testing.T) {
 		}
 		return true
 	})
-	done := make(chan struct{})
-	go func() {
-		b.d.Close()
-		a.d.Close()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		buf := make([]byte, 1<<20)
-		t.Fatalf("Close blocked behind a stuck TUN:\n%s", buf[:runtime.Stack(buf, true)])
+	// Down first: it must not wait for a receiver stuck in a TUN write
+	// while holding the device's lock; then Close, which unblocks it.
+	for _, step := range []struct {
+		name string
+		fn   func()
+	}{
+		{"Down", func() { b.d.Down() }},
+		{"Up and Down again", func() { b.d.Up(); b.d.Down() }},
+		{"Close", func() { b.d.Close(); a.d.Close() }},
+	} {
+		done := make(chan struct{})
+		go func() {
+			step.fn()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%s blocked behind a stuck TUN:\n%s", step.name, buf[:runtime.Stack(buf, true)])
+		}
 	}
 }
