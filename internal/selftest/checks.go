@@ -129,7 +129,7 @@ func script(r *runner, h host, opts Options, rnd io.Reader) {
 		}
 		if f.Peer.Is6() && ad != nil {
 			if err := ad.ipv6(); err != nil {
-				return skip(fmt.Errorf("%w: IPv6: %w", ErrFamily, err))
+				return skip(fmt.Errorf("%w: %w", ErrFamily, err))
 			}
 		}
 		return nil

@@ -132,6 +132,39 @@ func TestSelftestReportsBrokenStep(t *testing.T) {
 	}
 }
 
+// TestSelftestIPv6Disabled runs in a namespace with IPv6 switched off:
+// the IPv6 checks are skipped saying so, and the selftest passes on IPv4.
+func TestSelftestIPv6Disabled(t *testing.T) {
+	needRoot(t)
+	ns := netnstest.New(t, "wrnst")
+	out, err := exec.Command("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+		"net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("disable IPv6 in %s: %v\n%s", ns, err, out)
+	}
+	rep, err := Run(context.Background(), Options{Netns: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	rep.WriteTo(&buf)
+	t.Logf("report:\n%s", buf.String())
+	if !rep.OK() {
+		t.Error("a host without IPv6 fails the selftest")
+	}
+	for _, name := range []string{chkPing6, chkPingMTU6, chkHTTP6} {
+		c := rep.Check(name)
+		if c == nil || c.Status != Skip || !errors.Is(c.Err, ErrFamily) || !strings.Contains(c.Detail, "IPv6 is disabled") {
+			t.Errorf("%s: %+v, want skipped because IPv6 is disabled", name, c)
+		}
+	}
+	for _, name := range []string{chkOSAddrs, chkRoutes, chkHandshake, chkPing4, chkPingMTU4, chkHTTP4, chkCleanup} {
+		if c := rep.Check(name); c == nil || c.Status != Pass {
+			t.Errorf("%s: %+v, want passed", name, c)
+		}
+	}
+}
+
 // TestSelftestInterrupted cancels the run once the adapter is up, as
 // Ctrl-C does: the rest is skipped as interrupted and the adapter removed.
 func TestSelftestInterrupted(t *testing.T) {
