@@ -55,6 +55,7 @@ func (s *ServiceTunnel) Up(cfg *conf.File) (err error) {
 	}
 	opts := s.opts
 	opts.hooksChecked = true
+	opts.ServiceName, opts.OwnerSID = winsvc.ServiceName(s.name), ""
 	t, err := Up(context.Background(), s.name, cfg, opts)
 	if err != nil {
 		return err

@@ -29,6 +29,12 @@ type Options struct {
 	// re-pinning failures, an address family skipped, a stale address
 	// removed, retries at boot); nil sends them to Logger's errors.
 	Warn func(msg string)
+	// ServiceName is the Windows service running the tunnel, and
+	// OwnerSID, for a tunnel run otherwise (warren selftest), the SID of
+	// the process's user: the kill switch lets only warren.exe running
+	// as that owner through (winnet.Options). ServiceTunnel sets
+	// ServiceName.
+	ServiceName, OwnerSID string
 
 	// hooksChecked says the caller runs the configuration's hooks itself
 	// (ServiceTunnel, after the service checked its policy).
@@ -75,7 +81,8 @@ func Up(ctx context.Context, name string, f *conf.File, opts Options) (_ *Tunnel
 		return nil, fmt.Errorf("tunnel %s: %w", name, ErrHooks)
 	}
 	// Check the plan before resolving endpoints (which may take a while).
-	if _, err := winnet.NewPlan(name, f, winnet.Options{}); err != nil {
+	planOpts := winnet.Options{ServiceName: opts.ServiceName, OwnerSID: opts.OwnerSID}
+	if _, err := winnet.NewPlan(name, f, planOpts); err != nil {
 		return nil, fmt.Errorf("tunnel %s: %w", name, err)
 	}
 	cfg, err := f.WireGuardConfig(ctx, opts.Resolver, true)
@@ -89,7 +96,8 @@ func Up(ctx context.Context, name string, f *conf.File, opts Options) (_ *Tunnel
 		}
 	}
 	// Recompute with the resolved endpoints so the kill switch names them.
-	plan, err := winnet.NewPlan(name, f, winnet.Options{Endpoints: endpoints})
+	planOpts.Endpoints = endpoints
+	plan, err := winnet.NewPlan(name, f, planOpts)
 	if err != nil {
 		return nil, fmt.Errorf("tunnel %s: %w", name, err)
 	}
@@ -126,9 +134,18 @@ func Up(ctx context.Context, name string, f *conf.File, opts Options) (_ *Tunnel
 		return nil, fmt.Errorf("tunnel %s: %w", name, err)
 	}
 	t.bind = bind.NewWindows()
-	if plan.DefaultRoute4 || plan.DefaultRoute6 {
+	// Pin the UDP sockets to the physical default route whenever the
+	// tunnel's own routes could capture an endpoint (a /0, the two /1
+	// halves, or AllowedIPs that cover one); with Table = off there are no
+	// routes, and nothing to pin.
+	var routed []netip.Prefix
+	for _, r := range plan.Routes {
+		routed = append(routed, r.Prefix)
+	}
+	if pin := winnet.PinFamilies(routed, endpoints); pin.V4 || pin.V6 {
+		logf("tunnel %s: UDP sockets follow the physical default route: %s %s", name, pin.Why4, pin.Why6)
 		pinWarn := func(err error) { warn(fmt.Sprintf("tunnel %s: %v", name, err)) }
-		if t.follower, err = bind.FollowDefaultRoute(t.bind, t.tun.LUID(), plan.DefaultRoute4, plan.DefaultRoute6, pinWarn); err != nil {
+		if t.follower, err = bind.FollowDefaultRoute(t.bind, t.tun.LUID(), pin.V4, pin.V6, pinWarn); err != nil {
 			return nil, fmt.Errorf("tunnel %s: %w", name, err)
 		}
 	}
