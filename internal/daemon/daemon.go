@@ -5,7 +5,8 @@
 // goes away. Without -f it daemonizes the way wireguard-go does: the parent
 // opens the TUN device and the socket (so that setup errors reach the
 // caller's exit code) and hands both to a re-executed child through
-// WG_TUN_FD and WG_UAPI_FD.
+// WG_TUN_FD and WG_UAPI_FD. With WARREN_LOG_FILE set (as `warren up` sets
+// it) the running device also writes its log to that ring log.
 //
 // It is the one place that wires platform glue (tun, bind, uapi) to the
 // engine; it holds no protocol logic.

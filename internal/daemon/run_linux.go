@@ -16,6 +16,7 @@ import (
 
 	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/device"
+	"github.com/warren-vpn/warren/internal/ringlog"
 	"github.com/warren-vpn/warren/internal/tun"
 	"github.com/warren-vpn/warren/internal/uapi"
 )
@@ -76,6 +77,17 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 			return exitSetupFailed
 		}
 		return exitOK
+	}
+
+	if path := os.Getenv(envLogFile); path != "" {
+		// The log is an aid: a device that cannot write it still runs.
+		if rl, err := ringlog.Open(path, ringlog.Options{}); err != nil {
+			logger.Errorf("Failed to open log file: %v", err)
+		} else {
+			defer rl.Close()
+			logger = withRingLog(logger, rl, level, os.Getenv(envLogLevel) != "")
+			logger.Verbosef("Starting warren version %s", Version)
+		}
 	}
 
 	// WARREN_UDP_GSO=0 and WARREN_UDP_GRO=0 turn off the UDP offloads.

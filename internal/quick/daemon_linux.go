@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/warren-vpn/warren/internal/safedir"
 	"github.com/warren-vpn/warren/internal/uapi"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
@@ -58,8 +59,17 @@ func (e *env) startDaemon(iface string, st *state) error {
 	}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if k != "WG_PROCESS_FOREGROUND" && k != "WG_TUN_FD" && k != "WG_UAPI_FD" {
+		if k != "WG_PROCESS_FOREGROUND" && k != "WG_TUN_FD" && k != "WG_UAPI_FD" && k != "WARREN_LOG_FILE" {
 			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if own {
+		// Our device logs to a ring log in the background; without the
+		// directory it runs without one.
+		if err := safedir.Ensure(DaemonLogDir, 0o700); err != nil {
+			e.warnf("[!] No log file for %s: %v", iface, err)
+		} else {
+			cmd.Env = append(cmd.Env, "WARREN_LOG_FILE="+DaemonLogPath(iface))
 		}
 	}
 	// Files, not pipes: the background child may keep them open, and a
