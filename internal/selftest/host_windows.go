@@ -115,7 +115,38 @@ func (windowsHost) up(ctx context.Context, sp *spec, logger *device.Logger) (ada
 	if row, err := a.luid.Interface(); err == nil {
 		a.alias = row.Alias()
 	}
+	a.waitPreferred(ctx)
 	return a, nil
+}
+
+// preferredWait bounds how long up waits for the adapter's addresses to
+// become usable as sources.
+const preferredWait = 5 * time.Second
+
+// waitPreferred waits until each of the tunnel's addresses is on the
+// adapter in the preferred state (duplicate address detection done), so
+// that the checks do not race Windows taking them into use; the
+// addresses check reports any that never got there.
+func (a *winAdapter) waitPreferred(ctx context.Context) {
+	deadline := time.Now().Add(preferredWait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		rows, err := winipcfg.GetUnicastIPAddressTable(windows.AF_UNSPEC)
+		if err != nil {
+			return
+		}
+		ready := 0
+		for _, f := range a.sp.families() {
+			for i := range rows {
+				if rows[i].InterfaceLUID == a.luid && rows[i].Address.Addr() == f.Local.Addr() && rows[i].DadState == winipcfg.DadStatePreferred {
+					ready++
+				}
+			}
+		}
+		if ready == len(a.sp.families()) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (a *winAdapter) warn(msg string) {
@@ -129,6 +160,8 @@ func (a *winAdapter) device() *device.Device { return a.t.Device() }
 
 func (a *winAdapter) facts() []Fact {
 	facts := []Fact{{"adapter", fmt.Sprintf("%s, a Wintun adapter (LUID %#x)", a.alias, uint64(a.luid))}}
+	// The adapter exists, so internal/tun has verified and loaded
+	// wintun.dll: the wintun package's lazy load gets that module.
 	if v, err := wintun.RunningVersion(); err == nil {
 		facts = append(facts, Fact{"Wintun driver", fmt.Sprintf("%d.%d running", v>>16, v&0xffff)})
 	} else {
@@ -149,6 +182,8 @@ func (a *winAdapter) ipv6() error {
 	return nil
 }
 
+// addresses are the adapter's addresses that are in use (preferred: not
+// tentative, duplicate or deprecated).
 func (a *winAdapter) addresses() ([]netip.Prefix, error) {
 	rows, err := winipcfg.GetUnicastIPAddressTable(windows.AF_UNSPEC)
 	if err != nil {
@@ -156,7 +191,7 @@ func (a *winAdapter) addresses() ([]netip.Prefix, error) {
 	}
 	var ps []netip.Prefix
 	for i := range rows {
-		if rows[i].InterfaceLUID == a.luid {
+		if rows[i].InterfaceLUID == a.luid && rows[i].DadState == winipcfg.DadStatePreferred {
 			ps = append(ps, netip.PrefixFrom(rows[i].Address.Addr(), int(rows[i].OnLinkPrefixLength)))
 		}
 	}
@@ -214,7 +249,7 @@ func (a *winAdapter) gone() error {
 	deadline := time.Now().Add(goneWait)
 	for {
 		_, err := a.luid.Interface()
-		if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, windows.ERROR_NOT_FOUND) {
+		if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, windows.ERROR_NOT_FOUND) || errors.Is(err, windows.ERROR_INVALID_PARAMETER) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -225,9 +260,15 @@ func (a *winAdapter) gone() error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	left, err := a.addresses()
+	rows, err := winipcfg.GetUnicastIPAddressTable(windows.AF_UNSPEC)
 	if err != nil {
-		return err
+		return fmt.Errorf("address table: %w", err)
+	}
+	var left []netip.Prefix
+	for i := range rows {
+		if rows[i].InterfaceLUID == a.luid {
+			left = append(left, netip.PrefixFrom(rows[i].Address.Addr(), int(rows[i].OnLinkPrefixLength)))
+		}
 	}
 	if len(left) > 0 {
 		return fmt.Errorf("addresses left on the removed adapter's LUID: %s", prefixList(left))
