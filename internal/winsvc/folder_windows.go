@@ -55,7 +55,7 @@ func prepareProgramDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	if isLink(fi) {
+	if isLink(dir, fi) {
 		return fmt.Errorf("%s %w", dir, ErrReparsePoint)
 	}
 	sd, err := windows.SecurityDescriptorFromString(ProgramSecurityDescriptor)

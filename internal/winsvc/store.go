@@ -68,7 +68,7 @@ func (s *Store) checkDirs() error {
 		if err != nil {
 			return fmt.Errorf("configuration store: %w", err)
 		}
-		if isLink(fi) {
+		if isLink(d, fi) {
 			return fmt.Errorf("configuration store: %s %w", d, ErrReparsePoint)
 		}
 		if !fi.IsDir() {
@@ -78,10 +78,11 @@ func (s *Store) checkDirs() error {
 	return nil
 }
 
-// isLink reports a symbolic link, a junction or mount point, or (on
-// Windows, see isReparsePoint) any other reparse point.
-func isLink(fi fs.FileInfo) bool {
-	return fi.Mode()&(fs.ModeSymlink|fs.ModeIrregular) != 0 || isReparsePoint(fi)
+// isLink reports whether path, whose Lstat is fi, is a symbolic link, a
+// junction or mount point, or (on Windows, see isReparsePoint) any other
+// reparse point.
+func isLink(path string, fi fs.FileInfo) bool {
+	return fi.Mode()&(fs.ModeSymlink|fs.ModeIrregular) != 0 || isReparsePath(path, fi)
 }
 
 // Path is where tunnel name's configuration is kept.
@@ -137,7 +138,7 @@ func (s *Store) Load(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	if isLink(fi) {
+	if isLink(s.Path(name), fi) {
 		return nil, fmt.Errorf("load %s: %s %w", name, s.Path(name), ErrReparsePoint)
 	}
 	if !fi.Mode().IsRegular() {

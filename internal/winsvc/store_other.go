@@ -4,6 +4,6 @@ package winsvc
 
 import "io/fs"
 
-// isReparsePoint: elsewhere than Windows, the file mode says it all
+// isReparsePath: elsewhere than Windows, the file mode says it all
 // (isLink checks it).
-func isReparsePoint(fs.FileInfo) bool { return false }
+func isReparsePath(string, fs.FileInfo) bool { return false }

@@ -53,11 +53,23 @@ func openStoreUnder(root, dir string) (*Store, error) {
 	return st, nil
 }
 
-// isReparsePoint reports FILE_ATTRIBUTE_REPARSE_POINT, whatever kind of
-// reparse point Go's file mode makes of it.
+// isReparsePoint reports FILE_ATTRIBUTE_REPARSE_POINT in fi (from Lstat),
+// whatever kind of reparse point Go's file mode makes of it.
 func isReparsePoint(fi fs.FileInfo) bool {
 	d, ok := fi.Sys().(*syscall.Win32FileAttributeData)
 	return ok && d.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0
+}
+
+// isReparsePath is isReparsePoint, asking GetFileAttributes on path (which
+// reports the link itself) too: wine's by-handle attributes, which Lstat
+// reads, omit the flag that GetFileAttributes shows.
+func isReparsePath(path string, fi fs.FileInfo) bool {
+	if p16, err := windows.UTF16PtrFromString(path); err == nil {
+		if a, err := windows.GetFileAttributes(p16); err == nil && a&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+			return true
+		}
+	}
+	return isReparsePoint(fi)
 }
 
 // SecureDir gives dir StoreSecurityDescriptor's protected DACL.
