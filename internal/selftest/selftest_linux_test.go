@@ -217,7 +217,12 @@ func TestSelftestRefusesNonRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	// t.TempDir's parent is private to root: a directory of its own.
+	dir, err := os.MkdirTemp("", "wrnst-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
