@@ -107,7 +107,14 @@ type winAdapter struct {
 
 func (windowsHost) up(ctx context.Context, sp *spec, logger *device.Logger) (adapter, error) {
 	a := &winAdapter{sp: sp}
-	t, err := wintunnel.Up(ctx, adapterName, sp.config(), wintunnel.Options{Logger: logger, Warn: a.warn})
+	owner, err := userSID()
+	if err != nil {
+		return nil, err
+	}
+	// The throwaway tunnel takes no default route, so its plan has no
+	// kill switch; the owner is named all the same, as for any tunnel not
+	// run by a service.
+	t, err := wintunnel.Up(ctx, adapterName, sp.config(), wintunnel.Options{Logger: logger, Warn: a.warn, OwnerSID: owner})
 	if err != nil {
 		return nil, err
 	}
@@ -289,12 +296,21 @@ type winKillSwitch struct {
 // sublayerName names the kill switch's WFP sublayer.
 const sublayerName = adapterName
 
-func (k *winKillSwitch) engage() ([]winnet.Rule, error) {
+// userSID is the SID of the user the selftest runs as, in string form.
+func userSID() (string, error) {
 	u, err := windows.GetCurrentProcessToken().GetTokenUser()
 	if err != nil {
-		return nil, fmt.Errorf("the user this runs as: %w", err)
+		return "", fmt.Errorf("the user this runs as: %w", err)
 	}
-	rules := winnet.KillSwitch(winnet.KillSwitchParams{Owner: u.User.Sid.String(), Endpoints: []netip.AddrPort{k.a.sp.endpoint}})
+	return u.User.Sid.String(), nil
+}
+
+func (k *winKillSwitch) engage() ([]winnet.Rule, error) {
+	owner, err := userSID()
+	if err != nil {
+		return nil, err
+	}
+	rules := winnet.KillSwitch(winnet.KillSwitchParams{Owner: owner, Endpoints: []netip.AddrPort{k.a.sp.endpoint}})
 	if k.remove, err = winnet.OpenKillSwitch(sublayerName, uint64(k.a.luid), rules); err != nil {
 		return nil, err
 	}
