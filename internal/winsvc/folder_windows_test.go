@@ -87,6 +87,7 @@ func TestInstallRegistersProgramFolderCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Disconnect()
+	removeIfThere(m, ServiceName(name)) // left by an earlier run in a reused prefix
 	defer removeIfThere(m, ServiceName(name))
 	path := writeConf(t, name, "[Interface]\nPrivateKey = "+testKey+"\nListenPort = 51998\n")
 	var stdout, stderr bytes.Buffer
@@ -147,7 +148,14 @@ func TestInstallRefusesWritableProgramFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Disconnect()
+	removeIfThere(m, ServiceName(name)) // left by an earlier run in a reused prefix
 	defer removeIfThere(m, ServiceName(name))
+	st, err := openDefaultStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Delete(name)
+	defer st.Delete(name)
 	path := writeConf(t, name, "[Interface]\nPrivateKey = "+testKey+"\n")
 	var stdout, stderr bytes.Buffer
 	if code := Main("warren", []string{"service", "install", path}, Options{}, &stdout, &stderr); code != 1 {
@@ -162,10 +170,6 @@ func TestInstallRefusesWritableProgramFolder(t *testing.T) {
 	if s, err := m.OpenService(ServiceName(name)); err == nil {
 		s.Close()
 		t.Error("the service was registered")
-	}
-	st, err := openDefaultStore()
-	if err != nil {
-		t.Fatal(err)
 	}
 	if _, err := st.Load(name); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the configuration was stored: %v", err)
