@@ -41,6 +41,12 @@ fi
 echo "== go test"
 go test -count=1 -timeout 25m "$@" ./...
 
+# The engine and its seams again under the race detector: they are where
+# goroutines share packets, sessions and keys.
+echo "== go test -race (engine and seams)"
+go test -race -count=1 -timeout 20m "$@" ./internal/noise ./internal/replay ./internal/routing ./internal/device \
+	./internal/bind ./internal/tun ./internal/uapi ./internal/netstack ./internal/proxy
+
 # The data plane's fallbacks: warren at both ends with every offload off
 # (TUN vnet header, UDP GSO, UDP GRO), through the same end-to-end checks.
 if [ "$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then

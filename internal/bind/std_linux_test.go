@@ -3,21 +3,19 @@ package bind
 import (
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/warren-vpn/warren/internal/netnstest"
+	"github.com/warren-vpn/warren/internal/testenv"
 
 	"golang.org/x/sys/unix"
 )
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN) for network namespaces and SO_MARK")
-	}
+	testenv.RequireRoot(t)
 }
 
 func ip(t *testing.T, args ...string) {

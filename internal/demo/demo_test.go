@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 func checkGoroutines(t *testing.T) {
@@ -62,13 +64,12 @@ func TestDemoUnprivileged(t *testing.T) {
 	if os.Getenv("WARREN_DEMO_CHILD") == "1" {
 		os.Exit(Main("warren demo", []string{"--size", "4"}, os.Stdout, os.Stderr))
 	}
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		t.Skip("needs root to drop privileges")
+	if runtime.GOOS != "linux" {
+		t.Skip("drops privileges with Linux's setpriv")
 	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv not installed")
-	}
+	testenv.RequireRoot(t)
+	testenv.RequireTool(t, "setpriv", "util-linux")
+	setpriv, _ := exec.LookPath("setpriv")
 	// The test binary must be readable by nobody: copy it out of the
 	// build cache's private directory.
 	dir, err := os.MkdirTemp("", "warren-demo-")

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warren-vpn/warren/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,12 +32,8 @@ func IP(t testing.TB, args ...string) string {
 // iproute2's ip command.
 func New(t testing.TB, prefix string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN) for network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2's ip command")
-	}
+	testenv.RequireRoot(t)
+	testenv.RequireTool(t, "ip", "iproute2")
 	var r [4]byte
 	rand.Read(r[:])
 	name := prefix + hex.EncodeToString(r[:])

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/conf"
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 const fullTunnel = "0.0.0.0/0, ::/0"
@@ -272,7 +273,7 @@ func TestKilledDaemon(t *testing.T) {
 			path := tp.conf(t, "DNS = 10.99.0.1", fullTunnel, "")
 			env := []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + impl.path}
 			if out, err := tp.run(env, b.warren, "up", path); err != nil {
-				skipNotImplemented(t, out)
+				failNotImplemented(t, out)
 				t.Fatalf("warren up: %v\n%s", err, out)
 			}
 			st, err := loadState(tp.iface)
@@ -422,7 +423,7 @@ func TestReresolve(t *testing.T) {
 func TestUnsafeStateDir(t *testing.T) {
 	requireRoot(t)
 	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skip("skipping: unshare (util-linux) not installed")
+		testenv.Missing(t, "unshare (util-linux) not installed")
 	}
 	b := binaries(t)
 	tp := newTopo(t, false)

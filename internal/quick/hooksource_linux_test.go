@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 func TestCheckHookSource(t *testing.T) {
@@ -29,8 +31,8 @@ func TestCheckHookSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.root && os.Geteuid() != 0 {
-				t.Skip("skipping: chown needs root")
+			if tt.root {
+				testenv.RequireRoot(t)
 			}
 			dir := filepath.Join(t.TempDir(), "d")
 			os.Mkdir(dir, 0o700)

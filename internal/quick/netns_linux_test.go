@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // The tests below need root: each creates network namespaces of its own
@@ -72,16 +74,14 @@ func binaries(t *testing.T) *built {
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root to create network namespaces and interfaces")
-	}
+	testenv.RequireRoot(t)
 	for _, tool := range []string{"ip", "wg", "nft"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s not installed", tool)
+			testenv.Missing(t, "%s not installed", tool)
 		}
 	}
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("skipping: no /dev/net/tun")
+		testenv.Missing(t, "no /dev/net/tun")
 	}
 }
 
@@ -369,10 +369,10 @@ func implementations(t *testing.T) []struct{ name, path string } {
 	return []struct{ name, path string }{{"wireguard-go", b.wggo}, {"warren", b.warrenGo}}
 }
 
-func skipNotImplemented(t *testing.T, out string) {
+func failNotImplemented(t *testing.T, out string) {
 	t.Helper()
 	if strings.Contains(out, "not implemented") {
-		t.Skipf("skipping: the userspace device is not implemented yet:\n%s", out)
+		t.Fatalf("the userspace device says it is not implemented:\n%s", out)
 	}
 }
 
@@ -383,7 +383,7 @@ func skipNotImplemented(t *testing.T, out string) {
 func TestUpDownLikeWgQuick(t *testing.T) {
 	requireRoot(t)
 	if _, err := exec.LookPath("wg-quick"); err != nil {
-		t.Skip("skipping: wg-quick (wireguard-tools) not installed")
+		testenv.Missing(t, "wg-quick (wireguard-tools) not installed")
 	}
 	b := binaries(t)
 	const split = "10.99.0.0/24, fd99::/64, 198.51.100.0/24, 2001:db8:99::/64"
@@ -404,7 +404,7 @@ func TestUpDownLikeWgQuick(t *testing.T) {
 				tp.noPing(t, "198.51.100.1")
 
 				if out, err := tp.run(env, "wg-quick", "up", path); err != nil {
-					skipNotImplemented(t, out)
+					failNotImplemented(t, out)
 					t.Fatalf("wg-quick up: %v\n%s", err, out)
 				}
 				ref := tp.snapshot(t)
@@ -445,7 +445,7 @@ func TestUpDownLikeWgQuick(t *testing.T) {
 func TestDownAfterWgQuickUp(t *testing.T) {
 	requireRoot(t)
 	if _, err := exec.LookPath("wg-quick"); err != nil {
-		t.Skip("skipping: wg-quick (wireguard-tools) not installed")
+		testenv.Missing(t, "wg-quick (wireguard-tools) not installed")
 	}
 	b := binaries(t)
 	tp := newTopo(t, true)
@@ -522,11 +522,11 @@ func TestWgQuickName(t *testing.T) {
 func TestIptablesFallback(t *testing.T) {
 	requireRoot(t)
 	if _, err := exec.LookPath("wg-quick"); err != nil {
-		t.Skip("skipping: wg-quick (wireguard-tools) not installed")
+		testenv.Missing(t, "wg-quick (wireguard-tools) not installed")
 	}
 	for _, tool := range []string{"iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s not installed", tool)
+			testenv.Missing(t, "%s not installed", tool)
 		}
 	}
 	b := binaries(t)

@@ -7,13 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: changing a directory's owner needs root")
-	}
+	testenv.RequireRoot(t)
 }
 
 // base is a private directory to build cases under (t.TempDir is 0700 and

@@ -14,21 +14,16 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/netnstest"
+	"github.com/warren-vpn/warren/internal/testenv"
 
 	"golang.org/x/sys/unix"
 )
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN) for TUN devices and network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2's ip command")
-	}
-	if _, err := os.Stat(cloneDevice); err != nil {
-		t.Skipf("no %s: %v", cloneDevice, err)
-	}
+	testenv.RequireRoot(t)
+	testenv.RequireTool(t, "ip", "iproute2")
+	testenv.RequireTUN(t)
 }
 
 func ip(t *testing.T, args ...string) string {

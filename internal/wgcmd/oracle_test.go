@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/testenv"
 	"github.com/warren-vpn/warren/internal/uapi"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
@@ -31,10 +32,10 @@ const oracleWG = "/usr/bin/wg"
 func requireOracle(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("oracle tests need root: wg(8) only reads sockets in " + uapi.DefaultSocketDir)
+		testenv.Missing(t, "oracle tests need root: wg(8) only reads sockets in %s", uapi.DefaultSocketDir)
 	}
 	if _, err := os.Stat(oracleWG); err != nil {
-		t.Skipf("oracle tests need wireguard-tools' wg at %s: %v", oracleWG, err)
+		testenv.Missing(t, "oracle tests need wireguard-tools' wg at %s: %v", oracleWG, err)
 	}
 }
 
@@ -207,7 +208,7 @@ func TestOracleShowAll(t *testing.T) {
 	}
 	dir := t.TempDir()
 	if r := runWGIn(t, dir, nil, "show", "interfaces"); r.code != 0 || r.stdout != "" {
-		t.Skipf("cannot give wg a private socket directory (needs unshare and CAP_SYS_ADMIN): %+v", r)
+		testenv.Missing(t, "cannot give wg a private socket directory (needs unshare and CAP_SYS_ADMIN): %+v", r)
 	}
 	for i, dev := range []*wgtypes.Device{richDevice(t, time.Now()), {ListenPort: 7}, {}} {
 		l, err := uapi.Listen(dir, fmt.Sprintf("wg%d", i))

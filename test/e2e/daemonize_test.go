@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // TestBackground: without -f the daemon detaches as wireguard-go does: the
@@ -148,9 +150,7 @@ func nextIface() string {
 // requireTool skips t unless bin is installed.
 func requireTool(t *testing.T, bin, pkg string) {
 	t.Helper()
-	if _, err := exec.LookPath(bin); err != nil {
-		t.Skipf("needs %s (install %s)", bin, pkg)
-	}
+	testenv.RequireTool(t, bin, pkg)
 }
 
 // startDetached runs argv (a daemon command without -f) in ns, expects it

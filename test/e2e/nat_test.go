@@ -3,10 +3,11 @@
 package e2e
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // Addresses of the NAT topology: client (10.77.1.0/24) — router — server
@@ -30,9 +31,7 @@ const (
 // server's endpoint follows and traffic resumes in both directions.
 func TestNATRoaming(t *testing.T) {
 	requireEnv(t)
-	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skip("TestNATRoaming needs nft (install nftables)")
-	}
+	testenv.RequireTool(t, "nft", "nftables")
 	// a is the client (initiator behind NAT), b the server.
 	forEachPair(t, func(t *testing.T, a, b *Impl) {
 		nsC, nsR, nsS := NewNetns(t, "client"), NewNetns(t, "router"), NewNetns(t, "server")
