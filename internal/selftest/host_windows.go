@@ -114,7 +114,7 @@ func (windowsHost) up(ctx context.Context, sp *spec, logger *device.Logger) (ada
 	// The throwaway tunnel takes no default route, so its plan has no
 	// kill switch; the owner is named all the same, as for any tunnel not
 	// run by a service.
-	t, err := wintunnel.Up(ctx, adapterName, sp.config(), wintunnel.Options{Logger: logger, Warn: a.warn, OwnerSID: owner})
+	t, err := wintunnel.Up(ctx, adapterName, sp.config(), wintunnel.Options{Logger: logger, Warn: a.warn, OwnerSID: owner, NameGUID: true})
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,11 @@ type Options struct {
 	// as that owner through (winnet.Options). ServiceTunnel sets
 	// ServiceName.
 	ServiceName, OwnerSID string
+	// NameGUID derives the adapter's GUID from the tunnel's name alone,
+	// not its whole configuration: for a tunnel whose keys are new every
+	// run (warren selftest), so that Windows keeps one network profile
+	// for it instead of a new one each time.
+	NameGUID bool
 
 	// hooksChecked says the caller runs the configuration's hooks itself
 	// (ServiceTunnel, after the service checked its policy).
@@ -123,6 +128,9 @@ func Up(ctx context.Context, name string, f *conf.File, opts Options) (_ *Tunnel
 		return nil, fmt.Errorf("tunnel %s: %w", name, err)
 	}
 	guid := winnet.AdapterGUID(name, f).Windows()
+	if opts.NameGUID {
+		guid = winnet.AdapterGUID(name, nil).Windows()
+	}
 	boot := winnet.BootRetry{Uptime: windows.DurationSinceBoot, Logf: func(format string, args ...any) {
 		warn(fmt.Sprintf(format, args...))
 	}}
