@@ -395,7 +395,7 @@ func TestFollow(t *testing.T) {
 			if s != want {
 				t.Fatalf("followed %q, want %q", s, want)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatalf("no line %q", want)
 		}
 	}

@@ -61,7 +61,7 @@ func (s *logBuffer) String() string {
 // waitForOutput polls until buf holds want.
 func waitForOutput(t *testing.T, buf *logBuffer, want string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if strings.Contains(buf.String(), want) {
 			return
 		}
