@@ -67,11 +67,17 @@ func TestImportRules(t *testing.T) {
 		"internal/bind":   {},
 		"internal/device": {"internal/noise", "internal/wire", "internal/replay", "internal/routing",
 			"internal/ratelimit", "internal/clock", "internal/wgtypes", "internal/tun", "internal/bind"},
-		"internal/uapi":     {"internal/wgtypes", "internal/noise", "internal/safedir"},
-		"internal/conf":     {"internal/wgtypes", "internal/noise"},
-		"internal/wgcmd":    {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise"},
-		"internal/quick":    {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise", "internal/safedir", "internal/atomicfile"},
-		"internal/netstack": {"internal/tun"},
+		"internal/uapi":      {"internal/wgtypes", "internal/noise", "internal/safedir"},
+		"internal/conf":      {"internal/wgtypes", "internal/noise"},
+		"internal/wgcmd":     {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise"},
+		"internal/quick":     {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise", "internal/safedir", "internal/atomicfile"},
+		"internal/netstack":  {"internal/tun"},
+		"internal/ringlog":   {},
+		"internal/buildinfo": {},
+		// selftest drives a whole tunnel: an engine, a userspace peer and,
+		// on Windows, the tunnel's network plan.
+		"internal/selftest": {"internal/bind", "internal/buildinfo", "internal/conf", "internal/device", "internal/noise",
+			"internal/proxy", "internal/tun", "internal/wgtypes", "internal/winnet", "internal/wintunnel"},
 	}
 	for _, goos := range []string{"linux", "windows", "darwin"} {
 		pkgs := listPackages(t, goos)

@@ -9,8 +9,9 @@ import (
 // ErrWindowsOnly: the command exists on Windows only.
 var ErrWindowsOnly = errors.New("Windows-only")
 
-// Main runs `warren service ...`, `warren import ...` or `warren export
-// ...` (args start with "service", "import" or "export") and returns the
+// Main runs `warren service ...`, `warren import ...`, `warren export
+// ...` or `warren log ...` (args start with "service", "import", "export"
+// or "log") and returns the
 // exit code. Export writes the configuration to stdout; everything else
 // reports on stdout and complains on stderr.
 func Main(prog string, args []string, opts Options, stdout, stderr io.Writer) int {

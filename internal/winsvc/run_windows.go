@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/conf"
+	"github.com/warren-vpn/warren/internal/ringlog"
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
@@ -33,15 +34,31 @@ type tunnelService struct {
 	allowScripts bool
 	opts         Options
 	err          error // why it stopped, if it failed
+	// log is the tunnel's ring log (`warren log NAME`), nil if it could
+	// not be opened.
+	log *ringlog.Log
 }
 
+// logf writes the service's own messages to the tunnel's ring log; errors
+// (and everything, when the ring log is missing) also go to the event log,
+// where people look when a service fails to start.
 func (s *tunnelService) logf(kind string, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if s.log != nil {
+		tag := LogTagService
+		if kind == "error" {
+			tag = LogTagError
+		}
+		_ = s.log.Write(tag, msg)
+		if kind != "error" {
+			return
+		}
+	}
 	l, err := eventlog.Open(ServiceName(s.tunnel))
 	if err != nil {
 		return
 	}
 	defer l.Close()
-	msg := fmt.Sprintf(format, args...)
 	switch kind {
 	case "error":
 		l.Error(1, msg)
@@ -91,6 +108,12 @@ func (s *tunnelService) up() (Tunnel, error) {
 // ExitDownFailed, ExitTunnelDied) is what recovery actions act on.
 func (s *tunnelService) Execute(_ []string, requests <-chan svc.ChangeRequest, changes chan<- svc.Status) (bool, uint32) {
 	changes <- svc.Status{State: svc.StartPending}
+	if lg, err := OpenTunnelLog(s.tunnel); err != nil {
+		s.logf("error", "tunnel %s: %v (logging to the event log only)", s.tunnel, err)
+	} else {
+		s.log = lg
+		defer lg.Close()
+	}
 	l := &serviceLoop[svc.ChangeRequest]{
 		name:     s.tunnel,
 		up:       s.up,
