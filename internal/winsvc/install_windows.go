@@ -103,9 +103,9 @@ func placeProgram(cmd Command) (placement, error) {
 	if errors.Is(err, ErrProgramInUse) {
 		installed := filepath.Join(pf.Dir, programExe)
 		return placement{}, fmt.Errorf("install: %w; it is in use, most likely by a running tunnel service: "+
-			"stop the tunnel services (`warren service list`, then `warren service uninstall NAME` for each, "+
-			"or `warren service uninstall %s`) and install again, or install with the copy already there: \"%s\" service install %s",
-			err, AllFlag, installed, cmd.Path)
+			"stop the running tunnels (`warren service list` names them; `net stop %sNAME` stops one) and install again, "+
+			"or install with the copy already there: \"%s\" service install %s",
+			err, ServicePrefix, installed, cmd.Path)
 	}
 	if err != nil {
 		return placement{}, fmt.Errorf("install: %w", err)
