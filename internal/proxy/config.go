@@ -23,6 +23,9 @@ type Settings struct {
 	// WGConfig is wireproxy's top-level "WGConfig = path": the WireGuard
 	// part lives in that file instead.
 	WGConfig string
+	// Limits are DefaultLimits with the keys of the file's [Limits]
+	// section applied (warren's own section; see SetLimit).
+	Limits Limits
 }
 
 // ServerSettings configure one SOCKS5 or HTTP listener.
@@ -70,7 +73,7 @@ var ignoredInterfaceKeys = []string{"CheckAlive", "CheckAliveInterval"}
 // part are blanked, so that conf's errors keep the file's line numbers.
 // Section names and keys are case-insensitive.
 func SplitConfig(name string, data []byte, warn func(string)) (wg []byte, s *Settings, err error) {
-	s = &Settings{}
+	s = &Settings{Limits: DefaultLimits()}
 	var out bytes.Buffer
 	section := ""
 	var cur map[string]string
@@ -105,7 +108,7 @@ func SplitConfig(name string, data []byte, warn func(string)) (wg []byte, s *Set
 			case "interface", "peer":
 				section = strings.ToLower(section)
 				out.Write(raw)
-			case "socks5", "http", "tcpclienttunnel", "tcpservertunnel", "udpproxytunnel":
+			case "socks5", "http", "tcpclienttunnel", "tcpservertunnel", "udpproxytunnel", "limits":
 				cur, curLine = map[string]string{}, lineNo
 				out.WriteString("#")
 			default:
@@ -194,6 +197,13 @@ func (s *Settings) addSection(section string, kv map[string]string) error {
 			err = checkHostPort(f.Target, "Target")
 		}
 		s.Forwards = append(s.Forwards, f)
+	case "limits":
+		for k, v := range kv {
+			if err = s.Limits.SetLimit(k, v); err != nil {
+				break
+			}
+			delete(kv, k)
+		}
 	case "udpproxytunnel":
 		f := Forward{UDP: true, Listen: take("bindaddress"), Target: take("target")}
 		if v := take("inactivitytimeout"); v != "" {
@@ -272,4 +282,48 @@ func ParseForward(spec string) (Forward, error) {
 	}
 	f.Listen, f.Target = listen, target
 	return f, nil
+}
+
+// ErrLimitKey marks an unknown key of the [Limits] section.
+var ErrLimitKey = errors.New("unknown limit")
+
+// limitKeys are the [Limits] section's keys (lower case) and the caps
+// they set.
+var limitKeys = map[string]func(l *Limits) *int{
+	"maxconns":                    func(l *Limits) *int { return &l.Conns },
+	"maxconnspersource":           func(l *Limits) *int { return &l.ConnsPerSource },
+	"maxudpflows":                 func(l *Limits) *int { return &l.UDPFlows },
+	"maxudpflowspersource":        func(l *Limits) *int { return &l.UDPFlowsPerSource },
+	"maxudpassociations":          func(l *Limits) *int { return &l.Associations },
+	"maxudpassociationspersource": func(l *Limits) *int { return &l.AssociationsPerSource },
+}
+
+// SetLimit sets one limit by its [Limits] key (case-insensitive):
+// MaxConns, MaxConnsPerSource, MaxUDPFlows, MaxUDPFlowsPerSource,
+// MaxUDPAssociations and MaxUDPAssociationsPerSource take a count (0: no
+// cap); TCPIdleTimeout takes seconds, as wireproxy's InactivityTimeout
+// does, or a Go duration such as "30m" (0: never).
+func (l *Limits) SetLimit(key, value string) error {
+	k := strings.ToLower(key)
+	if k == "tcpidletimeout" {
+		d, err := time.ParseDuration(value)
+		if n, e := strconv.ParseUint(value, 10, 31); e == nil {
+			d, err = time.Duration(n)*time.Second, nil
+		}
+		if err != nil || d < 0 {
+			return fmt.Errorf("%s %q is not a number of seconds or a duration", key, value)
+		}
+		l.TCPIdle = d
+		return nil
+	}
+	field, ok := limitKeys[k]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrLimitKey, key)
+	}
+	n, err := strconv.ParseUint(value, 10, 31)
+	if err != nil {
+		return fmt.Errorf("%s %q is not a count (0 for no cap)", key, value)
+	}
+	*field(l) = int(n)
+	return nil
 }

@@ -30,6 +30,7 @@ func TestSplitConfig(t *testing.T) {
 			{Reverse: true, Listen: "3422", Target: "localhost:25545"},
 			{UDP: true, Listen: "127.0.0.1:50000", Target: "10.200.200.1:53", Idle: 10 * time.Second},
 		},
+		Limits: DefaultLimits(),
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("settings\n got %+v\nwant %+v", s, want)
@@ -75,6 +76,10 @@ func TestSplitConfigErrors(t *testing.T) {
 		"bad timeout":         "[UDPProxyTunnel]\nBindAddress = 127.0.0.1:1\nTarget = 1.1.1.1:53\nInactivityTimeout = soon\n",
 		"not key value":       "[Socks5]\nBindAddress\n",
 		"long socks password": "[Socks5]\nBindAddress = 127.0.0.1:1\nUsername = a\nPassword = " + strings.Repeat("p", 300) + "\n",
+		"unknown limit":       "[Limits]\nMaxSockets = 5\n",
+		"negative limit":      "[Limits]\nMaxConns = -1\n",
+		"limit not a number":  "[Limits]\nMaxUDPFlows = many\n",
+		"bad idle timeout":    "[Limits]\nTCPIdleTimeout = -5s\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := SplitConfig("x.conf", []byte(data), nil)
@@ -151,5 +156,30 @@ func TestListenWarnings(t *testing.T) {
 		if got := len(warnings) > 0; got != tc.warn {
 			t.Errorf("%+v: warnings %q", tc.ss, warnings)
 		}
+	}
+}
+
+// TestLimitsSection: warren's [Limits] section sets the keys it names and
+// leaves the others at their defaults; the limit flags win over it.
+func TestLimitsSection(t *testing.T) {
+	data := "[Limits]\nMaxConns = 100\nmaxconnspersource = 10\nMaxUDPFlows = 0\nMaxUDPAssociationsPerSource = 3\nTCPIdleTimeout = 90\n"
+	_, s, err := SplitConfig("x.conf", []byte(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultLimits()
+	want.Conns, want.ConnsPerSource, want.UDPFlows, want.AssociationsPerSource, want.TCPIdle = 100, 10, 0, 3, 90*time.Second
+	if s.Limits != want {
+		t.Errorf("limits\n got %v\nwant %v", s.Limits, want)
+	}
+	if err := applyFlags(s, Options{Limits: []string{"MaxConns=7", "TCPIdleTimeout=30m0s", "MaxUDPFlowsPerSource=0"}}); err != nil {
+		t.Fatal(err)
+	}
+	want.Conns, want.TCPIdle, want.UDPFlowsPerSource = 7, 30*time.Minute, 0
+	if s.Limits != want {
+		t.Errorf("after flags\n got %v\nwant %v", s.Limits, want)
+	}
+	if err := applyFlags(s, Options{Limits: []string{"MaxThings=1"}}); !errors.Is(err, ErrLimitKey) {
+		t.Errorf("unknown limit key: %v, want ErrLimitKey", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,9 +21,16 @@ type Forwarder struct {
 	Forward Forward
 	// Logf receives one line per failed connection; nil discards.
 	Logf func(format string, args ...any)
+	// Limiter caps the connections and UDP flows held and sets the TCP
+	// relays' idle timeout; nil gives the forward its own with
+	// DefaultLimits.
+	Limiter *Limiter
 
-	t tracker
+	lim limiterRef
+	t   tracker
 }
+
+func (f *Forwarder) limiter() *Limiter { return f.lim.get(f.Limiter, f.Logf) }
 
 func (f *Forwarder) logf(format string, args ...any) {
 	if f.Logf != nil {
@@ -91,7 +99,7 @@ func (f *Forwarder) Listen() ([]net.Listener, []net.PacketConn, error) {
 func (f *Forwarder) Serve(ls []net.Listener, pcs []net.PacketConn) {
 	for _, l := range ls {
 		f.t.goroutine(func() {
-			if err := f.t.serve(l, f.handleTCP); err != nil {
+			if err := f.t.serve(l, f.limiter(), f.handleTCP); err != nil {
 				f.logf("forward %v: %v", f.Forward, err)
 			}
 		})
@@ -135,28 +143,40 @@ func (f *Forwarder) handleTCP(c net.Conn) {
 		return
 	}
 	defer f.t.remove(up)
-	relay(c, up)
+	relay(c, up, f.limiter().limits.TCPIdle)
+}
+
+// udpFlow is one client's flow through a UDP forward: its own socket to
+// the target, and its place in the flow table.
+type udpFlow struct {
+	up   net.Conn
+	slot *slot
+	sent atomic.Int64 // time.Now().UnixNano() of the client's last datagram
 }
 
 // serveUDP relays datagrams between each client of pc and its own socket
-// to the target, ending a flow after the idle time.
+// to the target (a flow). A flow ends after the idle time without a
+// datagram either way, or when the flow table needs its place (the least
+// recently active goes first); the client's next datagram starts a new
+// one.
 func (f *Forwarder) serveUDP(pc net.PacketConn) {
 	idle := f.Forward.Idle
 	if idle == 0 {
 		idle = DefaultUDPIdle
 	}
+	flowTable := f.limiter().flows
 	var mu sync.Mutex
-	flows := map[string]net.Conn{}
+	flows := map[string]*udpFlow{}
 	var wg sync.WaitGroup
 	defer func() {
 		mu.Lock()
-		for _, c := range flows {
-			c.Close()
+		for _, fl := range flows {
+			fl.up.Close()
 		}
 		mu.Unlock()
 		wg.Wait()
 	}()
-	buf := make([]byte, 65535)
+	buf := make([]byte, udpBufSize)
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
@@ -168,39 +188,64 @@ func (f *Forwarder) serveUDP(pc net.PacketConn) {
 		}
 		key := from.String()
 		mu.Lock()
-		up := flows[key]
+		fl := flows[key]
 		mu.Unlock()
-		if up == nil {
-			up, err = f.dial(context.Background(), "udp")
+		if fl == nil {
+			up, err := f.dial(context.Background(), "udp")
 			if err != nil {
 				f.logf("forward %v: from %v: %v", f.Forward, from, err)
 				continue
 			}
+			s, err := flowTable.admit(addrOf(from), func() { up.Close() })
+			if err != nil {
+				up.Close()
+				continue
+			}
+			fl = &udpFlow{up: up, slot: s}
 			mu.Lock()
-			flows[key] = up
+			flows[key] = fl
 			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				defer func() {
 					mu.Lock()
-					delete(flows, key)
+					if flows[key] == fl {
+						delete(flows, key)
+					}
 					mu.Unlock()
+					s.release()
 					up.Close()
 				}()
-				b := make([]byte, 65535)
-				for {
-					up.SetReadDeadline(time.Now().Add(idle))
-					n, err := up.Read(b)
-					if err != nil {
-						return
-					}
-					if _, err := pc.WriteTo(b[:n], from); err != nil {
-						return
-					}
-				}
-			}()
+				f.toClient(pc, fl, from, idle)
+			})
 		}
-		up.Write(buf[:n])
+		fl.slot.touch()
+		fl.sent.Store(time.Now().UnixNano())
+		fl.up.Write(buf[:n])
+	}
+}
+
+// toClient relays the target's datagrams on fl back to the client at to
+// until the flow has been idle for idle or is closed. On a system socket
+// (a reverse forward's) it holds no buffer while it waits; the userspace
+// stack's UDP cannot be waited on without reading, so there the flow
+// holds one.
+func (f *Forwarder) toClient(pc net.PacketConn, fl *udpFlow, to net.Addr, idle time.Duration) {
+	for {
+		fl.up.SetReadDeadline(time.Now().Add(idle))
+		waitDatagram(fl.up)
+		bp := udpBufs.Get().(*[]byte)
+		n, err := fl.up.Read(*bp)
+		if err == nil {
+			fl.slot.touch()
+			_, err = pc.WriteTo((*bp)[:n], to)
+		}
+		udpBufs.Put(bp)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && time.Since(time.Unix(0, fl.sent.Load())) < idle {
+				continue // the client spoke meanwhile: the flow is not idle
+			}
+			return
+		}
 	}
 }

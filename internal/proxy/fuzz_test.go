@@ -85,6 +85,7 @@ func FuzzSplitConfig(f *testing.F) {
 	f.Add([]byte("WGConfig = wg0.conf\n[http]\nBindAddress=:8080\nUsername=a\nPassword=b\n"))
 	f.Add([]byte("[UDPProxyTunnel]\nBindAddress = 127.0.0.1:53\nTarget = 1.1.1.1:53\nInactivityTimeout = 5\n"))
 	f.Add([]byte("[TCPServerTunnel]\nListenPort = 80\nTarget = localhost:8080\n[Peer]\n"))
+	f.Add([]byte("[Limits]\nMaxConns = 10\nMaxUDPFlowsPerSource = 0\nTCPIdleTimeout = 1h\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		wg, s, err := SplitConfig("fuzz.conf", b, nil)
 		if err != nil {
@@ -97,6 +98,9 @@ func FuzzSplitConfig(f *testing.F) {
 			if fw.Target == "" || fw.Listen == "" {
 				t.Fatalf("accepted an empty forward %+v", fw)
 			}
+		}
+		if err := s.Limits.Validate(); err != nil {
+			t.Fatalf("accepted invalid limits: %v", err)
 		}
 	})
 }

@@ -24,6 +24,12 @@ type HTTPServer struct {
 	Username, Password string
 	// Logf receives one line per failed request; nil discards.
 	Logf func(format string, args ...any)
+	// Limiter caps the client connections held and sets the CONNECT
+	// tunnels' idle timeout; nil gives the server its own with
+	// DefaultLimits.
+	Limiter *Limiter
+
+	lim limiterRef
 
 	once      sync.Once
 	srv       *http.Server
@@ -36,6 +42,7 @@ func (s *HTTPServer) init() {
 	s.once.Do(func() {
 		s.transport = &http.Transport{
 			DialContext:           s.Net.DialContext,
+			MaxIdleConns:          64,
 			MaxIdleConnsPerHost:   4,
 			IdleConnTimeout:       90 * time.Second,
 			ResponseHeaderTimeout: 60 * time.Second,
@@ -62,6 +69,8 @@ func (s *HTTPServer) init() {
 	})
 }
 
+func (s *HTTPServer) limiter() *Limiter { return s.lim.get(s.Limiter, s.Logf) }
+
 func (s *HTTPServer) logf(format string, args ...any) {
 	if s.Logf != nil {
 		s.Logf(format, args...)
@@ -71,7 +80,7 @@ func (s *HTTPServer) logf(format string, args ...any) {
 // Serve accepts clients on l until Close.
 func (s *HTTPServer) Serve(l net.Listener) error {
 	s.init()
-	err := s.srv.Serve(l)
+	err := s.srv.Serve(&limitListener{Listener: l, lim: s.limiter()})
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -178,7 +187,8 @@ func (s *HTTPServer) connect(w http.ResponseWriter, r *http.Request) {
 			c.Close()
 			return
 		}
-		relay(c, up)
+		brw = nil // net/http's 8 KiB of buffers are not needed any more
+		relay(c, up, s.limiter().limits.TCPIdle)
 	})
 }
 

@@ -57,9 +57,12 @@ type Options struct {
 	SOCKS5   string // --socks5 ADDR, "" if not given
 	HTTP     string // --http ADDR
 	Forwards []string
+	// Limits are "Key=Value" settings of the [Limits] section's keys (see
+	// Limits.SetLimit), applied after the file's: the limit flags.
+	Limits []string
 }
 
-const usageText = `Usage: %s [--socks5 ADDR] [--http ADDR] [--forward SPEC]... [--name NAME] CONFIG
+const usageText = `Usage: %s [--socks5 ADDR] [--http ADDR] [--forward SPEC]... [--name NAME] [LIMITS] CONFIG
 
 Runs the WireGuard tunnel described by CONFIG (a wg0.conf: Address, DNS and
 MTU are honoured) on a userspace network stack, without root, and serves it
@@ -72,11 +75,41 @@ to applications:
                     [tcp:|udp:]tunnel:PORT=LOCALHOST:PORT   tunnel port to a local service
   --name NAME     name of the UAPI socket (default: CONFIG's base name)
 
+LIMITS cap what clients can make the proxy hold, all listeners together;
+"per source" is one client address (every local program is 127.0.0.1, a
+reverse forward's client is a tunnel address). A cap that is reached makes
+room by ending the least recently active connection, flow or association
+of that source (of any source for the total cap); a TCP connection or
+association that moved a byte in the last second is never ended, and the
+newcomer is refused instead. 0 means no cap.
+
+  --max-conns N                  TCP connections in all (default 1024)
+  --max-conns-per-source N       ... from one address (default 256)
+  --max-udp-flows N              UDP forward flows in all (default 512)
+  --max-udp-flows-per-source N   ... from one address (default 128)
+  --max-udp-assocs N             SOCKS5 UDP associations (default 128)
+  --max-udp-assocs-per-source N  ... from one address (default 32)
+  --tcp-idle DURATION            end a TCP relay after this long without a
+                                 byte either way (default 1h; 0 never)
+
 ADDR may be a bare port, which listens on loopback. CONFIG may also hold
 wireproxy's sections ([Socks5], [http], [TCPClientTunnel], [TCPServerTunnel],
-[UDPProxyTunnel]); flags win over them. The tunnel is controlled with
-'warren show NAME' through $XDG_RUNTIME_DIR/warren/NAME.sock.
+[UDPProxyTunnel]) and a [Limits] section (MaxConns, MaxConnsPerSource,
+MaxUDPFlows, MaxUDPFlowsPerSource, MaxUDPAssociations,
+MaxUDPAssociationsPerSource, TCPIdleTimeout in seconds); flags win over
+them. The tunnel is controlled with 'warren show NAME' through
+$XDG_RUNTIME_DIR/warren/NAME.sock.
 `
+
+// limitFlags are the limit flags and the [Limits] keys they set.
+var limitFlags = []struct{ flag, key, help string }{
+	{"max-conns", "MaxConns", "TCP connections in all (0: no cap)"},
+	{"max-conns-per-source", "MaxConnsPerSource", "TCP connections from one address (0: no cap)"},
+	{"max-udp-flows", "MaxUDPFlows", "UDP forward flows in all (0: no cap)"},
+	{"max-udp-flows-per-source", "MaxUDPFlowsPerSource", "UDP forward flows from one address (0: no cap)"},
+	{"max-udp-assocs", "MaxUDPAssociations", "SOCKS5 UDP associations in all (0: no cap)"},
+	{"max-udp-assocs-per-source", "MaxUDPAssociationsPerSource", "SOCKS5 UDP associations from one address (0: no cap)"},
+}
 
 // Main runs `warren proxy`; args excludes the program and subcommand name.
 func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -88,6 +121,11 @@ func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer)
 	fs.StringVar(&o.HTTP, "http", "", "HTTP proxy listen address")
 	fs.Var(&fwd, "forward", "port forward (repeatable)")
 	fs.StringVar(&o.Name, "name", "", "UAPI socket name")
+	def := DefaultLimits()
+	for _, lf := range limitFlags {
+		fs.Int(lf.flag, *limitKeys[strings.ToLower(lf.key)](&def), lf.help)
+	}
+	fs.Duration("tcp-idle", def.TCPIdle, "TCP relay idle timeout (0: never)")
 	fs.Usage = func() { fmt.Fprintf(stderr, usageText, prog) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -100,6 +138,31 @@ func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer)
 		return exitUsage
 	}
 	o.Config, o.Forwards = fs.Arg(0), fwd
+	// Only the limit flags given override the file.
+	bad := false
+	fs.Visit(func(f *flag.Flag) {
+		key := ""
+		for _, lf := range limitFlags {
+			if lf.flag == f.Name {
+				key = lf.key
+			}
+		}
+		if f.Name == "tcp-idle" {
+			key = "TCPIdleTimeout"
+		}
+		if key == "" {
+			return
+		}
+		v := f.Value.String()
+		if strings.HasPrefix(v, "-") {
+			fmt.Fprintf(stderr, "%s: --%s %s: must be 0 or more\n", prog, f.Name, v)
+			bad = true
+		}
+		o.Limits = append(o.Limits, key+"="+v)
+	})
+	if bad {
+		return exitUsage
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -144,6 +207,9 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 		warn("Table, PreUp, PostUp, PreDown, PostDown and SaveConfig have no effect in proxy mode")
 	}
 	if err := applyFlags(settings, o); err != nil {
+		return err
+	}
+	if err := settings.Limits.Validate(); err != nil {
 		return err
 	}
 	if len(settings.SOCKS5)+len(settings.HTTP)+len(settings.Forwards) == 0 {
@@ -191,6 +257,10 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 		fmt.Fprintf(stdout, "control: warren show %s\n", name)
 	}
 
+	lim := settings.Limits
+	fmt.Fprintf(stdout, "limits: %s\n", lim)
+	limiter := NewLimiter(lim, logf)
+
 	type closer interface{ Close() error }
 	var servers []closer
 	var addrs []net.Addr
@@ -220,7 +290,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 			fmt.Fprintf(stderr, "SOCKS5 proxy: %v\n", err)
 			continue
 		}
-		s := &SOCKS5Server{Net: tun, Username: ss.Username, Password: ss.Password, Logf: logf}
+		s := &SOCKS5Server{Net: tun, Username: ss.Username, Password: ss.Password, Logf: logf, Limiter: limiter}
 		servers = append(servers, s)
 		serve("SOCKS5", l, s)
 	}
@@ -230,7 +300,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 			fmt.Fprintf(stderr, "HTTP proxy: %v\n", err)
 			continue
 		}
-		s := &HTTPServer{Net: tun, Username: ss.Username, Password: ss.Password, Logf: logf}
+		s := &HTTPServer{Net: tun, Username: ss.Username, Password: ss.Password, Logf: logf, Limiter: limiter}
 		servers = append(servers, s)
 		serve("HTTP", l, s)
 	}
@@ -238,7 +308,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 		if !fw.Reverse {
 			fw.Listen = loopbackDefault(fw.Listen)
 		}
-		fwd := &Forwarder{Tunnel: tun, Forward: fw, Logf: logf}
+		fwd := &Forwarder{Tunnel: tun, Forward: fw, Logf: logf, Limiter: limiter}
 		ls, pcs, err := fwd.Listen()
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
@@ -275,7 +345,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 
 // applyFlags lets the command line win over the file: --socks5 and --http
 // replace the file's listen addresses (keeping its credentials), --forward
-// adds forwards.
+// adds forwards, and the limit flags replace the [Limits] keys they name.
 func applyFlags(s *Settings, o Options) error {
 	override := func(list []ServerSettings, addr string) []ServerSettings {
 		if addr == "" {
@@ -286,6 +356,12 @@ func applyFlags(s *Settings, o Options) error {
 			ss.Username, ss.Password = list[0].Username, list[0].Password
 		}
 		return []ServerSettings{ss}
+	}
+	for _, kv := range o.Limits {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := s.Limits.SetLimit(k, v); err != nil {
+			return fmt.Errorf("limit: %w", err)
+		}
 	}
 	s.SOCKS5 = override(s.SOCKS5, o.SOCKS5)
 	s.HTTP = override(s.HTTP, o.HTTP)

@@ -1,14 +1,20 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,6 +183,8 @@ func TestMainErrors(t *testing.T) {
 	os.WriteFile(nothing, []byte("[Interface]\nAddress = 10.0.0.1/32\n"), 0o600)
 	badKey := filepath.Join(dir, "badkey.conf")
 	os.WriteFile(badKey, []byte("[Interface]\nAddress = 10.0.0.1/32\nPrivateKey = nope\n"), 0o600)
+	badLimits := filepath.Join(dir, "badlimits.conf")
+	os.WriteFile(badLimits, []byte("[Interface]\nAddress = 10.0.0.1/32\n[Limits]\nMaxUDPFlows = lots\n"), 0o600)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -189,6 +197,9 @@ func TestMainErrors(t *testing.T) {
 		{"nothing to serve", []string{nothing}, exitFailed, "nothing to serve"},
 		{"bad key", []string{"--socks5", "0", badKey}, exitFailed, "badkey.conf:3"},
 		{"bad forward", []string{"--forward", "nonsense", nothing}, exitFailed, "forward"},
+		{"negative limit", []string{"--max-conns-per-source", "-1", nothing}, exitUsage, "--max-conns-per-source -1"},
+		{"negative idle", []string{"--tcp-idle", "-1s", nothing}, exitUsage, "--tcp-idle -1s"},
+		{"bad limits section", []string{badLimits}, exitFailed, "maxudpflows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -199,5 +210,78 @@ func TestMainErrors(t *testing.T) {
 				t.Errorf("stderr %q lacks %q", errOut.String(), tc.msg)
 			}
 		})
+	}
+}
+
+// TestUsageLimits: the usage text gives the defaults DefaultLimits has.
+func TestUsageLimits(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main("warren proxy", []string{"--help"}, nil, &out, &errOut); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	usage := errOut.String()
+	d := DefaultLimits()
+	for flag, v := range map[string]int{
+		"--max-conns N": d.Conns, "--max-conns-per-source N": d.ConnsPerSource,
+		"--max-udp-flows N": d.UDPFlows, "--max-udp-flows-per-source N": d.UDPFlowsPerSource,
+		"--max-udp-assocs N": d.Associations, "--max-udp-assocs-per-source N": d.AssociationsPerSource,
+	} {
+		line := ""
+		for l := range strings.Lines(usage) {
+			if strings.Contains(l, flag+" ") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, fmt.Sprintf("(default %d)", v)) {
+			t.Errorf("usage line for %s is %q, want its default %d", flag, line, v)
+		}
+	}
+	if !strings.Contains(usage, "(default 1h;") || d.TCPIdle != time.Hour {
+		t.Errorf("usage and DefaultLimits disagree on --tcp-idle (%v)", d.TCPIdle)
+	}
+}
+
+// TestRunLimits: Run gives every listener one Limiter, from the file's
+// [Limits] section with the flags winning: with two connections per
+// source, a SOCKS5 and an HTTP client hold them both and a third client
+// of either is refused.
+func TestRunLimits(t *testing.T) {
+	checkGoroutines(t)
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	ref := newRefPeer(t)
+	path := writeConfig(t, ref, "limits.conf", "\n[Limits]\nMaxConnsPerSource = 50\n\n[Socks5]\nBindAddress = 127.0.0.1:0\n\n[http]\nBindAddress = 127.0.0.1:0\n")
+	var stderr logBuffer
+	_, addrs, _ := runProxy(t, Options{Config: path, Limits: []string{"MaxConnsPerSource=2"}}, &stderr)
+	if len(addrs) != 2 {
+		t.Fatalf("addrs %v", addrs)
+	}
+	dial := func(addr net.Addr) net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c
+	}
+	socks := dial(addrs[0])
+	socks.Write([]byte{5, 1, 0})
+	if _, err := io.ReadFull(socks, make([]byte, 2)); err != nil {
+		t.Fatalf("first SOCKS5 client: %v", err)
+	}
+	web := dial(addrs[1])
+	io.WriteString(web, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(web), nil); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("first HTTP client: %v", err)
+	}
+	// A third client of either is closed at once, unanswered.
+	for i, hello := range []string{"\x05\x01\x00", "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"} {
+		c := dial(addrs[i])
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, hello)
+		if n, err := c.Read(make([]byte, 64)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("listener %d: a third client of one source read %d bytes, %v; want it closed", i, n, err)
+		}
 	}
 }

@@ -293,13 +293,20 @@ type SOCKS5Server struct {
 	Username, Password string
 	// Logf receives one line per failed client; nil discards.
 	Logf func(format string, args ...any)
+	// Limiter caps the clients and UDP associations held and sets the
+	// relays' idle timeout; nil gives the server its own with
+	// DefaultLimits.
+	Limiter *Limiter
 
-	t tracker
+	lim limiterRef
+	t   tracker
 }
+
+func (s *SOCKS5Server) limiter() *Limiter { return s.lim.get(s.Limiter, s.Logf) }
 
 // Serve accepts clients on l until Close. A misbehaving client gets an
 // error reply and is disconnected; the others are unaffected.
-func (s *SOCKS5Server) Serve(l net.Listener) error { return s.t.serve(l, s.handle) }
+func (s *SOCKS5Server) Serve(l net.Listener) error { return s.t.serve(l, s.limiter(), s.handle) }
 
 // Close stops serving, ends every client connection and waits for them.
 func (s *SOCKS5Server) Close() error {
@@ -410,7 +417,7 @@ func (s *SOCKS5Server) connect(c net.Conn, br *bufio.Reader, req socksRequest) {
 			return
 		}
 	}
-	relay(c, up)
+	relay(c, up, s.limiter().limits.TCPIdle)
 }
 
 // associate serves UDP ASSOCIATE: a local UDP socket on the address the
@@ -425,6 +432,18 @@ func (s *SOCKS5Server) associate(c net.Conn, req socksRequest) {
 	if la == nil || ra == nil {
 		writeReply(c, repGeneralFailure, netip.AddrPort{})
 		return
+	}
+	// Eviction ends the association by closing its control connection.
+	held, err := s.limiter().assocs.admit(ra.AddrPort().Addr().Unmap(), func() { c.Close() })
+	if err != nil {
+		writeReply(c, repGeneralFailure, netip.AddrPort{})
+		return
+	}
+	defer held.release()
+	touch := held.touch
+	if lc, ok := c.(*limitedConn); ok {
+		// UDP traffic keeps the control connection from looking idle.
+		touch = func() { held.touch(); lc.slot.touch() }
 	}
 	local, err := net.ListenUDP("udp", &net.UDPAddr{IP: la.IP, Zone: la.Zone})
 	if err != nil {
@@ -444,6 +463,7 @@ func (s *SOCKS5Server) associate(c net.Conn, req socksRequest) {
 	a := &association{
 		s:      s,
 		local:  local,
+		touch:  touch,
 		client: associationSource(ra.AddrPort().Addr(), req.Addr),
 		remote: make(map[bool]net.PacketConn),
 	}
@@ -477,6 +497,7 @@ func associationSource(control netip.Addr, announced socksAddr) netip.AddrPort {
 type association struct {
 	s     *SOCKS5Server
 	local *net.UDPConn
+	touch func() // marks the association active
 
 	mu sync.Mutex
 	// client is the one source whose datagrams are relayed, and where
@@ -501,38 +522,50 @@ func (a *association) admit(from netip.AddrPort) bool {
 	return from.Port() == a.client.Port()
 }
 
+// fromClient relays the client's datagrams into the tunnel, holding a
+// buffer only while one is in hand.
 func (a *association) fromClient() {
-	buf := make([]byte, 65535)
 	for {
-		n, from, err := a.local.ReadFromUDPAddrPort(buf)
+		waitDatagram(a.local)
+		bp := udpBufs.Get().(*[]byte)
+		n, from, err := a.local.ReadFromUDPAddrPort(*bp)
+		if err == nil {
+			a.forward((*bp)[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+		}
+		udpBufs.Put(bp)
 		if err != nil {
 			return
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if !a.admit(from) {
-			continue
-		}
-		dst, payload, err := parseUDPDatagram(buf[:n])
-		if err != nil {
-			continue
-		}
-		ip := dst.IP
-		if dst.Name != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			ip, err = a.s.Net.LookupAddr(ctx, dst.Name)
-			cancel()
-			if err != nil {
-				a.s.logf("socks5 %v: UDP to %v: %v", from, dst, err)
-				continue
-			}
-		}
-		pc, err := a.remoteFor(ip)
+	}
+}
+
+// forward sends one datagram from the client to its destination, if it
+// comes from the association's source.
+func (a *association) forward(b []byte, from netip.AddrPort) {
+	if !a.admit(from) {
+		return
+	}
+	dst, payload, err := parseUDPDatagram(b)
+	if err != nil {
+		return
+	}
+	a.touch()
+	ip := dst.IP
+	if dst.Name != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ip, err = a.s.Net.LookupAddr(ctx, dst.Name)
+		cancel()
 		if err != nil {
 			a.s.logf("socks5 %v: UDP to %v: %v", from, dst, err)
-			continue
+			return
 		}
-		pc.WriteTo(payload, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, dst.Port)))
 	}
+	pc, err := a.remoteFor(ip)
+	if err != nil {
+		a.s.logf("socks5 %v: UDP to %v: %v", from, dst, err)
+		return
+	}
+	pc.WriteTo(payload, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, dst.Port)))
 }
 
 // remoteFor returns the tunnel socket for ip's family, opening it and its
@@ -557,11 +590,19 @@ func (a *association) remoteFor(ip netip.Addr) (net.PacketConn, error) {
 	return pc, nil
 }
 
+// toClient relays datagrams from the tunnel to the client. The userspace
+// stack's UDP cannot be waited on without reading, so this holds a buffer
+// for as long as the association has a socket of this family.
 func (a *association) toClient(pc net.PacketConn) {
-	buf := make([]byte, 65535)
-	hdr := make([]byte, 0, 22)
+	bp := udpBufs.Get().(*[]byte)
+	defer udpBufs.Put(bp)
+	buf := *bp
+	// The reply's header (at most 22 bytes, for IPv6) goes in front of
+	// the payload, in the same buffer.
+	const room = 3 + 1 + 16 + 2
+	hdr := make([]byte, 0, room)
 	for {
-		n, from, err := pc.ReadFrom(buf)
+		n, from, err := pc.ReadFrom(buf[room:])
 		if err != nil {
 			return
 		}
@@ -569,11 +610,14 @@ func (a *association) toClient(pc net.PacketConn) {
 		if !ok {
 			continue
 		}
+		a.touch()
 		a.mu.Lock()
 		to := a.client
 		a.mu.Unlock()
-		msg := append(appendAddr(append(hdr[:0], 0, 0, 0), ua.AddrPort()), buf[:n]...)
-		a.local.WriteToUDPAddrPort(msg, to)
+		h := appendAddr(append(hdr[:0], 0, 0, 0), ua.AddrPort())
+		off := room - len(h)
+		copy(buf[off:room], h)
+		a.local.WriteToUDPAddrPort(buf[off:room+n], to)
 	}
 }
 
