@@ -129,12 +129,13 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("service\x00install\x00wg0.conf")
 	f.Add("service\x00run\x00--allow-scripts\x00wg0")
 	f.Add("export\x00CON")
+	f.Add("service\x00uninstall\x00--all")
 	f.Fuzz(func(t *testing.T, s string) {
 		cmd, err := ParseArgs(strings.Split(s, "\x00"))
 		if err != nil {
 			return
 		}
-		if cmd.Op != OpList {
+		if cmd.Op != OpList && !cmd.All {
 			if err := ValidTunnelName(cmd.Tunnel); err != nil {
 				t.Fatalf("accepted %q with tunnel %q: %v", s, cmd.Tunnel, err)
 			}

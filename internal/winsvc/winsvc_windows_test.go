@@ -17,6 +17,9 @@ func onWine() bool {
 }
 
 func TestDPAPIRoundTrip(t *testing.T) {
+	if !onWine() && !windows.GetCurrentProcessToken().IsElevated() {
+		t.Skip("DPAPI seals as SYSTEM: needs an elevated administrator")
+	}
 	plain := []byte("[Interface]\nPrivateKey = " + testKey + "\n")
 	sealed, err := DPAPI{}.Seal("wg0", plain)
 	if err != nil {
