@@ -74,6 +74,8 @@ func TestImportRules(t *testing.T) {
 		"internal/netstack":  {"internal/tun"},
 		"internal/ringlog":   {},
 		"internal/buildinfo": {},
+		"internal/history":   {"internal/wgtypes", "internal/noise"},
+		"internal/metrics":   {"internal/wgtypes", "internal/noise", "internal/conf"},
 		// selftest drives a whole tunnel: an engine, a userspace peer and,
 		// on Windows, the tunnel's network plan.
 		"internal/selftest": {"internal/bind", "internal/buildinfo", "internal/conf", "internal/device", "internal/noise",
@@ -132,6 +134,25 @@ func TestLinkRules(t *testing.T) {
 						t.Errorf("GOOS=%s: %s links the userspace stack (%s)", goos, name, d)
 						break
 					}
+				}
+			}
+		}
+		// The manager's history and metrics stay out of the engine, the wg
+		// commands and the daemon; metrics links neither the engine nor
+		// the userspace stack.
+		for _, name := range []string{"internal/device", "internal/uapi", "internal/wgcmd", "internal/quick", "internal/daemon"} {
+			if p, ok := pkgs[name]; ok {
+				for _, d := range ours(p.Deps) {
+					if d == "internal/history" || d == "internal/metrics" {
+						t.Errorf("GOOS=%s: %s links %s", goos, name, d)
+					}
+				}
+			}
+		}
+		if p, ok := pkgs["internal/metrics"]; ok {
+			for _, d := range p.Deps {
+				if d == mod+"/internal/device" || d == mod+"/internal/netstack" || strings.HasPrefix(d, "gvisor.dev/") {
+					t.Errorf("GOOS=%s: internal/metrics links %s", goos, d)
 				}
 			}
 		}
