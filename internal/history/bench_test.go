@@ -119,6 +119,14 @@ func BenchmarkMonth1000Peers(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(time.Since(start).Milliseconds())/3, "ms/interface-query")
+		start = time.Now()
+		for i := 1; i <= 1000; i += 111 {
+			k := key(i)
+			if _, err := s.Query(Query{Interface: "wg0", Peer: &k, Last: 24 * time.Hour, Now: end}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(time.Since(start).Milliseconds())/10, "ms/peer-day-query")
 		s.Close()
 	}
 }

@@ -80,10 +80,12 @@ func (s *Store) Query(q Query) (*Series, error) {
 		return nil, ErrClosed
 	}
 	var ids map[uint32]*peerState
+	only := uint32(0) // the peer's id: records list ids in order, stop past it
 	if q.Peer != nil {
 		ids = map[uint32]*peerState{}
 		if p := s.peers[peerKey{q.Interface, *q.Peer}]; p != nil {
 			ids[p.id] = p
+			only = p.id
 			if p.handshake != 0 {
 				series.LatestHandshake = time.Unix(0, p.handshake)
 			}
@@ -109,7 +111,7 @@ func (s *Store) Query(q Query) (*Series, error) {
 			slot := int64(binary.BigEndian.Uint64(k))
 			err := forEachEntry(v, func(e entry) bool {
 				add(slot, e)
-				return true
+				return only == 0 || e.id < only
 			})
 			if err != nil {
 				return fmt.Errorf("tier %v bucket %d: %w", tier.Resolution, slot, err)
