@@ -4,13 +4,14 @@
 //
 //	go run ./scripts/winres syso -arch amd64|arm64 -version V -o FILE.syso
 //	go run ./scripts/winres check -arch amd64|arm64 -version V FILE.exe
-//	go run ./scripts/winres machine FILE.exe|FILE.dll
+//	go run ./scripts/winres machine [-dll] FILE.exe|FILE.dll
 //
 // syso writes the COFF object the Go linker links into cmd/warren
 // (rsrc_windows_ARCH.syso); check reads a built exe and fails unless its
 // machine type, VERSIONINFO strings and manifest are warren's for that
 // version and architecture; machine prints a PE file's architecture
-// (amd64, arm64, 386, arm), to check a wintun.dll before it is packaged.
+// (amd64, arm64, 386, arm; with -dll it must be a DLL), to check a
+// wintun.dll before it is packaged.
 package main
 
 import (
@@ -32,7 +33,7 @@ func main() {
 	}
 }
 
-const usage = "usage: winres syso -arch ARCH -version V -o FILE | check -arch ARCH -version V EXE | machine FILE"
+const usage = "usage: winres syso -arch ARCH -version V -o FILE | check -arch ARCH -version V EXE | machine [-dll] FILE"
 
 // warrenInfo is what warren.exe says about itself in Explorer's
 // Properties > Details and to anything that reads its version resource.
@@ -57,6 +58,7 @@ func run(args []string, stdout io.Writer) error {
 	arch := fs.String("arch", "", "amd64 or arm64")
 	version := fs.String("version", "", "warren's version, e.g. 0.1.0+20261126075300")
 	out := fs.String("o", "", "output file")
+	dll := fs.Bool("dll", false, "machine: also require a DLL")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -83,7 +85,7 @@ func run(args []string, stdout io.Writer) error {
 		if fs.NArg() != 1 {
 			return errors.New(usage)
 		}
-		m, err := machineOf(fs.Arg(0))
+		m, err := machineOf(fs.Arg(0), *dll)
 		if err != nil {
 			return err
 		}
@@ -100,12 +102,15 @@ var machines = map[uint16]string{
 	pe.IMAGE_FILE_MACHINE_ARMNT: "arm",
 }
 
-func machineOf(path string) (string, error) {
+func machineOf(path string, wantDLL bool) (string, error) {
 	f, err := pe.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
+	if wantDLL && f.Characteristics&pe.IMAGE_FILE_DLL == 0 {
+		return "", fmt.Errorf("%s: not a DLL", path)
+	}
 	if m, ok := machines[f.Machine]; ok {
 		return m, nil
 	}
@@ -114,7 +119,7 @@ func machineOf(path string) (string, error) {
 
 // check compares an exe's machine type and resources with want.
 func check(path string, want winres.Info) error {
-	m, err := machineOf(path)
+	m, err := machineOf(path, false)
 	if err != nil {
 		return err
 	}
