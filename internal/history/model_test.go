@@ -235,7 +235,7 @@ func FuzzModel(f *testing.F) {
 // TestModelRandom runs the model with random operation sequences.
 func TestModelRandom(t *testing.T) {
 	n := 8
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n = 2
 	}
 	for seed := range n {

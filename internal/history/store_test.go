@@ -267,7 +267,7 @@ func TestQueryResolutions(t *testing.T) {
 // A month of samples leaves every tier at or under its slot count, and the
 // file stops growing once the longest span is full.
 func TestBoundedSize(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		t.Skip("simulates a month")
 	}
 	s := openTest(t, "", nil)
