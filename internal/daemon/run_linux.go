@@ -52,17 +52,17 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 	}
 	logger := device.NewLogger(level, fmt.Sprintf("(%s) ", opts.iface))
 	logger.Verbosef("Starting warren version %s", Version)
+	// Setup errors are said once, on stderr, where the caller (warren up,
+	// wg-quick, a unit) reads them; the logger would say them again.
 	if err != nil {
-		logger.Errorf("Failed to create TUN device: %v", err)
-		fmt.Fprintf(stderr, "%s: create TUN device %q: %v\n", prog, opts.iface, err)
+		fmt.Fprintf(stderr, "%s: %v\n", prog, tunError(opts.iface, err))
 		return exitSetupFailed
 	}
 
 	listener, err := openUAPI(opts.iface)
 	if err != nil {
 		tdev.Close()
-		logger.Errorf("UAPI listen error: %v", err)
-		fmt.Fprintf(stderr, "%s: UAPI socket for %q: %v\n", prog, opts.iface, err)
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return exitSetupFailed
 	}
 
@@ -70,7 +70,6 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 		err := daemonize(tdev, listener, level)
 		// The child owns both now; closing our copies must not remove the socket.
 		if err != nil {
-			logger.Errorf("Failed to daemonize: %v", err)
 			fmt.Fprintf(stderr, "%s: daemonize: %v\n", prog, err)
 			listener.Close()
 			tdev.Close()
@@ -130,6 +129,18 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 
 func socketPath(iface string) string {
 	return filepath.Join(uapi.DefaultSocketDir, iface+".sock")
+}
+
+// tunError explains why the TUN device iface could not be created: an
+// interface of that name that is not a TUN device, or one in use, is
+// ErrExists ("interface wg0 already exists"); anything else is err.
+func tunError(iface string, err error) error {
+	if os.Getenv(envTunFD) == "" && (errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EEXIST)) {
+		if _, lerr := net.InterfaceByName(iface); lerr == nil {
+			return fmt.Errorf("interface %s %w", iface, ErrExists)
+		}
+	}
+	return err
 }
 
 // openTUN creates the interface, or adopts the one inherited through WG_TUN_FD.

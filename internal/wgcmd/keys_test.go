@@ -148,7 +148,7 @@ func TestMainDispatch(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{[]string{"--version"}, 0, version + "\n", ""},
+		{[]string{"--version"}, 0, VersionLine + "\n", ""},
 		{[]string{"help"}, 0, "Usage: warren <cmd> [<args>]\n", ""},
 		{[]string{"nope"}, 1, "", "Invalid subcommand: `nope'\nUsage: warren <cmd> [<args>]\n"},
 		{[]string{"genkey", "x"}, 1, "", "Usage: warren genkey\n"},

@@ -250,6 +250,9 @@ func TestOracleShowAll(t *testing.T) {
 }
 
 // TestOracleErrors compares usage and error paths that need no device.
+// Help asked for with -h or --help deliberately differs from wg's (it goes
+// to stdout, with exit 0, and says what the command does): see
+// TestSubcommandHelp.
 func TestOracleErrors(t *testing.T) {
 	requireOracle(t)
 	dir := t.TempDir()
@@ -267,7 +270,7 @@ func TestOracleErrors(t *testing.T) {
 	name := uniqueName(t)
 	for _, args := range [][]string{
 		{"foo"}, {"--version", "x"}, {"-h"}, {"help"}, {"genkey", "x"}, {"genpsk", "x"}, {"pubkey", "x"},
-		{"show", "a", "b", "c"}, {"show", "-h"}, {"show", "interfaces", "x"}, {"showconf"}, {"showconf", "a", "b"},
+		{"show", "a", "b", "c"}, {"show", "help"}, {"show", "interfaces", "x"}, {"showconf"}, {"showconf", "a", "b"},
 		{"set"}, {"set", name}, {"setconf", name}, {"addconf", name, "a", "b"}, {"syncconf"},
 		{"setconf", name, dir + "/missing"},
 		{"set", name, "listen-port"}, {"set", name, "listen-port", ""}, {"set", name, "listen-port", "x1"},

@@ -3,6 +3,7 @@ package wgcmd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -12,14 +13,14 @@ import (
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
 
-func (e *env) setUsage(cmd string) {
-	fmt.Fprintf(e.stderr, "Usage: %s %s <interface> [listen-port <port>] [fwmark <mark>] [private-key <file path>] [peer <base64 public key> [remove] [preshared-key <file path>] [endpoint <ip>:<port>] [persistent-keepalive <interval seconds>] [allowed-ips <ip1>/<cidr1>[,<ip2>/<cidr2>]...] ]...\n", e.prog, cmd)
+func (e *env) setUsage(w io.Writer, cmd string) {
+	fmt.Fprintf(w, "Usage: %s %s <interface> [listen-port <port>] [fwmark <mark>] [private-key <file path>] [peer <base64 public key> [remove] [preshared-key <file path>] [endpoint <ip>:<port>] [persistent-keepalive <interval seconds>] [allowed-ips <ip1>/<cidr1>[,<ip2>/<cidr2>]...] ]...\n", e.prog, cmd)
 }
 
 // set is wg set: args[0] is "set", args[1] the interface.
 func (e *env) set(args []string) int {
 	if len(args) < 3 {
-		e.setUsage(args[0])
+		e.setUsage(e.stderr, args[0])
 		return 1
 	}
 	cfg, err := e.parseSetArgs(args[2:])

@@ -3,16 +3,21 @@ package wgcmd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/warren-vpn/warren/internal/conf"
 )
 
+func setconfUsage(w io.Writer, prog, cmd string) {
+	fmt.Fprintf(w, "Usage: %s %s <interface> <configuration filename>\n", prog, cmd)
+}
+
 // setconf is wg setconf, addconf and syncconf (args[0] says which).
 func (e *env) setconf(args []string) int {
 	cmd := args[0]
 	if len(args) != 3 {
-		fmt.Fprintf(e.stderr, "Usage: %s %s <interface> <configuration filename>\n", e.prog, cmd)
+		setconfUsage(e.stderr, e.prog, cmd)
 		return 1
 	}
 	name, path := args[1], args[2]

@@ -22,15 +22,15 @@ const (
 	reset    = "\x1b[0m"
 )
 
-func (e *env) showUsage(cmd string) {
-	fmt.Fprintf(e.stderr, "Usage: %s %s { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n", e.prog, cmd)
+func (e *env) showUsage(w io.Writer, cmd string) {
+	fmt.Fprintf(w, "Usage: %s %s { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n", e.prog, cmd)
 }
 
 // show is wg show: args[0] is "show".
 func (e *env) show(args []string) int {
 	cmd := args[0]
 	if len(args) > 3 {
-		e.showUsage(cmd)
+		e.showUsage(e.stderr, cmd)
 		return 1
 	}
 	out := bufio.NewWriter(e.stdout)
@@ -70,7 +70,7 @@ func (e *env) show(args []string) int {
 		return ret
 	case args[1] == "interfaces":
 		if len(args) > 2 {
-			e.showUsage(cmd)
+			e.showUsage(e.stderr, cmd)
 			return 1
 		}
 		names, err := e.devices.Interfaces()
@@ -83,7 +83,7 @@ func (e *env) show(args []string) int {
 		}
 		return 0
 	case len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help"):
-		e.showUsage(cmd)
+		e.showUsage(e.stderr, cmd)
 		return 0
 	}
 	d, err := e.devices.Get(args[1])
@@ -383,7 +383,7 @@ func (e *env) uglyPrint(w io.Writer, name string, d *wgtypes.Device, param strin
 			bw.Flush()
 		}
 		fmt.Fprintf(e.stderr, "Invalid parameter: `%s'\n", param)
-		e.showUsage(cmd)
+		e.showUsage(e.stderr, cmd)
 		return false
 	}
 	return true

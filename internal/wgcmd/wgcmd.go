@@ -117,9 +117,6 @@ var subcommands = [...]subcommand{
 	{"pubkey", "Reads a private key from stdin and writes a public key to stdout", (*env).pubkey},
 }
 
-// version is what --version prints.
-const version = "warren wg command set (wireguard-tools v1.0.20210914 compatible) - https://github.com/warren-vpn/warren"
-
 func (e *env) usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: %s <cmd> [<args>]\n\n", e.prog)
 	fmt.Fprintf(w, "Available subcommands:\n")
@@ -135,7 +132,7 @@ func (e *env) run(args []string) int {
 	if len(args) == 1 {
 		switch args[0] {
 		case "-v", "--version", "version":
-			fmt.Fprintln(e.stdout, version)
+			fmt.Fprintln(e.stdout, VersionLine)
 			return 0
 		case "-h", "--help", "help":
 			e.usage(e.stdout)
@@ -147,6 +144,10 @@ func (e *env) run(args []string) int {
 	}
 	for _, s := range subcommands {
 		if args[0] == s.name {
+			if len(args) == 2 && isHelp(args[1]) {
+				e.help(e.stdout, s.name)
+				return 0
+			}
 			return s.run(e, args)
 		}
 	}
