@@ -64,7 +64,7 @@ while [ $# -gt 0 ]; do
 	--commit=*) rev="${1#--commit=}" ;;
 	--targets) targets="$2"; shift ;;
 	--targets=*) targets="${1#--targets=}" ;;
-	-h|--help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "release: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -101,7 +101,7 @@ if [ "$worktree" = 0 ] && git rev-parse --verify -q "$rev^{commit}" >/dev/null 2
 else
 	commit=$(git rev-parse --verify -q 'HEAD^{commit}' 2>/dev/null || true)
 	if [ -n "$commit" ]; then
-		git ls-files -z --cached --others --exclude-standard | tar --null -T - -c -f - | tar -x -C "$src"
+		git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -c -f - 2>/dev/null | tar -x -C "$src"
 		[ -z "$(git status --porcelain 2>/dev/null)" ] || modified=true
 	else
 		tar -c -f - --exclude=./.git --exclude="./$out" . | tar -x -C "$src"
