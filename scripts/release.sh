@@ -257,10 +257,10 @@ msi() {
 		"DELETE FROM \`Upgrade\` WHERE \`ActionProperty\` = 'WIX_UPGRADE_DETECTED'"
 		"INSERT INTO \`Upgrade\` (\`UpgradeCode\`, \`VersionMax\`, \`Attributes\`, \`ActionProperty\`) VALUES ('$upgrade', '$msi_version', 513, 'WIX_UPGRADE_DETECTED')"
 	)
-	for query in "${q[@]}"; do
-		msibuild "$stage/warren.msi" -q "$query" >"$tmp/msibuild.log" 2>&1 \
-			|| { cat "$tmp/msibuild.log" >&2; die "msibuild: $query"; }
-	done
+	local qargs=()
+	for query in "${q[@]}"; do qargs+=(-q "$query"); done
+	msibuild "$stage/warren.msi" "${qargs[@]}" >"$tmp/msibuild.log" 2>&1 \
+		|| { cat "$tmp/msibuild.log" >&2; die "msibuild could not add the PATH entry and upgrade rule to the $arch MSI"; }
 	tmpl="x64;1033"
 	[ "$arch" = arm64 ] && tmpl="Arm64;1033"
 	local payload files=(warren.exe)
