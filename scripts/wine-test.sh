@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd ./internal/wintunnel ./internal/winnet ./internal/tun ./internal/winacl ./internal/ringlog ./internal/selftest}"
+: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd ./internal/wintunnel ./internal/winnet ./internal/tun ./internal/winacl ./internal/ringlog ./internal/selftest ./internal/history ./internal/metrics}"
 # Tests that cannot pass under wine: they list interfaces (no pipe
 # enumeration) or compare wine's error texts with Windows' or unix's.
 : "${WARREN_WINE_SKIP:=^(TestMainDispatch|TestInterfacesAcrossDirs|TestSetconfMissingFile)\$}"
