@@ -110,7 +110,7 @@ type Device struct {
 	lifeMu     sync.Mutex
 	closing    bool
 	activity   sync.WaitGroup
-	producers  sync.WaitGroup // TUN reader, handshake workers
+	producers  sync.WaitGroup // TUN reader, handshake workers (hsqueue.go)
 	goroutines sync.WaitGroup // crypto workers, sequencers, event loop
 	stop       chan struct{}
 	done       chan struct{}
@@ -161,8 +161,9 @@ func New(t tun.Device, b bind.Bind, opts Options) (*Device, error) {
 	}
 	go d.sequence(&d.tx)
 	go d.sequence(&d.rx)
-	d.producers.Add(1 + d.workers)
-	for range d.workers {
+	hsWorkers := handshakeWorkers()
+	d.producers.Add(1 + hsWorkers)
+	for range hsWorkers {
 		go d.handshakeWorker()
 	}
 	go d.readTUN()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/clock"
 	"github.com/warren-vpn/warren/internal/netsim"
 	"github.com/warren-vpn/warren/internal/noise"
@@ -86,7 +87,7 @@ func TestHandshakeFlood(t *testing.T) {
 
 // craftInitiation returns an initiation to pub from a stranger, with a
 // valid MAC1.
-func craftInitiation(t *testing.T, pub noise.PublicKey, now time.Time) []byte {
+func craftInitiation(t testing.TB, pub noise.PublicKey, now time.Time) []byte {
 	t.Helper()
 	stranger, _ := noise.NewPrivateKey(randReader{})
 	sid := noise.NewIdentity(stranger)
@@ -107,7 +108,7 @@ func craftInitiation(t *testing.T, pub noise.PublicKey, now time.Time) []byte {
 // goroutines, far beyond what a responder's DH path takes but backing off
 // when the target's socket overflows (overflow reports its counter): a
 // flood that fills the link itself is beyond any endpoint's help.
-func startFlood(t *testing.T, n *netsim.Network, target netip.AddrPort, pkt []byte, overflow func() uint64) (stop func(), sources *atomic.Int64) {
+func startFlood(t testing.TB, n *netsim.Network, target netip.AddrPort, pkt []byte, overflow func() uint64) (stop func(), sources *atomic.Int64) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	sources = new(atomic.Int64)
@@ -150,4 +151,73 @@ func startFlood(t *testing.T, n *netsim.Network, target netip.AddrPort, pkt []by
 		}()
 	}
 	return func() { close(done); wg.Wait() }, sources
+}
+
+// cookieGate is a bind whose Sends of cookie replies block until the gate
+// opens or the bind closes: a socket that cannot take them.
+type cookieGate struct {
+	*netsim.Bind
+	open    chan struct{}
+	once    sync.Once
+	waiting atomic.Int64
+}
+
+func (g *cookieGate) Send(bufs [][]byte, ep bind.Endpoint) error {
+	if len(bufs) > 0 && len(bufs[0]) > 0 && bufs[0][0] == wire.TypeCookieReply {
+		g.waiting.Add(1)
+		<-g.open
+		g.waiting.Add(-1)
+	}
+	return g.Bind.Send(bufs, ep)
+}
+
+func (g *cookieGate) Close() error {
+	g.once.Do(func() { close(g.open) })
+	return g.Bind.Close()
+}
+
+// TestHandshakeWorkDoesNotBlockData: the handshake stage runs beside the
+// data path, not on it. A flood puts b under load and its cookie replies
+// cannot be sent (the socket blocks them), so its handshake workers are
+// stuck; b's receivers still decrypt and deliver a's data, the handshake
+// queue stays within its bound (the excess is dropped), and Close stops
+// the stuck workers.
+func TestHandshakeWorkDoesNotBlockData(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New(netsim.Options{Seed: 4, QueueLen: 4096})
+	t.Cleanup(func() { n.Close() })
+	gate := &cookieGate{open: make(chan struct{})}
+	a := newNode(t, n, 1, nil)
+	b := newNodeWrapped(t, n, 2, nil, func(nb *netsim.Bind) bind.Bind {
+		gate.Bind = nb
+		return gate
+	})
+	connect(t, a, b)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("before the flood")))
+
+	stop, _ := startFlood(t, n, netip.AddrPortFrom(b.addr, b.port), craftInitiation(t, b.pub, time.Now()), func() uint64 { return b.bind.Stats().Overflow })
+	waitFor(t, "every handshake worker stuck on a cookie reply", func() bool {
+		return gate.waiting.Load() == int64(handshakeWorkers())
+	})
+	for i := range 20 {
+		expectPacket(t, a, b, numbered(a.v4, b.v4, i, 1000))
+	}
+	waitFor(t, "the handshake queue to fill", func() bool { return len(b.d.hsQ) == HandshakeQueueSize })
+	for i := 20; i < 40; i++ {
+		expectPacket(t, a, b, numbered(a.v4, b.v4, i, 1000))
+	}
+	if q := len(b.d.hsQ); q > HandshakeQueueSize {
+		t.Errorf("handshake queue at %d, beyond its bound %d", q, HandshakeQueueSize)
+	}
+	stop()
+	done := make(chan struct{})
+	go func() {
+		b.d.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hung behind handshake workers stuck in a send")
+	}
 }

@@ -1,7 +1,6 @@
 package device
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -75,60 +74,9 @@ func (p *Peer) sendRaw(b []byte) error {
 	return nil
 }
 
-// handshakeWorker processes queued handshake messages until the device
-// stops.
-func (d *Device) handshakeWorker() {
-	defer d.producers.Done()
-	for {
-		select {
-		case <-d.stop:
-			return
-		case m := <-d.hsQ:
-			d.handleHandshake(m)
-			d.pools.putHS(m)
-			d.inflight.Add(-1)
-		}
-	}
-}
-
-// admitHandshake decides, on the receiving goroutine and before any
-// expensive work, whether a handshake message may queue for a worker
-// (§5.3): MAC1 must be valid; under load MAC2 must be valid too (else the
-// sender gets a cookie reply) and the source must be within its rate.
-func (d *Device) admitHandshake(msg []byte, ep bind.Endpoint, now time.Time) bool {
-	if msg[0] == wire.TypeCookieReply {
-		return true
-	}
-	checker := d.checker.Load()
-	if checker == nil || !checker.CheckMAC1(msg) {
-		return false
-	}
-	if !d.isUnderLoad(now) {
-		return true
-	}
-	src := ep.DstAddrPort()
-	var srcBuf [18]byte
-	srcBytes := noise.AppendSource(srcBuf[:0], src)
-	if !checker.CheckMAC2(msg, srcBytes, now) {
-		sender := binary.LittleEndian.Uint32(msg[4:8])
-		reply, err := checker.CreateReply(msg, sender, srcBytes, now)
-		if err != nil {
-			d.log.Errorf("Failed to create cookie reply: %v", err)
-			return false
-		}
-		var out [wire.CookieReplySize]byte
-		if err := d.bind.Send([][]byte{reply.Marshal(out[:])}, ep); err != nil {
-			d.log.Verbosef("Failed to send cookie reply to %v: %v", ep, err)
-		}
-		return false
-	}
-	return d.limiter.Allow(src.Addr(), now)
-}
-
 // handleHandshake consumes an admitted handshake message.
-func (d *Device) handleHandshake(m *hsMsg) {
+func (d *Device) handleHandshake(m *hsMsg, now time.Time) {
 	msg := m.buf[:m.n]
-	now := d.now()
 	if msg[0] == wire.TypeCookieReply {
 		d.handleCookieReply(msg, now)
 		return

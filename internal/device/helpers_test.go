@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/clock"
 	"github.com/warren-vpn/warren/internal/netsim"
 	"github.com/warren-vpn/warren/internal/noise"
@@ -48,6 +49,13 @@ func testLogger(t testing.TB) *Logger {
 
 func newNode(t testing.TB, n *netsim.Network, i int, clk clock.Clock) *node {
 	t.Helper()
+	return newNodeWrapped(t, n, i, clk, nil)
+}
+
+// newNodeWrapped is newNode with the device's bind wrapped by wrap (nil:
+// the netsim bind itself); nd.bind stays the netsim bind.
+func newNodeWrapped(t testing.TB, n *netsim.Network, i int, clk clock.Clock, wrap func(*netsim.Bind) bind.Bind) *node {
+	t.Helper()
 	priv, err := noise.NewPrivateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +70,11 @@ func newNode(t testing.TB, n *netsim.Network, i int, clk clock.Clock) *node {
 	}
 	nd.tun = tun.NewMemory(fmt.Sprintf("wt%d", i), 1420)
 	nd.bind = n.NewBind(nd.addr)
-	d, err := New(nd.tun, nd.bind, Options{Clock: clk, Logger: testLogger(t), InlineBatch: testInlineBatch})
+	var b bind.Bind = nd.bind
+	if wrap != nil {
+		b = wrap(nd.bind)
+	}
+	d, err := New(nd.tun, b, Options{Clock: clk, Logger: testLogger(t), InlineBatch: testInlineBatch})
 	if err != nil {
 		t.Fatal(err)
 	}

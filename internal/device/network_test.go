@@ -257,3 +257,93 @@ func TestReplayedInitiationIgnored(t *testing.T) {
 	}
 	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("unharmed")))
 }
+
+// TestInnerSourceOfAnotherPeerDropped: the AllowedIPs source check asks
+// whether the inner source routes back to the peer the packet came from,
+// not merely to some peer: c, a peer of a, sends with b's tunnel address
+// as its source, and a drops it, while c's own address still gets
+// through.
+func TestInnerSourceOfAnotherPeerDropped(t *testing.T) {
+	n := netsim.New(netsim.Options{})
+	t.Cleanup(func() { n.Close() })
+	a, b, c := newNode(t, n, 1, nil), newNode(t, n, 2, nil), newNode(t, n, 3, nil)
+	if err := a.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{peerOf(b, 0), peerOf(c, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*node{b, c} {
+		if err := x.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{peerOf(a, 0)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("b, from b")))
+	expectPacket(t, c, a, ipv4(c.v4, a.v4, []byte("c, from c")))
+	for range 5 {
+		if err := c.tun.Inject(ipv4(b.v4, a.v4, []byte("c, as b"))); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.tun.Inject(ipv6(b.v6, a.v6, []byte("c, as b"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	legit := ipv4(c.v4, a.v4, []byte("c, from c again"))
+	if err := c.tun.Inject(legit); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := recv(t, a, 5*time.Second)
+	if !ok || !bytes.Equal(got, legit) {
+		t.Fatalf("got %x, want only c's packet from its own address", got)
+	}
+	if p, ok := recv(t, a, 100*time.Millisecond); ok {
+		t.Fatalf("a packet from c with b's source was delivered: %x", p)
+	}
+}
+
+// TestReplayFromNewAddressKeepsEndpoint: a transport packet captured on
+// the wire and replayed from another address is authentic but not fresh;
+// the replay window drops it before it can move the peer's endpoint
+// (roaming follows only packets that pass it).
+func TestReplayFromNewAddressKeepsEndpoint(t *testing.T) {
+	n, a, b := newPair(t, netsim.Options{}, nil)
+	var mu sync.Mutex
+	var captured []byte
+	n.SetFilter(func(src, dst netip.AddrPort, data []byte) bool {
+		if src.Addr() == b.addr && len(data) > wire.MinTransportSize && data[0] == wire.TypeTransport {
+			mu.Lock()
+			captured = append(captured[:0], data...)
+			mu.Unlock()
+		}
+		return true
+	})
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("hello")))
+	pkt := ipv4(b.v4, a.v4, []byte("worth replaying"))
+	expectPacket(t, b, a, pkt)
+	n.SetFilter(nil)
+	mu.Lock()
+	replay := append([]byte(nil), captured...)
+	mu.Unlock()
+	pa := a.peer(t, b.pub)
+	if ep := pa.getEndpoint().DstAddrPort(); ep != netip.AddrPortFrom(b.addr, b.port) {
+		t.Fatalf("a sends to %v before the replay", ep)
+	}
+
+	attacker := n.NewBind(netip.MustParseAddr("198.51.100.66"))
+	if _, _, err := attacker.Open(0); err != nil {
+		t.Fatal(err)
+	}
+	defer attacker.Close()
+	to := netsim.NewEndpoint(netip.AddrPortFrom(a.addr, a.port))
+	for range 3 {
+		if err := attacker.Send([][]byte{replay}, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "a to read the replays", a.idle)
+	settle()
+	if p, ok := recv(t, a, 100*time.Millisecond); ok {
+		t.Errorf("a replayed packet was delivered: %x", p)
+	}
+	if ep := pa.getEndpoint().DstAddrPort(); ep.Addr() != b.addr {
+		t.Fatalf("a replayed packet moved the peer to %v", ep)
+	}
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("still reaching b")))
+}

@@ -4,9 +4,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/tun"
 )
 
 // testInlineBatch is the Options.InlineBatch of the devices the tests make
@@ -37,6 +42,11 @@ func TestPipelineModes(t *testing.T) {
 			testInlineBatch = m.inline
 			defer func() { testInlineBatch = 0 }()
 			t.Run("Order", testPipelineOrder)
+			if m.inline > 0 && m.inline < tun.MemoryBatchSize {
+				// Small batches run inline and big ones through the
+				// sequencer: a small one must not overtake a big one.
+				t.Run("InlineBehindQueued", testInlineBehindQueued)
+			}
 			t.Run("LossyNetwork", TestLossyNetwork)
 			t.Run("CloseUnderLoad", TestCloseUnderLoad)
 			t.Run("CloseWithStuckTUN", TestCloseWithStuckTUN)
@@ -88,3 +98,95 @@ func testPipelineOrder(t *testing.T) {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// gatedBind holds back Sends of at least some number of datagrams until
+// released, so that a test can keep a batch inside the send sequencer.
+type gatedBind struct {
+	*netsim.Bind
+	mu      sync.Mutex
+	min     int           // Sends of at least min datagrams wait; 0: none
+	release chan struct{} // closed to let the waiting Sends go
+	waiting atomic.Int64
+}
+
+func (g *gatedBind) Send(bufs [][]byte, ep bind.Endpoint) error {
+	g.mu.Lock()
+	held, release := g.min > 0 && len(bufs) >= g.min, g.release
+	g.mu.Unlock()
+	if held {
+		g.waiting.Add(1)
+		<-release
+		g.waiting.Add(-1)
+	}
+	return g.Bind.Send(bufs, ep)
+}
+
+// hold makes Sends of at least min datagrams wait (0: none) and lets
+// those waiting go.
+func (g *gatedBind) hold(min int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.release != nil {
+		close(g.release)
+	}
+	g.min, g.release = min, make(chan struct{})
+}
+
+// testInlineBehindQueued: with a big batch held in the send sequencer
+// (its bind.Send blocked), a single packet read after it must wait behind
+// it, not run to completion on the TUN reader and overtake it: the
+// `pending == 0` condition of dispatch. The batch boundaries are forced,
+// so the outcome does not depend on timing.
+func testInlineBehindQueued(t *testing.T) {
+	n := netsim.New(netsim.Options{QueueLen: 8192})
+	t.Cleanup(func() { n.Close() })
+	var gate *gatedBind
+	a := newNodeWrapped(t, n, 1, nil, func(b *netsim.Bind) bind.Bind {
+		gate = &gatedBind{Bind: b}
+		return gate
+	})
+	b := newNode(t, n, 2, nil)
+	connect(t, a, b)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("handshake first")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("handshake first")))
+	const big = tun.MemoryBatchSize
+	if big <= a.d.inlineMax || 1 > a.d.inlineMax {
+		t.Fatalf("inline batches up to %d: a batch of %d must go to the workers and one of 1 run inline", a.d.inlineMax, big)
+	}
+
+	// Packet 0, alone and inline, blocks the TUN reader in bind.Send
+	// while packets 1..big queue up in the TUN.
+	gate.hold(1)
+	inject := func(i int) {
+		t.Helper()
+		if err := a.tun.Inject(numbered(a.v4, b.v4, i, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inject(0)
+	waitFor(t, "the reader to block sending packet 0", func() bool { return gate.waiting.Load() == 1 })
+	for i := 1; i <= big; i++ {
+		inject(i)
+	}
+	// Released, the reader reads packets 1..big as one batch, which goes
+	// to the workers and the sequencer, whose Send of it is held.
+	gate.hold(minJobSize + 1)
+	waitFor(t, "the sequencer to block sending the big batch", func() bool {
+		return gate.waiting.Load() == 1 && a.d.tx.pending.Load() == 1
+	})
+	// Packet big+1 comes alone: it must queue behind the big batch.
+	inject(big + 1)
+	waitFor(t, "packet big+1 to be queued or sent", func() bool {
+		return a.d.tx.pending.Load() == 2 || len(b.tun.Outbound()) >= 2
+	})
+	gate.hold(0)
+	for want := 0; want <= big+1; want++ {
+		p, ok := recv(t, b, 5*time.Second)
+		if !ok {
+			t.Fatalf("packet %d never arrived", want)
+		}
+		if got := int(binary.BigEndian.Uint32(p[20:])); got != want {
+			t.Fatalf("packet %d arrived when %d was due", got, want)
+		}
+	}
+}

@@ -59,7 +59,8 @@ func (d *Device) receive(fn bind.ReceiveFunc, stop <-chan struct{}) {
 
 // demux sorts one received batch: transport messages go into a batch for
 // decryption (copied, unless direct says that their crypto runs before
-// demux returns), handshake messages into the handshake queue.
+// demux returns), handshake messages into the handshake queue, which never
+// makes demux wait.
 func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint, direct bool, stop <-chan struct{}) {
 	now := d.now()
 	b := d.pools.getBatch()
@@ -94,19 +95,7 @@ func (d *Device) demux(bufs [][]byte, sizes []int, eps []bind.Endpoint, direct b
 			e.kp, e.peer, e.counter, e.ep = kp, kp.peer, h.Counter, eps[i]
 			b.elems = append(b.elems, e)
 		case wire.TypeInitiation, wire.TypeResponse, wire.TypeCookieReply:
-			if _, err := wire.Type(msg); err != nil || !d.admitHandshake(msg, eps[i], now) {
-				continue
-			}
-			m := d.pools.getHS()
-			m.n = copy(m.buf[:], msg)
-			m.ep = eps[i]
-			d.inflight.Add(1)
-			select {
-			case d.hsQ <- m:
-			default:
-				d.inflight.Add(-1)
-				d.pools.putHS(m) // queue full: drop, as under any flood
-			}
+			d.queueHandshake(msg, eps[i])
 		}
 	}
 	if len(b.elems) == 0 {
