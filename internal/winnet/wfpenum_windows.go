@@ -144,6 +144,20 @@ func OpenKillSwitch(tunnel string, luid uint64, rules []Rule) (remove func() err
 // pointerOf is the pointer a condition value's union holds.
 func pointerOf(v *fwpValue0) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&v.value)) }
 
+// scalarOf is the integer a value's union holds, read at the width its
+// type declares (FWP_UINT8, FWP_UINT16, FWP_UINT32), as C reads
+// value.uint8: the union's other bytes are not part of the value, and the
+// filter engine need not zero them in what it hands back.
+func scalarOf(v *fwpValue0) uint32 {
+	switch v.typ {
+	case fwpUint8:
+		return uint32(*(*uint8)(unsafe.Pointer(&v.value)))
+	case fwpUint16:
+		return uint32(*(*uint16)(unsafe.Pointer(&v.value)))
+	}
+	return *(*uint32)(unsafe.Pointer(&v.value))
+}
+
 // blobBytes is the content of an FWP_BYTE_BLOB (not copied).
 func blobBytes(b *fwpByteBlob) []byte {
 	if b == nil || b.data == nil || b.size == 0 {
@@ -177,10 +191,10 @@ func ruleFromFilter(f *fwpmFilter0, luid uint64, appID []byte) (Rule, error) {
 	default:
 		return bad("action %#x", f.action.typ)
 	}
-	if f.weight.typ != fwpUint8 || f.weight.value > 15 {
-		return bad("weight of type %d, value %d (want FWP_UINT8 0-15)", f.weight.typ, f.weight.value)
+	if f.weight.typ != fwpUint8 || scalarOf(&f.weight) > 15 {
+		return bad("weight of type %d, value %d (want FWP_UINT8 0-15)", f.weight.typ, scalarOf(&f.weight))
 	}
-	r.Weight = uint8(f.weight.value)
+	r.Weight = uint8(scalarOf(&f.weight))
 	if f.flags&fwpmFilterFlagClearActionRight != 0 {
 		r.Flags |= FlagClearActionRight
 	}
@@ -198,7 +212,7 @@ func ruleFromFilter(f *fwpmFilter0, luid uint64, appID []byte) (Rule, error) {
 	icmp := false
 	for i := range conds {
 		if conds[i].fieldKey == conditionProtocol && conds[i].conditionValue.typ == fwpUint8 {
-			p := conds[i].conditionValue.value
+			p := scalarOf(&conds[i].conditionValue)
 			icmp = p == ProtoICMP || p == ProtoICMPv6
 		}
 	}
@@ -226,9 +240,9 @@ func conditionFrom(fc *fwpmFilterCondition0, luid uint64, appID []byte, icmp boo
 			return Condition{}, err
 		}
 		if icmp {
-			return Condition{Field: ic, Value: uint16(v.value)}, nil
+			return Condition{Field: ic, Value: uint16(scalarOf(v))}, nil
 		}
-		return Condition{Field: plain, Value: uint16(v.value)}, nil
+		return Condition{Field: plain, Value: uint16(scalarOf(v))}, nil
 	}
 	switch fc.fieldKey {
 	case conditionLocalInterface:
@@ -260,15 +274,15 @@ func conditionFrom(fc *fwpmFilterCondition0, luid uint64, appID []byte, icmp boo
 		if err := want(fwpMatchFlagsAllSet, fwpUint32); err != nil {
 			return Condition{}, err
 		}
-		if v.value != fwpConditionFlagIsLoopback {
-			return Condition{}, fmt.Errorf("condition flags %#x (want loopback, %#x)", v.value, fwpConditionFlagIsLoopback)
+		if scalarOf(v) != fwpConditionFlagIsLoopback {
+			return Condition{}, fmt.Errorf("condition flags %#x (want loopback, %#x)", scalarOf(v), fwpConditionFlagIsLoopback)
 		}
 		return Condition{Field: FieldLoopback}, nil
 	case conditionProtocol:
 		if err := want(fwpMatchEqual, fwpUint8); err != nil {
 			return Condition{}, err
 		}
-		return Condition{Field: FieldProtocol, Value: uint16(v.value)}, nil
+		return Condition{Field: FieldProtocol, Value: uint16(scalarOf(v))}, nil
 	case conditionRemotePort:
 		return port(FieldRemotePort, FieldICMPCode)
 	case conditionLocalPort:
@@ -295,7 +309,7 @@ func conditionFrom(fc *fwpmFilterCondition0, luid uint64, appID []byte, icmp boo
 func prefixFrom(v *fwpValue0) (netip.Prefix, error) {
 	switch v.typ {
 	case fwpUint32:
-		a := uint32(v.value)
+		a := scalarOf(v)
 		return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), 32), nil
 	case fwpByteArray16Type:
 		return netip.PrefixFrom(netip.AddrFrom16((*fwpByteArray16)(pointerOf(v)).byteArray16), 128), nil

@@ -171,3 +171,45 @@ func TestOwnerFromDescriptor(t *testing.T) {
 		t.Error("a descriptor that also lets Everyone match was accepted")
 	}
 }
+
+// TestRuleFromFilterReadsDeclaredWidth: FWP_VALUE0 holds an FWP_UINT8,
+// FWP_UINT16 or FWP_UINT32 in the first bytes of its 8-byte union; the
+// rest is not part of the value, and memory the filter engine hands back
+// need not have it zeroed. The read-back looks only at the value's own
+// width, as C reading value.uint8 does.
+func TestRuleFromFilterReadsDeclaredWidth(t *testing.T) {
+	rules, sds := readBackRules(t)
+	appID := []byte("a\x00\x00\x00")
+	app := &fwpByteBlob{size: uint32(len(appID)), data: &appID[0]}
+	const luid = 9
+	dirty := func(v *fwpValue0) {
+		switch v.typ {
+		case fwpUint8:
+			v.value |= 0xdeadbeef_c0ffee00
+		case fwpUint16:
+			v.value |= 0xdeadbeef_c0ff0000
+		case fwpUint32:
+			v.value |= 0xdeadbeef_00000000
+		}
+	}
+	for _, r := range rules {
+		var pins runtime.Pinner
+		f, err := buildFilter(sublayerKey("rb"), r, luid, app, sds, &pins)
+		if err != nil {
+			t.Fatalf("%v: %v", r, err)
+		}
+		dirty(&f.weight)
+		for i := range unsafe.Slice(f.filterCondition, f.numFilterConditions) {
+			dirty(&unsafe.Slice(f.filterCondition, f.numFilterConditions)[i].conditionValue)
+		}
+		got, err := ruleFromFilter(f, luid, appID)
+		pins.Unpin()
+		if err != nil {
+			t.Errorf("%v: %v", r, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, r) {
+			t.Errorf("read back\n  %v\nwant\n  %v", got, r)
+		}
+	}
+}
