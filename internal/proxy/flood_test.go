@@ -287,6 +287,9 @@ func checkBounded(t *testing.T, d delta, served int, fds, goroutines int, heap i
 	if d.goroutines > goroutines*served+slack {
 		t.Errorf("%d goroutines for %d served, want at most %d", d.goroutines, served, goroutines*served+slack)
 	}
+	if raceEnabled {
+		heap *= 2
+	}
 	if d.heap > heap*int64(served)+4<<20 {
 		t.Errorf("heap grew %.1f MiB for %d served, want at most %.1f MiB", float64(d.heap)/(1<<20), served,
 			float64(heap*int64(served)+4<<20)/(1<<20))
