@@ -8,5 +8,9 @@
 //
 // It wires internal/netstack, internal/device and internal/bind together
 // and reads files with internal/conf; it holds no protocol logic of
-// WireGuard's. Every server stops its goroutines and connections on Close.
+// WireGuard's. Every server stops its goroutines and connections on Close,
+// and holds no more than its Limiter allows (connections, UDP flows and
+// associations, in all and per client address), with copy buffers taken
+// from pools only while data moves. What clients are told of a failure
+// names no peer key or endpoint; the log does.
 package proxy
