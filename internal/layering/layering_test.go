@@ -76,6 +76,13 @@ func TestImportRules(t *testing.T) {
 		"internal/buildinfo": {},
 		"internal/history":   {"internal/wgtypes", "internal/noise"},
 		"internal/metrics":   {"internal/wgtypes", "internal/noise", "internal/conf"},
+		// The manager drives devices as the tools do (UAPI, quick's files,
+		// winnet's conflict plan) and keeps history; the web UI sees only
+		// the manager and the value types it hands out.
+		"internal/manager": {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise", "internal/safedir",
+			"internal/atomicfile", "internal/ringlog", "internal/winnet", "internal/quick", "internal/history"},
+		"internal/manager/managertest": {"internal/manager", "internal/conf", "internal/noise", "internal/ringlog", "internal/wgtypes"},
+		"internal/webui":               {"internal/manager", "internal/conf", "internal/noise", "internal/wgtypes", "internal/metrics"},
 		// selftest drives a whole tunnel: an engine, a userspace peer and,
 		// on Windows, the tunnel's network plan.
 		"internal/selftest": {"internal/bind", "internal/buildinfo", "internal/conf", "internal/device", "internal/noise",
@@ -153,6 +160,45 @@ func TestLinkRules(t *testing.T) {
 			for _, d := range p.Deps {
 				if d == mod+"/internal/device" || d == mod+"/internal/netstack" || strings.HasPrefix(d, "gvisor.dev/") {
 					t.Errorf("GOOS=%s: internal/metrics links %s", goos, d)
+				}
+			}
+		}
+		// Nothing below the manager knows it: the engine, the wg commands,
+		// wg-quick's commands and the daemon never link the manager or
+		// the web UI. The manager knows no HTTP and links no engine; the
+		// web UI touches no OS (no netlink, no x/sys, no processes).
+		for name, p := range pkgs {
+			if name == "cmd/warren" || strings.HasPrefix(name, "internal/manager") || name == "internal/webui" || name == "internal/layering" {
+				continue
+			}
+			for _, d := range ours(p.Deps) {
+				if d == "internal/manager" || d == "internal/webui" {
+					t.Errorf("GOOS=%s: %s links %s", goos, name, d)
+				}
+			}
+		}
+		if p, ok := pkgs["internal/manager"]; ok {
+			for _, d := range p.Imports {
+				if strings.HasPrefix(d, "net/http") || d == "html/template" {
+					t.Errorf("GOOS=%s: internal/manager imports %s: it knows nothing of HTTP", goos, d)
+				}
+			}
+			for _, d := range ours(p.Deps) {
+				if d == "internal/device" || d == "internal/netstack" || d == "internal/webui" {
+					t.Errorf("GOOS=%s: internal/manager links %s", goos, d)
+				}
+			}
+		}
+		if p, ok := pkgs["internal/webui"]; ok {
+			for _, d := range p.Imports {
+				if strings.HasPrefix(d, "golang.org/x/sys/") || strings.HasPrefix(d, "github.com/vishvananda/") || d == "os/exec" ||
+					d == "golang.zx2c4.com/wintun" || strings.HasPrefix(d, "github.com/Microsoft/") {
+					t.Errorf("GOOS=%s: internal/webui imports %s: it touches no OS, the manager does", goos, d)
+				}
+			}
+			for _, d := range ours(p.Deps) {
+				if d == "internal/device" || d == "internal/netstack" {
+					t.Errorf("GOOS=%s: internal/webui links %s", goos, d)
 				}
 			}
 		}

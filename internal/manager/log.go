@@ -12,22 +12,23 @@ import (
 // LogPoll is how often a followed log is checked for new lines.
 const LogPoll = 250 * time.Millisecond
 
-// FollowLog calls emit with every line of a log, then with each new line
-// until ctx is done (it then returns nil) or emit fails. tunnel names the
-// tunnel whose device log to follow; "" is the manager's own log
-// (activations with what `warren up` and `warren down` printed, edits,
-// logins). ErrNoLog when the tunnel has no log.
-func (m *Manager) FollowLog(ctx context.Context, tunnel string, emit func(ringlog.Line) error) error {
-	var r *ringlog.Reader
-	var err error
+// OpenLog opens a log for reading: the device log of tunnel, or with ""
+// the manager's own log (activations with what `warren up` and `warren
+// down` printed, edits, logins). ErrNoLog when the tunnel has none.
+func (m *Manager) OpenLog(tunnel string) (*ringlog.Reader, error) {
 	if tunnel == "" {
-		r, err = ringlog.OpenReader(filepath.Join(m.stateDir, logFile))
-	} else {
-		if err := ValidName(tunnel); err != nil {
-			return err
-		}
-		r, err = m.sys.OpenLog(tunnel)
+		return ringlog.OpenReader(filepath.Join(m.stateDir, logFile))
 	}
+	if err := ValidName(tunnel); err != nil {
+		return nil, err
+	}
+	return m.sys.OpenLog(tunnel)
+}
+
+// FollowLog calls emit with every line of a log (see OpenLog), then with
+// each new line until ctx is done (it then returns nil) or emit fails.
+func (m *Manager) FollowLog(ctx context.Context, tunnel string, emit func(ringlog.Line) error) error {
+	r, err := m.OpenLog(tunnel)
 	if err != nil {
 		return err
 	}

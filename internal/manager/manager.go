@@ -34,6 +34,10 @@ type Options struct {
 	// Resolver resolves endpoints when an edit is applied to a running
 	// tunnel; nil resolves through the system without retrying.
 	Resolver *conf.Resolver
+	// History keeps every peer's traffic in StateDir/history.db
+	// (internal/history), recorded from the Sampler's snapshots, for
+	// History to query.
+	History bool
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -58,8 +62,13 @@ type Manager struct {
 	cacheMu sync.Mutex
 	cache   map[string]cachedConfig
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	recorder           *recorder
+	unsubscribeHistory func()
+
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // cachedConfig is a parsed configuration, valid while the file's listing
@@ -128,6 +137,12 @@ func New(opts Options) (*Manager, error) {
 		done:       make(chan struct{}),
 	}
 	m.sampler = newSampler(opts.System, m.peerNames, now, opts.SamplePeriod)
+	if opts.History {
+		if err := m.openHistory(); err != nil {
+			rl.Close()
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	go func() {
@@ -137,11 +152,21 @@ func New(opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// Close stops the sampler and closes the log.
+// Close stops the sampler, the history (flushing what it holds) and the
+// log.
 func (m *Manager) Close() error {
-	m.cancel()
-	<-m.done
-	return m.log.Close()
+	m.closeOnce.Do(func() {
+		m.cancel()
+		<-m.done
+		var errs []error
+		if m.recorder != nil {
+			m.unsubscribeHistory()
+			errs = append(errs, m.recorder.stop())
+		}
+		errs = append(errs, m.log.Close())
+		m.closeErr = errors.Join(errs...)
+	})
+	return m.closeErr
 }
 
 // Accounts is the administrator's password and the API tokens.
