@@ -24,11 +24,15 @@ else
 	echo "== staticcheck: not installed, skipped (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)"
 fi
 
-if command -v osslsigncode >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
-	echo "== release: reproducible builds, Authenticode signatures, tamper check"
+if command -v osslsigncode >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 &&
+	command -v wixl >/dev/null 2>&1 && command -v msiinfo >/dev/null 2>&1; then
+	echo "== release: reproducible builds, signatures with RFC 3161 time stamps, version resources, MSIs (tables, files, install/uninstall under wine)"
 	scripts/release-check.sh
+elif [ -n "${CI:-}" ]; then
+	echo "== release check: CI must run it, but osslsigncode, openssl, wixl or msitools is missing" >&2
+	exit 1
 else
-	echo "== release check: osslsigncode or openssl missing, skipped"
+	echo "== release check: osslsigncode, openssl, wixl or msitools missing, skipped"
 fi
 
 if command -v wine >/dev/null 2>&1 && { [ -n "${CI:-}" ] || [ "${WARREN_WINE_TESTS:-}" = 1 ]; }; then
