@@ -51,3 +51,21 @@ func printLog(ctx context.Context, r *ringlog.Reader, follow bool, poll time.Dur
 	}
 	return nil
 }
+
+// logDetail is the kind of the service's messages that belong in the
+// tunnel's ring log only, never in the event log: goroutine stacks, whose
+// argument words may hold key bytes. The ring log is readable by SYSTEM
+// and the Administrators alone; the Application event log, by every
+// interactive user.
+const logDetail = "detail"
+
+// logRoute says where a service message of kind ("info", "error" or
+// logDetail) goes, given whether the tunnel's ring log is open: the ring
+// log when it is; the event log for errors, and for everything but
+// details when there is no ring log.
+func logRoute(kind string, haveRing bool) (ring, event bool) {
+	if kind == logDetail {
+		return haveRing, false
+	}
+	return haveRing, kind == "error" || !haveRing
+}

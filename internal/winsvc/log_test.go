@@ -142,3 +142,27 @@ func TestPrintLogWriteError(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestLogRoute: the service's errors reach the event log as well as the
+// ring log; details (goroutine stacks) reach only the ring log, which
+// SYSTEM and the Administrators alone may read, and nothing when there is
+// none, since every interactive user may read the event log.
+func TestLogRoute(t *testing.T) {
+	for _, tc := range []struct {
+		kind        string
+		haveRing    bool
+		ring, event bool
+	}{
+		{"info", true, true, false},
+		{"error", true, true, true},
+		{logDetail, true, true, false},
+		{"info", false, false, true},
+		{"error", false, false, true},
+		{logDetail, false, false, false},
+	} {
+		ring, event := logRoute(tc.kind, tc.haveRing)
+		if ring != tc.ring || event != tc.event {
+			t.Errorf("logRoute(%q, ring log %v) = ring %v, event log %v; want %v, %v", tc.kind, tc.haveRing, ring, event, tc.ring, tc.event)
+		}
+	}
+}

@@ -194,8 +194,11 @@ func (l *serviceLoop[R]) down(t Tunnel, died error) (uint32, error) {
 			l.logf("info", "tunnel %s is down", l.name)
 			return 0, nil
 		case <-watchdog.C:
-			l.logf("error", "tunnel %s: taking it down is still not done after %v, probably deadlocked; ending the process. Goroutines:\n%s",
-				l.name, l.watchdog, goroutineStacks(16<<10))
+			l.logf("error", "tunnel %s: taking it down is still not done after %v, probably deadlocked; ending the process (the goroutines' stacks are in the tunnel's log)",
+				l.name, l.watchdog)
+			// The stacks to the ring log only (logDetail): their argument
+			// words may hold key bytes.
+			l.logf(logDetail, "tunnel %s: goroutines when the stop watchdog fired:\n%s", l.name, goroutineStacks(16<<10))
 			l.exit(ExitStuck)
 			// Only a test's exit returns.
 			return ExitStuck, fmt.Errorf("%w after %v", ErrStuck, l.watchdog)

@@ -248,6 +248,16 @@ func TestLoopStuckStop(t *testing.T) {
 				if log := h.log(); !strings.Contains(log, "still not done after 30s") || !strings.Contains(log, "goroutine ") {
 					t.Errorf("log:\n%s", log)
 				}
+				// The stacks go to the ring log only (kind detail): their
+				// argument words may hold key bytes, and errors also go to
+				// the event log, which every interactive user may read.
+				h.mu.Lock()
+				for _, l := range h.logs {
+					if strings.Contains(l, "goroutine ") && !strings.HasPrefix(l, logDetail+": ") {
+						t.Errorf("goroutine stacks logged as %q, not %s", l[:strings.IndexByte(l, ':')], logDetail)
+					}
+				}
+				h.mu.Unlock()
 				time.Sleep(time.Hour) // let the stuck Down finish before the bubble ends
 			})
 		})

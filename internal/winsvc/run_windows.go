@@ -40,19 +40,21 @@ type tunnelService struct {
 }
 
 // logf writes the service's own messages to the tunnel's ring log; errors
-// (and everything, when the ring log is missing) also go to the event log,
-// where people look when a service fails to start.
+// (and everything but details, when the ring log is missing) also go to
+// the event log, where people look when a service fails to start (see
+// logRoute).
 func (s *tunnelService) logf(kind string, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	if s.log != nil {
+	ring, event := logRoute(kind, s.log != nil)
+	if ring {
 		tag := LogTagService
 		if kind == "error" {
 			tag = LogTagError
 		}
 		_ = s.log.Write(tag, msg)
-		if kind != "error" {
-			return
-		}
+	}
+	if !event {
+		return
 	}
 	l, err := eventlog.Open(ServiceName(s.tunnel))
 	if err != nil {
