@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/manager"
 )
 
 func TestTunnelAPI(t *testing.T) {
@@ -230,5 +233,42 @@ func TestLogStream(t *testing.T) {
 	want := []string{"TUN Device started", "TUN <b>not html</b>", "TUN Received handshake response"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("log lines %q, want %q", got, want)
+	}
+}
+
+func TestHistoryAPI(t *testing.T) {
+	f := newFixtureWith(t, func(o *manager.Options) { o.History = true }, nil)
+	f.login()
+	conf, alice := tunnelConfig(t, "alice")
+	f.m.Import("wg0", []byte(conf))
+	f.m.Activate(t.Context(), "wg0")
+	for _, rx := range []uint64{1000, 5000, 9000} {
+		f.sys.SetStats("wg0", alice, rx, rx/2, time.Time{})
+		f.m.Sampler().SampleNow()
+		f.clock.add(10 * time.Second)
+	}
+	// The recorder runs on its own: wait until the last full bucket is in.
+	var h historyJSON
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if w := f.call("GET", "/api/tunnels/wg0/history?range=hour&peer="+url.QueryEscape(alice.String()), nil, &h); w.Code != http.StatusOK {
+			t.Fatalf("history: %d %s", w.Code, w.Body.String())
+		}
+		if h.RxBytes >= 4000 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if h.Range != "hour" || h.Resolution != 10 || len(h.Points) == 0 || h.RxBytes < 4000 {
+		t.Errorf("history: range %q, resolution %d, %d points, %d bytes", h.Range, h.Resolution, len(h.Points), h.RxBytes)
+	}
+	var e apiError
+	if w := f.call("GET", "/api/tunnels/wg0/history?range=year", nil, &e); w.Code != http.StatusBadRequest {
+		t.Errorf("bad range: %d", w.Code)
+	}
+	g := newFixture(t, nil)
+	g.login()
+	if w := g.call("GET", "/api/tunnels/wg0/history", nil, &e); w.Code != http.StatusNotFound || e.Code != "no-history" {
+		t.Errorf("without history: %d %+v", w.Code, e)
 	}
 }

@@ -45,14 +45,24 @@ type fixture struct {
 
 func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, mod)
+}
+
+// newFixtureWith also adjusts the manager's options.
+func newFixtureWith(t *testing.T, mmod func(*manager.Options), mod func(*Options)) *fixture {
+	t.Helper()
 	store := managertest.NewStore()
 	sys := managertest.NewSystem(store, t.TempDir())
 	c := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	state := t.TempDir() + "/state"
-	m, err := manager.New(manager.Options{
-		System: sys, Store: store, StateDir: state, SamplePeriod: time.Hour,
+	mopts := manager.Options{
+		System: sys, Store: store, StateDir: state, SamplePeriod: time.Hour, Now: c.now,
 		Argon2: &manager.Argon2Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 32},
-	})
+	}
+	if mmod != nil {
+		mmod(&mopts)
+	}
+	m, err := manager.New(mopts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,8 @@ func writeManagerError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, err.Error(), "not-found")
 	case errors.Is(err, manager.ErrNoLog):
 		writeError(w, http.StatusNotFound, err.Error(), "no-log")
+	case errors.Is(err, manager.ErrNoHistory):
+		writeError(w, http.StatusNotFound, err.Error(), "no-history")
 	case errors.Is(err, manager.ErrExists):
 		writeError(w, http.StatusConflict, err.Error(), "exists")
 	case errors.Is(err, manager.ErrReadOnly):

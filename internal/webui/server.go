@@ -117,6 +117,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /api/tunnels/{name}/deactivate", s.apiAuth(s.apiDeactivate))
 	mux.Handle("POST /api/tunnels/{name}/peer-name", s.apiAuth(s.apiPeerName))
 	mux.Handle("GET /api/tunnels/{name}/log", s.apiAuth(s.apiTunnelLog))
+	mux.Handle("GET /api/tunnels/{name}/history", s.apiAuth(s.apiHistory))
 	mux.Handle("GET /api/log", s.apiAuth(s.apiLog))
 	mux.Handle("GET /api/events", s.apiAuth(s.apiEvents))
 	return mux

@@ -272,6 +272,38 @@
     });
   }
 
+  // The tunnel page's history graph: the traffic of all peers over the
+  // last hour, day or month, from the history the manager keeps.
+  function setupHistory() {
+    var canvas = $('#history-graph');
+    if (!canvas) { return; }
+    var totals = $('#history-totals');
+    function load(range) {
+      $all('[data-test=history-range]').forEach(function (b) {
+        b.setAttribute('aria-pressed', String(b.dataset.range === range));
+      });
+      api('GET', '/api/tunnels/' + encodeURIComponent(canvas.dataset.tunnel) + '/history?range=' + range).then(function (res) {
+        if (!res.ok) {
+          totals.textContent = (res.data && res.data.error) || ('HTTP ' + res.status);
+          return;
+        }
+        var d = res.data;
+        var series = { rx: d.points.map(function (p) { return p.rxRate; }), tx: d.points.map(function (p) { return p.txRate; }) };
+        canvas.dataset.range = range;
+        canvas.dataset.points = String(d.points.length);
+        canvas.dataset.rxBytes = String(d.rxBytes);
+        canvas.dataset.txBytes = String(d.txBytes);
+        window.warrenChart.draw(canvas, series, d.points.length, formatRate);
+        totals.textContent = 'All peers, ' + d.resolution + ' s per point: ' + formatBytes(d.rxBytes) + ' received, ' +
+          formatBytes(d.txBytes) + ' sent (kept across restarts)';
+      });
+    }
+    $all('[data-test=history-range]').forEach(function (b) {
+      b.addEventListener('click', function () { load(b.dataset.range); });
+    });
+    load('hour');
+  }
+
   // The log page follows a log stream.
   function setupLog() {
     var list = $('#log');
@@ -309,6 +341,7 @@
     setupLogout();
     setupImport();
     setupLive();
+    setupHistory();
     setupLog();
   });
 })();
