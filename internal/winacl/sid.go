@@ -10,7 +10,7 @@ import (
 const (
 	SIDSystem           = "S-1-5-18"
 	SIDAdministrators   = "S-1-5-32-544"
-	SIDTrustedInstaller = "S-1-5-80-956008885-3418522649-1831038044-1850970359-2114268240"
+	SIDTrustedInstaller = "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"
 	SIDEveryone         = "S-1-1-0"
 	SIDCreatorOwner     = "S-1-3-0"
 	SIDOwnerRights      = "S-1-3-4"

@@ -70,7 +70,7 @@ func TestWriters(t *testing.T) {
 		}},
 		{"creator owner in effect", "O:BAD:(A;;FA;;;CO)", Target, []Grant{{SID: SIDCreatorOwner, Rights: Target.Dangerous()}}},
 		{"domain admins by alias", "O:BAD:(A;;FA;;;DA)", Target, []Grant{{SID: "DA", Rights: Target.Dangerous()}}},
-		{"TrustedInstaller owner", "O:S-1-5-80-956008885-3418522649-1831038044-1850970359-2114268240D:(A;;FA;;;S-1-5-80-956008885-3418522649-1831038044-1850970359-2114268240)", Target, nil},
+		{"TrustedInstaller owner", "O:S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464D:(A;;FA;;;S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464)", Target, nil},
 		// Wine gives every file this: the user owns it and has full control.
 		{"wine", "O:S-1-5-21-0-0-0-1000D:(A;;FA;;;SY)(A;;FA;;;S-1-5-21-0-0-0-1000)(A;;0x1200a9;;;WD)", Target, []Grant{{SID: "S-1-5-21-0-0-0-1000", Owner: true, Rights: Target.Dangerous()}}},
 	} {
