@@ -50,6 +50,12 @@ type Options struct {
 	// throughput on two cores), and minJobSize packets on bigger ones.
 	// Negative: never.
 	InlineBatch int
+	// KeyLog, when not nil, receives the keys of every handshake the
+	// device takes part in, in the format of Wireshark's WireGuard key
+	// log (keylog.go): with them anyone who has the traffic can decrypt
+	// it, so only set it when the user asked for it, to a file only they
+	// can read. Writes are serialized, one handshake per Write.
+	KeyLog io.Writer
 }
 
 // Device is a WireGuard interface: a TUN device, a UDP bind, and the peers
@@ -91,6 +97,7 @@ type Device struct {
 	inflight       atomic.Int64  // batches, handshake messages and handshake starts in progress
 	underLoadUntil atomic.Int64  // UnixNano
 	limiter        *ratelimit.Limiter
+	keyLog         *keyLog // nil without Options.KeyLog
 
 	workers    int
 	runScratch []*elem // the TUN reader's
@@ -144,6 +151,9 @@ func New(t tun.Device, b bind.Bind, opts Options) (*Device, error) {
 		hsQ:       make(chan *hsMsg, HandshakeQueueSize),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
+	}
+	if opts.KeyLog != nil {
+		d.keyLog = &keyLog{w: opts.KeyLog}
 	}
 	d.jobs = make(chan job, pipelineDepth*d.workers*2)
 	mtu, err := t.MTU()

@@ -188,10 +188,10 @@ func TestHandshakeWorkDoesNotBlockData(t *testing.T) {
 	t.Cleanup(func() { n.Close() })
 	gate := &cookieGate{open: make(chan struct{})}
 	a := newNode(t, n, 1, nil)
-	b := newNodeWrapped(t, n, 2, nil, func(nb *netsim.Bind) bind.Bind {
+	b := newNodeWith(t, n, 2, nil, nodeConfig{wrap: func(nb *netsim.Bind) bind.Bind {
 		gate.Bind = nb
 		return gate
-	})
+	}})
 	connect(t, a, b)
 	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("before the flood")))
 

@@ -40,8 +40,11 @@ func (p *Peer) sendInitiation(isRetry bool) {
 		d.log.Errorf("%v - Failed to create initiation: %v", p, err)
 		return
 	}
-	msg, init, err := noise.CreateInitiation(id, p.keys, idx, now, d.rand)
+	var rec keyLogRecord
+	msg, init, err := noise.CreateInitiationRevealing(id, p.keys, idx, now, d.rand,
+		d.revealTo(&rec, &id.Private, &p.keys.Remote, &p.keys.PSK))
 	if err != nil {
+		clear(rec.buf[:])
 		d.index.remove(idx)
 		p.hsMu.Unlock()
 		d.log.Errorf("%v - Failed to create initiation: %v", p, err)
@@ -51,6 +54,7 @@ func (p *Peer) sendInitiation(isRetry bool) {
 	b := msg.Marshal(buf[:])
 	p.cookies.AddMACs(b, now)
 	p.hsMu.Unlock()
+	p.writeKeyLog(&rec) // before the message leaves, so a capture never outruns it
 
 	d.log.Verbosef("%v - Sending handshake initiation", p)
 	p.timersAnyAuthenticatedPacketTraversal()
@@ -152,7 +156,10 @@ func (d *Device) handleInitiation(msg []byte, ep bind.Endpoint, now time.Time) {
 		d.log.Errorf("%v - Failed to create response: %v", p, err)
 		return
 	}
-	resp, nk, err := ci.CreateResponse(p.keys, idx, d.rand)
+	var rec keyLogRecord
+	defer clear(rec.buf[:])
+	resp, nk, err := ci.CreateResponseRevealing(p.keys, idx, d.rand,
+		d.revealTo(&rec, &id.Private, &p.keys.Remote, &p.keys.PSK))
 	if err != nil {
 		d.index.remove(idx)
 		p.hsMu.Unlock()
@@ -173,6 +180,7 @@ func (d *Device) handleInitiation(msg []byte, ep bind.Endpoint, now time.Time) {
 	b := resp.Marshal(buf[:])
 	p.cookies.AddMACs(b, now)
 	p.hsMu.Unlock()
+	p.writeKeyLog(&rec) // before the response leaves
 
 	d.log.Verbosef("%v - Received handshake initiation", p)
 	p.rxBytes.Add(uint64(len(msg)))

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"runtime"
@@ -49,12 +50,19 @@ func testLogger(t testing.TB) *Logger {
 
 func newNode(t testing.TB, n *netsim.Network, i int, clk clock.Clock) *node {
 	t.Helper()
-	return newNodeWrapped(t, n, i, clk, nil)
+	return newNodeWith(t, n, i, clk, nodeConfig{})
 }
 
-// newNodeWrapped is newNode with the device's bind wrapped by wrap (nil:
-// the netsim bind itself); nd.bind stays the netsim bind.
-func newNodeWrapped(t testing.TB, n *netsim.Network, i int, clk clock.Clock, wrap func(*netsim.Bind) bind.Bind) *node {
+// nodeConfig is what newNodeWith may change about a node's device.
+type nodeConfig struct {
+	// wrap, if set, wraps the device's bind; nd.bind stays the netsim bind.
+	wrap   func(*netsim.Bind) bind.Bind
+	keyLog io.Writer // Options.KeyLog
+	logger *Logger   // Options.Logger; nil: testLogger
+}
+
+// newNodeWith is newNode with cfg applied.
+func newNodeWith(t testing.TB, n *netsim.Network, i int, clk clock.Clock, cfg nodeConfig) *node {
 	t.Helper()
 	priv, err := noise.NewPrivateKey(rand.Reader)
 	if err != nil {
@@ -71,10 +79,14 @@ func newNodeWrapped(t testing.TB, n *netsim.Network, i int, clk clock.Clock, wra
 	nd.tun = tun.NewMemory(fmt.Sprintf("wt%d", i), 1420)
 	nd.bind = n.NewBind(nd.addr)
 	var b bind.Bind = nd.bind
-	if wrap != nil {
-		b = wrap(nd.bind)
+	if cfg.wrap != nil {
+		b = cfg.wrap(nd.bind)
 	}
-	d, err := New(nd.tun, b, Options{Clock: clk, Logger: testLogger(t), InlineBatch: testInlineBatch})
+	logger := cfg.logger
+	if logger == nil {
+		logger = testLogger(t)
+	}
+	d, err := New(nd.tun, b, Options{Clock: clk, Logger: logger, InlineBatch: testInlineBatch, KeyLog: cfg.keyLog})
 	if err != nil {
 		t.Fatal(err)
 	}

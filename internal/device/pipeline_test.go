@@ -141,10 +141,10 @@ func testInlineBehindQueued(t *testing.T) {
 	n := netsim.New(netsim.Options{QueueLen: 8192})
 	t.Cleanup(func() { n.Close() })
 	var gate *gatedBind
-	a := newNodeWrapped(t, n, 1, nil, func(b *netsim.Bind) bind.Bind {
+	a := newNodeWith(t, n, 1, nil, nodeConfig{wrap: func(b *netsim.Bind) bind.Bind {
 		gate = &gatedBind{Bind: b}
 		return gate
-	})
+	}})
 	b := newNode(t, n, 2, nil)
 	connect(t, a, b)
 	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("handshake first")))

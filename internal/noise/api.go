@@ -96,7 +96,28 @@ func (i *Initiator) Zero() { i.st.zero() }
 // CreateInitiation builds a message 1 to peer (MAC fields left zero: add them
 // with a CookieGenerator).
 func CreateInitiation(local *Identity, peer *PeerKeys, senderIndex uint32, now time.Time, rand io.Reader) (*wire.Initiation, *Initiator, error) {
-	return createInitiation(local, peer, senderIndex, now, rand)
+	return createInitiation(local, peer, senderIndex, now, rand, nil)
+}
+
+// RevealFunc is handed the ephemeral private key a handshake step has just
+// drawn (Ei_priv of §5.4.2, Er_priv of §5.4.3), for a key log with which a
+// packet analyser can decrypt the session (Wireshark's WireGuard dissector
+// reads it together with the local static private key). Whoever holds that
+// key and the static keys can decrypt the session: the handshake's forward
+// secrecy ends where the key goes, so reveal it only at the user's request.
+//
+// The key is a copy valid only during the call, on the caller's goroutine,
+// before the step's DH operations: noise wipes it when the function
+// returns, so the function must encode or copy what it keeps and must not
+// retain the pointer. Nothing else of the handshake state (chaining key,
+// hash, derived keys) is ever revealed.
+type RevealFunc func(ephemeral *PrivateKey)
+
+// CreateInitiationRevealing is CreateInitiation that first hands the
+// initiation's ephemeral private key to reveal; with a nil reveal it is
+// CreateInitiation.
+func CreateInitiationRevealing(local *Identity, peer *PeerKeys, senderIndex uint32, now time.Time, rand io.Reader, reveal RevealFunc) (*wire.Initiation, *Initiator, error) {
+	return createInitiation(local, peer, senderIndex, now, rand, reveal)
 }
 
 // ConsumeResponse checks message 2 against the initiation state and derives
@@ -124,7 +145,14 @@ func ConsumeInitiation(local *Identity, msg *wire.Initiation) (*ConsumedInitiati
 // CreateResponse finishes the responder's side: it builds message 2 (MAC
 // fields left zero) and the transport keys.
 func (c *ConsumedInitiation) CreateResponse(peer *PeerKeys, senderIndex uint32, rand io.Reader) (*wire.Response, *Keypair, error) {
-	return c.createResponse(peer, senderIndex, rand)
+	return c.createResponse(peer, senderIndex, rand, nil)
+}
+
+// CreateResponseRevealing is CreateResponse that first hands the
+// response's ephemeral private key to reveal (see RevealFunc); with a nil
+// reveal it is CreateResponse.
+func (c *ConsumedInitiation) CreateResponseRevealing(peer *PeerKeys, senderIndex uint32, rand io.Reader, reveal RevealFunc) (*wire.Response, *Keypair, error) {
+	return c.createResponse(peer, senderIndex, rand, reveal)
 }
 
 // Zero wipes the state.

@@ -42,13 +42,21 @@ func dh(priv *ecdh.PrivateKey, pub *PublicKey) ([32]byte, error) {
 }
 
 // generateEphemeral is DH-GENERATE(): a clamped private key drawn from rand,
-// loaded for DH, and its public key.
-func generateEphemeral(rand io.Reader) (*ecdh.PrivateKey, PublicKey, error) {
+// loaded for DH, and its public key. A non-nil reveal is handed a copy of
+// the private key, wiped when it returns (a separate copy, so that the
+// usual path keeps its key off the heap).
+func generateEphemeral(rand io.Reader, reveal RevealFunc) (*ecdh.PrivateKey, PublicKey, error) {
 	k, err := NewPrivateKey(rand)
 	if err != nil {
 		return nil, PublicKey{}, fmt.Errorf("ephemeral key: %w", err)
 	}
 	priv := loadPrivate(&k)
+	if reveal != nil {
+		shown := new(PrivateKey)
+		*shown = k
+		reveal(shown)
+		shown.Zero()
+	}
 	k.Zero()
 	return priv, PublicKey(priv.PublicKey().Bytes()), nil
 }

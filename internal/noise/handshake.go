@@ -41,14 +41,14 @@ func (s *handshakeState) zero() {
 	s.valid = false
 }
 
-func createInitiation(local *Identity, peer *PeerKeys, senderIndex uint32, now time.Time, rand io.Reader) (*wire.Initiation, *Initiator, error) {
+func createInitiation(local *Identity, peer *PeerKeys, senderIndex uint32, now time.Time, rand io.Reader, reveal RevealFunc) (*wire.Initiation, *Initiator, error) {
 	ini := new(Initiator)
 	st := &ini.st
 	st.chainKey = initialChainKey() // Ci = HASH(CONSTRUCTION)
 	st.hash = peer.initHash         // Hi = HASH(HASH(Ci || IDENTIFIER) || Sr_pub)
 
 	msg := &wire.Initiation{Sender: senderIndex}
-	epriv, epub, err := generateEphemeral(rand)
+	epriv, epub, err := generateEphemeral(rand, reveal)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create initiation: %w", err)
 	}
@@ -164,7 +164,7 @@ func consumeInitiationLookup(local *Identity, msg *wire.Initiation, lookup func(
 	return &ConsumedInitiation{Remote: static, Timestamp: ts, Sender: msg.Sender, st: st}, nil
 }
 
-func (c *ConsumedInitiation) createResponse(peer *PeerKeys, senderIndex uint32, rand io.Reader) (*wire.Response, *Keypair, error) {
+func (c *ConsumedInitiation) createResponse(peer *PeerKeys, senderIndex uint32, rand io.Reader, reveal RevealFunc) (*wire.Response, *Keypair, error) {
 	st := &c.st
 	if !st.valid {
 		return nil, nil, fmt.Errorf("create response: %w", ErrHandshakeUsed)
@@ -176,7 +176,7 @@ func (c *ConsumedInitiation) createResponse(peer *PeerKeys, senderIndex uint32, 
 	ck, h := st.chainKey, st.hash
 	defer clear(ck[:])
 
-	epriv, epub, err := generateEphemeral(rand)
+	epriv, epub, err := generateEphemeral(rand, reveal)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create response: %w", err)
 	}
