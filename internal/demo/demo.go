@@ -13,8 +13,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -53,33 +51,79 @@ type node struct {
 	tun  *proxy.Tunnel
 }
 
+// MaxSize is the largest transfer, in MiB.
+const MaxSize = 1 << 14
+
+// usageText is the help of `warren demo`; %[1]s is the program's name.
+const usageText = `Usage: %[1]s [--size MIB]
+
+Runs two WireGuard peers in this process, each on a userspace network
+stack, talking over loopback UDP: the handshake, a web request from one to
+a server inside the other, a transfer with its throughput, and a 'wg
+show'-style status of both. No root, no TUN driver, no second machine.
+Exit status 0 means all of it worked.
+
+  --size MIB   size of the transfer, in MiB, from 1 to %[2]d (default %[3]d)
+
+LOG_LEVEL=verbose shows the engines' log.
+`
+
 // Main runs `warren demo [--size MIB]`; args excludes the program and
-// subcommand name.
+// subcommand name. -h or --help prints the help on stdout; a bad command
+// line is one line on stderr, saying what is wrong, then the usage line.
 func Main(prog string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	size := fs.Int("size", DefaultSize, "size of the transfer in MiB")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s [--size MIB]\n\nRuns two WireGuard peers in this process on userspace network stacks,\nover loopback UDP, and checks that they work. No root needed.\n\n", prog)
-		fs.PrintDefaults()
+	size, help, err := parseArgs(args)
+	if help {
+		fmt.Fprintf(stdout, usageText, prog, MaxSize, DefaultSize)
+		return exitOK
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\nUsage: %s [--size MIB]\n", prog, err, prog)
 		return exitUsage
 	}
-	if fs.NArg() != 0 || *size < 1 || *size > 1<<14 {
-		fs.Usage()
-		return exitUsage
-	}
-	if err := run(stdout, int64(*size)<<20); err != nil {
+	if err := run(stdout, int64(size)<<20); err != nil {
 		fmt.Fprintf(stdout, "\nFAILED: %v\n", err)
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "\nAll steps passed: WireGuard works here without root.\n")
 	return exitOK
+}
+
+// parseArgs reads [--size MIB] (also --size=MIB, and Go's single-dash
+// spelling), or -h/--help.
+func parseArgs(args []string) (size int, help bool, err error) {
+	size = DefaultSize
+	bad := func(format string, a ...any) (int, bool, error) {
+		return 0, false, fmt.Errorf(format, a...)
+	}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		name, value, hasValue := strings.Cut(arg, "=")
+		switch name {
+		case "-h", "--help", "-help":
+			return 0, true, nil
+		case "--size", "-size":
+			if !hasValue {
+				if i+1 == len(args) {
+					return bad("%s needs a value: the size of the transfer in MiB", name)
+				}
+				i++
+				value = args[i]
+			}
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 || n > MaxSize {
+				return bad("%s %q: the size of the transfer must be a whole number of MiB from 1 to %d", name, value, MaxSize)
+			}
+			size = n
+		default:
+			if strings.HasPrefix(arg, "-") {
+				return bad("unknown flag %s", name)
+			}
+			return bad("unexpected argument %q: the demo takes none but --size MIB", arg)
+		}
+	}
+	return size, false, nil
 }
 
 func logger(name string) *device.Logger {

@@ -48,13 +48,40 @@ func TestDemo(t *testing.T) {
 	t.Logf("\n%s", out.String())
 }
 
+// TestDemoUsage: the help says --size MIB, on stdout; a bad command line
+// is one line saying what is wrong (the flag as the user wrote it), then
+// the usage line, and exit 2; nothing runs.
 func TestDemoUsage(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if code := Main("warren demo", []string{"extra"}, &out, &errOut); code != exitUsage {
-		t.Errorf("exit %d, want %d", code, exitUsage)
+	for _, flag := range []string{"-h", "--help"} {
+		var out, errOut bytes.Buffer
+		if code := Main("warren demo", []string{flag}, &out, &errOut); code != exitOK || errOut.Len() != 0 ||
+			!strings.HasPrefix(out.String(), "Usage: warren demo [--size MIB]\n") ||
+			!strings.Contains(out.String(), "  --size MIB   size of the transfer, in MiB, from 1 to 16384 (default 64)") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", flag, code, out.String(), errOut.String())
+		}
 	}
-	if code := Main("warren demo", []string{"--size", "0"}, &out, &errOut); code != exitUsage {
-		t.Errorf("exit %d, want %d", code, exitUsage)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"extra"}, `unexpected argument "extra": the demo takes none but --size MIB`},
+		{[]string{"--size", "8", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--size", "0"}, `--size "0": the size of the transfer must be a whole number of MiB from 1 to 16384`},
+		{[]string{"--size", "x"}, `--size "x": the size`},
+		{[]string{"--size=1.5"}, `--size "1.5": the size`},
+		{[]string{"--size", "16385"}, `--size "16385": the size`},
+		{[]string{"--size"}, `--size needs a value`},
+		{[]string{"--bogus"}, `unknown flag --bogus`},
+		{[]string{"--bogus=1"}, `unknown flag --bogus`},
+	} {
+		var out, errOut bytes.Buffer
+		code := Main("warren demo", tc.args, &out, &errOut)
+		want := "warren demo: " + tc.want
+		lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+		if code != exitUsage || out.Len() != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], want) ||
+			lines[1] != "Usage: warren demo [--size MIB]" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %q and the usage line", tc.args, code, out.String(), errOut.String(), want)
+		}
 	}
 }
 
