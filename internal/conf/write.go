@@ -113,9 +113,9 @@ func Write(w io.Writer, f *File) error {
 	return nil
 }
 
-// Strip returns a copy of f without the wg-quick keys: what wg-quick strip
-// hands to wg (normalized, comments dropped but for the peers' names,
-// which wg-quick strip passes on as the comments they are).
+// Strip returns a copy of f without the wg-quick keys: the configuration
+// wg-quick strip hands to wg, as a File (peers' names kept). `warren strip`
+// prints the file's own text instead, as wg-quick does: see StripText.
 func Strip(f *File) *File {
 	in := f.Interface
 	return &File{
