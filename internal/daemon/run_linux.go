@@ -43,6 +43,20 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 		}
 		inline = n
 	}
+	// WARREN_KEYLOG=PATH: the keys of every handshake, for Wireshark.
+	// Checked before anything is created; the background child reopens
+	// it by its absolute path (it runs in /).
+	keyLog, keyLogPath, err := openKeyLog()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return exitSetupFailed
+	}
+	if keyLog != nil {
+		defer keyLog.Close()
+		if !opts.foreground {
+			os.Setenv(envKeyLog, keyLogPath)
+		}
+	}
 
 	tdev, err := openTUN(opts.iface)
 	if err == nil {
@@ -52,6 +66,9 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 	}
 	logger := device.NewLogger(level, fmt.Sprintf("(%s) ", opts.iface))
 	logger.Verbosef("Starting warren version %s", Version)
+	if keyLog != nil {
+		warnKeyLog(logger, keyLogPath)
+	}
 	// Setup errors are said once, on stderr, where the caller (warren up,
 	// wg-quick, a unit) reads them; the logger would say them again.
 	if err != nil {
@@ -86,6 +103,9 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 			defer rl.Close()
 			logger = withRingLog(logger, rl, level, os.Getenv(envLogLevel) != "")
 			logger.Verbosef("Starting warren version %s", Version)
+			if keyLog != nil {
+				warnKeyLog(logger, keyLogPath)
+			}
 		}
 	}
 
@@ -94,7 +114,11 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 		NoGSO: os.Getenv("WARREN_UDP_GSO") == "0",
 		NoGRO: os.Getenv("WARREN_UDP_GRO") == "0",
 	})
-	dev, err := device.New(tdev, bnd, device.Options{Logger: logger, InlineBatch: inline})
+	dopts := device.Options{Logger: logger, InlineBatch: inline}
+	if keyLog != nil {
+		dopts.KeyLog = keyLog // never a nil *os.File in the interface
+	}
+	dev, err := device.New(tdev, bnd, dopts)
 	if err != nil {
 		logger.Errorf("Failed to start device: %v", err)
 		listener.Close()
