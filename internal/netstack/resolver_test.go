@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warren-vpn/warren/internal/testenv"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -170,13 +171,12 @@ func TestResolverIgnoresHostConfig(t *testing.T) {
 		resolverIgnoresHostConfig(t)
 		return
 	}
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		t.Skip("needs root for a private mount namespace")
+	if runtime.GOOS != "linux" {
+		t.Skip("uses a Linux mount namespace")
 	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare not installed")
-	}
+	testenv.RequireRoot(t)
+	testenv.RequireTool(t, "unshare", "util-linux")
+	unshare, _ := exec.LookPath("unshare")
 	dir := t.TempDir()
 	hosts := filepath.Join(dir, "hosts")
 	resolv := filepath.Join(dir, "resolv.conf")

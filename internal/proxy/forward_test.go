@@ -174,19 +174,19 @@ func download(t *testing.T, c *http.Client, url string, n int64) {
 	t.Logf("%d MiB in %v (%.0f Mbit/s)", n>>20, d, float64(n)*8/d.Seconds()/1e6)
 }
 
-// TestForwardDownloads moves 64 MiB through a forward each way.
+// TestForwardDownloads moves bulkSize() bytes (64 MiB) through a forward each way.
 func TestForwardDownloads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("64 MiB transfers")
 	}
 	checkGoroutines(t)
 	env := newEnv(t)
-	const n = 64 << 20
+	n := bulkSize()
 	t.Run("into tunnel", func(t *testing.T) {
 		f := startForward(t, env.tun, Forward{Listen: "127.0.0.1:0", Target: "10.77.0.1:80"})
 		tr := &http.Transport{DisableKeepAlives: true}
 		defer tr.CloseIdleConnections()
-		download(t, &http.Client{Transport: tr}, "http://"+f.Forward.Listen+"/bytes?n="+strconv.Itoa(n), n)
+		download(t, &http.Client{Transport: tr}, "http://"+f.Forward.Listen+"/bytes?n="+strconv.FormatInt(n, 10), n)
 	})
 	t.Run("from tunnel", func(t *testing.T) {
 		// A local web server, reached by the reference through warren.

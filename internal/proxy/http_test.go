@@ -158,7 +158,7 @@ func TestHTTPProxyDownload(t *testing.T) {
 	checkGoroutines(t)
 	env := newEnv(t)
 	addr := startHTTP(t, &HTTPServer{Net: env.tun})
-	const n = 64 << 20
+	n := bulkSize()
 	// An https-less CONNECT: make the client tunnel plain HTTP by using
 	// the proxy only as a dialer.
 	tr := &http.Transport{
@@ -182,7 +182,7 @@ func TestHTTPProxyDownload(t *testing.T) {
 	}
 	defer tr.CloseIdleConnections()
 	start := time.Now()
-	resp, err := (&http.Client{Transport: tr}).Get("http://" + refName + "/bytes?n=" + strconv.Itoa(n))
+	resp, err := (&http.Client{Transport: tr}).Get("http://" + refName + "/bytes?n=" + strconv.FormatInt(n, 10))
 	if err != nil {
 		t.Fatal(err)
 	}

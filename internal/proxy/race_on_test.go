@@ -2,6 +2,6 @@
 
 package proxy
 
-// raceEnabled: the race detector roughly doubles what each allocation
-// costs, so heap bounds in tests double.
+// raceEnabled: the race detector slows the two engines and both userspace
+// stacks by an order of magnitude, so bulk transfers are made smaller.
 const raceEnabled = true

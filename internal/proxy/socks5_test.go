@@ -56,7 +56,7 @@ func httpVia(t testing.TB, addr string, auth *xproxy.Auth) *http.Client {
 		DisableKeepAlives: true,
 	}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return &http.Client{Transport: tr, Timeout: clientTimeout()}
 }
 
 func get(t testing.TB, c *http.Client, url string) string {
@@ -316,9 +316,9 @@ func TestSOCKS5Download(t *testing.T) {
 	checkGoroutines(t)
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun})
-	const n = 64 << 20
+	n := bulkSize()
 	start := time.Now()
-	resp, err := httpVia(t, addr, nil).Get("http://" + refName + "/bytes?n=" + strconv.Itoa(n))
+	resp, err := httpVia(t, addr, nil).Get("http://" + refName + "/bytes?n=" + strconv.FormatInt(n, 10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestSOCKS5Download(t *testing.T) {
 	if got != n || !bytes.Equal(h.Sum(nil), want.Sum(nil)) {
 		t.Fatalf("got %d bytes, hash mismatch or short", got)
 	}
-	t.Logf("64 MiB through SOCKS5 in %v (%.0f Mbit/s)", d, float64(n)*8/d.Seconds()/1e6)
+	t.Logf("%d MiB through SOCKS5 in %v (%.0f Mbit/s)", n>>20, d, float64(n)*8/d.Seconds()/1e6)
 }
 
 func TestReplyCode(t *testing.T) {
