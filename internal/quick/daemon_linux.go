@@ -82,12 +82,16 @@ func (e *env) startDaemon(iface string, st *state) error {
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	runErr := cmd.Run()
+	var output []byte
 	if _, err := out.Seek(0, io.SeekStart); err == nil {
-		io.Copy(e.stderr, out)
+		output, _ = io.ReadAll(io.LimitReader(out, 1<<20))
 	}
 	if runErr != nil {
-		return fmt.Errorf("start userspace device %s: %w: %w", iface, ErrDaemon, runErr)
+		rest, err := daemonError(output, fmt.Sprintf("%s %s", name, strings.Join(args, " ")), runErr)
+		e.stderr.Write(rest)
+		return err
 	}
+	e.stderr.Write(output)
 	st.Started = true
 	deadline := time.Now().Add(socketWait)
 	for {

@@ -235,7 +235,7 @@ func TestUpFailures(t *testing.T) {
 		sh(t, "ip", "-n", tp.client, "tuntap", "add", "dev", tp.iface, "mode", "tun")
 		before := tp.snapshot(t)
 		path := tp.conf(t, "", fullTunnel, "")
-		tp.upMustFail(t, nil, path, "`"+tp.iface+"' already exists", before)
+		tp.upMustFail(t, nil, path, "warren up: interface "+tp.iface+" already exists\n", before)
 	})
 	t.Run("daemon fails to start", func(t *testing.T) {
 		tp := newTopo(t, false)

@@ -63,6 +63,8 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	searchPaths    []string
+	// geteuid is os.Geteuid, or a test's.
+	geteuid func() int
 }
 
 // warnf prints a warning to stderr.
@@ -89,17 +91,36 @@ func usage(w io.Writer, prog string) {
 
   up and down bring the tunnel up and down; save writes the running
   configuration back to the file; strip prints the file with the keys above
-  removed, for wg setconf.
+  removed, for wg setconf, keeping everything else (comments included) as
+  it is. up, down and save must be run as root.
 `, prog)
+}
+
+// errPrefix is what a command's errors start with: "wg-quick: ", as
+// wg-quick's, or "warren up: " for prog "warren" and cmd "up".
+func errPrefix(prog, cmd string) string {
+	if prog == "wg-quick" || cmd == "" {
+		return prog + ": "
+	}
+	return prog + " " + cmd + ": "
 }
 
 // Main runs the wg-quick command set. args holds the command and its
 // operand ("up", "wg0"); prog names the program in messages ("wg-quick",
 // "warren"). It returns the exit code.
 func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{prog: prog, stdout: stdout, stderr: stderr, getenv: os.Getenv, searchPaths: defaultSearchPaths()}
-	isHelp := func(s string) bool { return s == "--help" || s == "-h" || s == "help" }
-	if len(args) == 1 && isHelp(args[0]) || len(args) == 2 && (args[1] == "--help" || args[1] == "-h") {
+	return newEnv(prog, stdout, stderr).main(args)
+}
+
+func newEnv(prog string, stdout, stderr io.Writer) *env {
+	return &env{prog: prog, stdout: stdout, stderr: stderr, getenv: os.Getenv, searchPaths: defaultSearchPaths(), geteuid: os.Geteuid}
+}
+
+// main is Main in e.
+func (e *env) main(args []string) int {
+	prog, stdout, stderr := e.prog, e.stdout, e.stderr
+	isHelp := func(s string) bool { return s == "--help" || s == "-h" }
+	if len(args) == 1 && (isHelp(args[0]) || args[0] == "help") || len(args) == 2 && isHelp(args[1]) {
 		usage(stdout, prog)
 		return 0
 	}
@@ -110,40 +131,49 @@ func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer)
 			return 1
 		}
 		if err := e.watch(args[2], args[3], time.Duration(secs)*time.Second); err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			fmt.Fprintf(stderr, "%s%v\n", errPrefix(prog, "up"), err)
 			return 1
 		}
 		return 0
 	}
-	if len(args) != 2 {
-		usage(stderr, prog)
-		return 1
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
 	}
-	cmd := args[0]
 	switch cmd {
 	case "up", "down", "save", "strip":
 	default:
 		usage(stderr, prog)
 		return 1
 	}
+	if len(args) != 2 {
+		what := "expects a CONFIG_FILE or INTERFACE"
+		if len(args) > 2 {
+			what = fmt.Sprintf("expects one CONFIG_FILE or INTERFACE, not %d arguments", len(args)-1)
+		}
+		fmt.Fprintf(stderr, "%s%s\n\n", errPrefix(prog, cmd), what)
+		usage(stderr, prog)
+		return 1
+	}
 	if err := e.run(cmd, args[1]); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		fmt.Fprintf(stderr, "%s%v\n", errPrefix(prog, cmd), err)
 		return 1
 	}
 	return 0
 }
 
 func (e *env) run(cmd, operand string) error {
-	if cmd != "strip" && os.Geteuid() != 0 {
-		return fmt.Errorf("%s %s: %w", e.prog, cmd, ErrNotRoot)
+	if cmd != "strip" && e.geteuid() != 0 {
+		return ErrNotRoot
+	}
+	if cmd == "strip" {
+		return e.strip(operand)
 	}
 	c, err := e.load(operand)
 	if err != nil {
 		return err
 	}
 	switch cmd {
-	case "strip":
-		return conf.Write(e.stdout, conf.Strip(c.File))
 	case "up":
 		return e.up(c)
 	case "down":
@@ -153,10 +183,36 @@ func (e *env) run(cmd, operand string) error {
 	}
 }
 
+// strip prints the configuration named by operand without wg-quick's keys,
+// as wg-quick strip does (conf.StripChecked), once it has been checked as
+// up would check it.
+func (e *env) strip(operand string) error {
+	var out []byte
+	_, err := e.loadWith(operand, func(path string, data []byte) (err error) {
+		out, err = conf.StripChecked(path, data)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(out)
+	clear(out)
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
 // load finds, checks and parses the configuration named by operand, as
 // wg-quick's parse_options: a bare interface name is looked up in the
 // search paths; the file's name gives the interface's.
 func (e *env) load(operand string) (*config, error) {
+	return e.loadWith(operand, nil)
+}
+
+// loadWith is load; use, if not nil, also gets the file's path and text
+// once it parsed (the text is cleared afterwards: it holds the key).
+func (e *env) loadWith(operand string, use func(path string, data []byte) error) (*config, error) {
 	path := operand
 	if ifaceName.MatchString(operand) && len(e.searchPaths) > 0 {
 		// Unlike wg-quick, a file of that name here (wg0.conf) is taken
@@ -200,10 +256,15 @@ func (e *env) load(operand string) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
+	defer clear(data)
 	f, err := conf.Parse(abs, data, conf.Options{Quick: true, Warn: func(msg string) { e.warnf("%s", msg) }})
-	clear(data)
 	if err != nil {
 		return nil, err
+	}
+	if use != nil {
+		if err := use(abs, data); err != nil {
+			return nil, err
+		}
 	}
 	return &config{Path: abs, Interface: iface, File: f}, nil
 }

@@ -8,14 +8,16 @@ import (
 	"time"
 )
 
-func (e *env) up(c *config) error   { return unsupported(e, "up") }
-func (e *env) down(c *config) error { return unsupported(e, "down") }
-func (e *env) save(c *config) error { return unsupported(e, "save") }
+func (e *env) up(c *config) error   { return unsupported() }
+func (e *env) down(c *config) error { return unsupported() }
+func (e *env) save(c *config) error { return unsupported() }
 
 func (e *env) watch(iface, path string, interval time.Duration) error {
-	return unsupported(e, "up")
+	return unsupported()
 }
 
-func unsupported(e *env, cmd string) error {
-	return fmt.Errorf("%s %s on %s: %w", e.prog, cmd, runtime.GOOS, ErrUnsupported)
+// unsupported is the error of every command but strip here; Main puts the
+// program and command before it.
+func unsupported() error {
+	return fmt.Errorf("%w (this is %s)", ErrUnsupported, runtime.GOOS)
 }

@@ -256,8 +256,10 @@ Endpoint = vpn.example.com:51820
 	if code != 0 {
 		t.Fatalf("strip: code %d, stderr %q", code, errOut)
 	}
-	want := "[Interface]\nListenPort = 51820\nPrivateKey = " + testPriv + "\n\n[Peer]\nPublicKey = " + testPub +
-		"\nAllowedIPs = 0.0.0.0/0\nEndpoint = vpn.example.com:51820\n"
+	// As wg-quick strip: every other line kept as it is, in its place, and
+	// echo's newline at the end.
+	want := "# a comment\n[Interface]\nPrivateKey = " + testPriv + "\nListenPort = 51820\n\n[Peer]\nPublicKey = " + testPub +
+		"\nAllowedIPs = 0.0.0.0/0\nEndpoint = vpn.example.com:51820\n\n"
 	if out != want {
 		t.Errorf("strip output:\n%s\nwant:\n%s", out, want)
 	}

@@ -75,7 +75,7 @@ func (e *env) up(c *config) (err error) {
 		}
 	}()
 	if _, err := netlink.LinkByName(iface); err == nil {
-		return fmt.Errorf("`%s' %w", iface, ErrExists)
+		return fmt.Errorf("interface %s %w", iface, ErrExists)
 	}
 	p, err := NewPlan(iface, c.File, lookupTable)
 	if err != nil {
