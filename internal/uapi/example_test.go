@@ -28,7 +28,7 @@ func ExampleParseSet() {
 	fmt.Println(err)
 	// Output:
 	// 51820 q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s= [2001:db8::1]:51820 [10.0.0.0/8]
-	// uapi: invalid argument: line 1: listen_port: "65536": value out of range
+	// uapi: invalid argument: set request line 2: listen_port: "65536": value out of range
 }
 
 func ExampleWriteGet() {

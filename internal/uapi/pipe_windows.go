@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -25,7 +26,11 @@ type pipeListener struct {
 	path       string
 	sd         *windows.SECURITY_DESCRIPTOR // kept alive for new instances
 	claimOwner bool                         // sd's owner may need SeRestorePrivilege
-	closed     windows.Handle               // manual-reset event, set by Close
+	// closed is a manual-reset event, set by Close to wake a waiting
+	// Accept; Close closes it once no Accept can be using it (done is set
+	// and acceptMu held), so only Accept, under acceptMu, reads it.
+	closed windows.Handle
+	done   atomic.Bool // Close was called
 
 	acceptMu sync.Mutex     // one Accept at a time
 	next     windows.Handle // the instance waiting for a client; 0 if none
@@ -256,22 +261,22 @@ func (l *pipeListener) connect(h windows.Handle) (ok bool, err error) {
 	return false, fmt.Errorf("accept %s: %w", l.path, err)
 }
 
-func (l *pipeListener) isClosed() bool {
-	r, _ := windows.WaitForSingleObject(l.closed, 0)
-	return r == windows.WAIT_OBJECT_0
-}
+// isClosed reports whether Close was called. Callers hold acceptMu.
+func (l *pipeListener) isClosed() bool { return l.done.Load() }
 
-// Close stops Accept and closes the waiting instance; the pipe goes away
-// once the accepted connections are closed too.
+// Close stops Accept and closes the waiting instance and the event; the
+// pipe goes away once the accepted connections are closed too.
 func (l *pipeListener) Close() error {
 	l.closeOnce.Do(func() {
-		windows.SetEvent(l.closed)
+		l.done.Store(true)
+		windows.SetEvent(l.closed) // wake an Accept waiting for a client
 		l.acceptMu.Lock()
 		defer l.acceptMu.Unlock()
 		if l.next != 0 {
 			windows.CloseHandle(l.next)
 			l.next = 0
 		}
+		windows.CloseHandle(l.closed)
 	})
 	return nil
 }

@@ -158,7 +158,7 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64, keepOpen bool) {
 	cfg, ended, err := parseSet(lr)
 	if err != nil {
-		logf("uapi: set: %v", err)
+		logf("%v", err) // "uapi: invalid argument: set request line 2: ..."
 		var ue *Error
 		errors.As(err, &ue)
 		switch {

@@ -26,6 +26,10 @@ import (
 // (unknown key, bad value, device key after the first public_key, peer key
 // before it) is EINVAL. Errors are *Error and never contain key material.
 //
+// An error names the offending key and the line as the client counts it in
+// the whole request, "set=1" being line 1: the first line read from r is
+// line 2 ("set request line 2: listen_port: ...").
+//
 // If r is a *bufio.Reader, ParseSet reads nothing past the blank line.
 func ParseSet(r io.Reader) (*wgtypes.Config, error) {
 	cfg, _, err := parseSet(newLineReader(r))
@@ -51,7 +55,7 @@ func parseSet(lr *lineReader) (cfg *wgtypes.Config, ended bool, err error) {
 		}
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
-				return nil, false, errorf(errnoInvalid, "line %d: %w", lr.n-start+1, err)
+				return nil, false, errorf(errnoInvalid, "set request line %d: %w", requestLine(lr.n-start+1), err)
 			}
 			return nil, false, errorf(errnoIO, "read set request: %w", err)
 		}
@@ -61,19 +65,23 @@ func parseSet(lr *lineReader) (cfg *wgtypes.Config, ended bool, err error) {
 			return &p.cfg, true, nil
 		}
 		if lr.n-start > MaxLines {
-			return nil, false, errorf(errnoInvalid, "more than %d lines", MaxLines)
+			return nil, false, errorf(errnoInvalid, "set request has more than %d lines", MaxLines)
 		}
 		if err := p.line(line); err != nil {
-			return nil, false, &Error{Errno: err.Errno, Err: fmt.Errorf("line %d: %w", lr.n-start, err.Err)}
+			return nil, false, &Error{Errno: err.Errno, Err: fmt.Errorf("set request line %d: %w", requestLine(lr.n-start), err.Err)}
 		}
 	}
 }
+
+// requestLine turns the number of a line of the body (from 1) into the
+// line of the request as its client counts it: "set=1" is line 1.
+func requestLine(n int) int { return n + 1 }
 
 func (p *setParser) line(line string) *Error {
 	key, value, ok := strings.Cut(line, "=")
 	if !ok {
 		// The line may be a bare key: do not echo it.
-		return errorf(errnoProtocol, "line is not key=value")
+		return errorf(errnoProtocol, "not key=value")
 	}
 	if key == "public_key" {
 		return p.publicKey(value)
@@ -116,7 +124,10 @@ func (p *setParser) deviceLine(key, value string) *Error {
 		}
 		p.cfg.ReplacePeers = true
 	default:
-		return errorf(errnoInvalid, "invalid device key %q", clip(key))
+		if isPeerKey(key) {
+			return errorf(errnoInvalid, "%s: a peer's key before the first public_key", clip(key))
+		}
+		return errorf(errnoInvalid, "%q: no such device key", clip(key))
 	}
 	return nil
 }
@@ -127,7 +138,7 @@ func (p *setParser) publicKey(value string) *Error {
 		return errorf(errnoInvalid, "public_key: %w", err)
 	}
 	if len(p.cfg.Peers) >= MaxPeers {
-		return errorf(errnoInvalid, "more than %d peers", MaxPeers)
+		return errorf(errnoInvalid, "public_key: more than %d peers", MaxPeers)
 	}
 	p.cfg.Peers = append(p.cfg.Peers, wgtypes.PeerConfig{PublicKey: k})
 	p.peer = &p.cfg.Peers[len(p.cfg.Peers)-1]
@@ -157,7 +168,7 @@ func (p *setParser) peerLine(key, value string) *Error {
 	case "endpoint":
 		ep, err := netip.ParseAddrPort(value)
 		if err != nil {
-			return errorf(errnoInvalid, "endpoint %q: %w", clip(value), err)
+			return errorf(errnoInvalid, "endpoint: %q: %w", clip(value), err)
 		}
 		peer.Endpoint = &ep
 	case "persistent_keepalive_interval":
@@ -181,10 +192,10 @@ func (p *setParser) peerLine(key, value string) *Error {
 		remove := strings.HasPrefix(value, "-")
 		pfx, err := netip.ParsePrefix(strings.TrimPrefix(value, "-"))
 		if err != nil {
-			return errorf(errnoInvalid, "allowed_ip %q: %w", clip(value), err)
+			return errorf(errnoInvalid, "allowed_ip: %q: %w", clip(value), err)
 		}
 		if p.nAllowed >= MaxAllowedIPs {
-			return errorf(errnoInvalid, "more than %d allowed IPs", MaxAllowedIPs)
+			return errorf(errnoInvalid, "allowed_ip: more than %d allowed IPs", MaxAllowedIPs)
 		}
 		p.nAllowed++
 		if remove {
@@ -194,14 +205,36 @@ func (p *setParser) peerLine(key, value string) *Error {
 		}
 	case "protocol_version":
 		if value != "1" {
-			return errorf(errnoInvalid, "protocol_version %q is not 1", clip(value))
+			return errorf(errnoInvalid, "protocol_version: %q is not 1", clip(value))
 		}
 		v := 1
 		peer.ProtocolVersion = &v
 	default:
-		return errorf(errnoInvalid, "invalid peer key %q", clip(key))
+		if isDeviceKey(key) {
+			return errorf(errnoInvalid, "%s: a device key after the first public_key", clip(key))
+		}
+		return errorf(errnoInvalid, "%q: no such peer key", clip(key))
 	}
 	return nil
+}
+
+// isDeviceKey and isPeerKey tell a key in the wrong section from an
+// unknown one, for the error.
+func isDeviceKey(key string) bool {
+	switch key {
+	case "private_key", "listen_port", "fwmark", "replace_peers":
+		return true
+	}
+	return false
+}
+
+func isPeerKey(key string) bool {
+	switch key {
+	case "update_only", "remove", "preshared_key", "endpoint", "persistent_keepalive_interval",
+		"replace_allowed_ips", "allowed_ip", "protocol_version":
+		return true
+	}
+	return false
 }
 
 // parseUint parses a decimal number as wireguard-go does: digits only.

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -319,7 +321,54 @@ func TestParseSetCountsPerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := parseSet(lr)
-	if err == nil || !strings.Contains(err.Error(), "line 1:") {
-		t.Errorf("second request: err = %v, want it to blame line 1", err)
+	if err == nil || !strings.Contains(err.Error(), "set request line 2:") {
+		t.Errorf("second request: err = %v, want it to blame line 2 (set=1 being line 1)", err)
+	}
+}
+
+// TestSetErrorsNameKeyAndLine: a rejected set request names the offending
+// key and its line as the client counts it, "set=1" being line 1, as the
+// server logs it (once, without "uapi: set: uapi:"); the errno is
+// wireguard-go's.
+func TestSetErrorsNameKeyAndLine(t *testing.T) {
+	peer := "public_key=" + hexOf(1) + "\n"
+	for _, tc := range []struct {
+		name, body, want string
+		errno            int64
+	}{
+		{"bad value", "listen_port=1\nfwmark=x\n", `uapi: invalid argument: set request line 3: fwmark: "x": invalid syntax`, errnoInvalid},
+		{"unknown device key", "listen_port=1\nlisten=2\n", `uapi: invalid argument: set request line 3: "listen": no such device key`, errnoInvalid},
+		{"peer key first", "endpoint=192.0.2.1:1\n", `uapi: invalid argument: set request line 2: endpoint: a peer's key before the first public_key`, errnoInvalid},
+		{"device key late", peer + "allowed_ip=10.0.0.0/8\nlisten_port=1\n", `uapi: invalid argument: set request line 4: listen_port: a device key after the first public_key`, errnoInvalid},
+		{"unknown peer key", peer + "allowed_ips=10.0.0.0/8\n", `uapi: invalid argument: set request line 3: "allowed_ips": no such peer key`, errnoInvalid},
+		{"bad endpoint", peer + "endpoint=nowhere\n", `uapi: invalid argument: set request line 3: endpoint: "nowhere": `, errnoInvalid},
+		{"bad prefix", peer + "remove=true\nallowed_ip=10.0.0.1/33\n", `uapi: invalid argument: set request line 4: allowed_ip: "10.0.0.1/33": `, errnoInvalid},
+		{"no equals", "listen_port=1\nbogus\n", `uapi: protocol error: set request line 3: not key=value`, errnoProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged []string
+			logf := func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
+			client, server := net.Pipe()
+			defer client.Close()
+			h := &fakeHandler{}
+			done := make(chan struct{})
+			go func() { ServeConn(server, h, logf); close(done) }()
+			go io.WriteString(client, "set=1\n"+tc.body+"\n")
+			answer, err := bufio.NewReader(client).ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("errno=%d\n", -tc.errno); answer != want {
+				t.Errorf("answer %q, want %q", answer, want)
+			}
+			client.Close()
+			<-done
+			if h.nApplied() != 0 {
+				t.Errorf("a rejected request was applied")
+			}
+			if len(logged) != 1 || !strings.HasPrefix(logged[0], tc.want) {
+				t.Errorf("logged %q, want one line starting %q", logged, tc.want)
+			}
+		})
 	}
 }

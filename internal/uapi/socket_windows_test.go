@@ -249,3 +249,27 @@ func TestPipeDirectoryNamespace(t *testing.T) {
 		t.Fatalf("Interfaces(%q) = %q, %v", dir, names, err)
 	}
 }
+
+// TestPipeListenerCloseReleasesEvent: Close closes the event it used to
+// wake Accept (a handle a long-running process would otherwise lose on
+// every listener), and Accept after Close still says the listener is
+// closed, without touching the closed handle.
+func TestPipeListenerCloseReleasesEvent(t *testing.T) {
+	l, err := Listen(testPipeDir(t), "wgev0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := l.(*pipeListener).closed
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := windows.WaitForSingleObject(ev, 0); !errors.Is(err, windows.ERROR_INVALID_HANDLE) {
+		t.Errorf("the listener's event is still open after Close (wait: %v)", err)
+	}
+	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
