@@ -198,4 +198,3 @@ func tsharkLines(t *testing.T, file string, args ...string) []string {
 	}
 	return lines
 }
-
