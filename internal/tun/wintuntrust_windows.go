@@ -137,11 +137,17 @@ var (
 	procWTHelperGetProvCertFromChain   = modwintrust.NewProc("WTHelperGetProvCertFromChain")
 )
 
-// cryptProviderCert is the start of CRYPT_PROVIDER_CERT (wintrust.h).
+// cryptProviderCert is the start of CRYPT_PROVIDER_CERT (wintrust.h):
+// DWORD cbStruct, then PCCERT_CONTEXT pCert at offset 8 on 64-bit Windows
+// (amd64 and arm64 alike).
 type cryptProviderCert struct {
 	_    uint32
 	cert *windows.CertContext
 }
+
+// The pointer follows the DWORD at pointer alignment (8 on 64-bit),
+// checked at compile time on every GOARCH.
+var _ = [1]int{}[unsafe.Offsetof(cryptProviderCert{}.cert)-unsafe.Sizeof(uintptr(0))]
 
 // verifySignature runs WinVerifyTrust (Authenticode policy, no UI, no
 // network: revocation is not checked, since a tunnel often starts before
