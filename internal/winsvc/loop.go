@@ -14,8 +14,11 @@ import (
 const (
 	// ExitUpFailed: the tunnel did not come up.
 	ExitUpFailed = 1
-	// ExitDownFailed: taking the tunnel down on Stop reported errors.
-	ExitDownFailed = 2
+	// 2 is not used: a requested stop exits 0 even when taking the tunnel
+	// down reported errors (they are logged), since with recovery actions
+	// on non-crash failures any other code makes the service manager
+	// restart the tunnel that was just stopped.
+
 	// ExitTunnelDied: the tunnel died while running (its adapter
 	// disappeared, the engine closed, the Wintun ring failed).
 	ExitTunnelDied = 3
@@ -68,8 +71,9 @@ type loopStatus struct {
 // the service manager's types (R is its change request), so that its
 // decisions are tested on every platform:
 //   - the tunnel does not come up: exit ExitUpFailed;
-//   - Stop or Shutdown: take the tunnel down; exit 0, or ExitDownFailed
-//     if that reported errors;
+//   - Stop or Shutdown: take the tunnel down; exit 0, with the errors
+//     that reported if any (a non-zero code would have recovery actions
+//     start the tunnel again);
 //   - the tunnel dies on its own (Tunnel.Died): take it down, exit
 //     ExitTunnelDied with the reason;
 //   - a teardown still running after watchdog: log, and exit the process
@@ -90,7 +94,8 @@ type serviceLoop[R any] struct {
 }
 
 // run runs the loop and returns the service-specific exit code (0 for a
-// clean stop) and, for a non-zero one, why.
+// requested stop) and, for a non-zero one, why; a requested stop whose
+// teardown reported errors returns 0 and those errors.
 func (l *serviceLoop[R]) run() (uint32, error) {
 	if l.beat <= 0 {
 		l.beat = heartbeat
@@ -189,7 +194,7 @@ func (l *serviceLoop[R]) down(t Tunnel, died error) (uint32, error) {
 			case died != nil:
 				return ExitTunnelDied, died
 			case err != nil:
-				return ExitDownFailed, fmt.Errorf("take down: %w", err)
+				return 0, fmt.Errorf("take down: %w", err)
 			}
 			l.logf("info", "tunnel %s is down", l.name)
 			return 0, nil

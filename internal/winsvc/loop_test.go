@@ -130,6 +130,11 @@ func TestLoopStop(t *testing.T) {
 	})
 }
 
+// TestLoopDownFails: a requested stop whose teardown reports errors (a
+// PostDown command that fails, say) still exits 0, with the errors
+// reported: with recovery actions on non-crash failures, any other exit
+// code makes the service manager restart the tunnel the administrator
+// just stopped.
 func TestLoopDownFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tun := &loopTunnel{downErr: errors.New("route stuck")}
@@ -137,8 +142,8 @@ func TestLoopDownFails(t *testing.T) {
 		h.interrogate(t)
 		h.requests <- testRequest{kind: requestStop}
 		<-h.done
-		if h.code != ExitDownFailed || h.err == nil || !strings.Contains(h.err.Error(), "route stuck") {
-			t.Fatalf("exit %d, %v", h.code, h.err)
+		if h.code != 0 || h.err == nil || !strings.Contains(h.err.Error(), "route stuck") {
+			t.Fatalf("exit %d, %v; want 0 with the teardown's error", h.code, h.err)
 		}
 	})
 }

@@ -107,7 +107,8 @@ func (s *tunnelService) up() (Tunnel, error) {
 
 // Execute implements svc.Handler: serviceLoop's decisions in the service
 // manager's terms. A non-zero service-specific exit code (ExitUpFailed,
-// ExitDownFailed, ExitTunnelDied) is what recovery actions act on.
+// ExitTunnelDied, ExitStuck) is what recovery actions act on; a requested
+// stop exits 0, its teardown's errors logged.
 func (s *tunnelService) Execute(_ []string, requests <-chan svc.ChangeRequest, changes chan<- svc.Status) (bool, uint32) {
 	changes <- svc.Status{State: svc.StartPending}
 	if lg, err := OpenTunnelLog(s.tunnel); err != nil {
