@@ -1,88 +1,83 @@
 // Command warren is one binary for the whole of warren: the wg command set,
 // the userspace daemon, the wg-quick set and the rootless proxy. Invoked
 // through a link named wg, wg-quick or wireguard-go it behaves as that tool.
-// It holds no logic of its own: it picks the command and hands over.
+// It holds no logic of its own: it picks the command and hands over. The
+// commands it lists are internal/cli's; a test checks that every case of
+// dispatch is listed there and that every listed command answers --help.
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
+	"github.com/warren-vpn/warren/internal/cli"
 	"github.com/warren-vpn/warren/internal/daemon"
 	"github.com/warren-vpn/warren/internal/demo"
 	"github.com/warren-vpn/warren/internal/proxy"
 	"github.com/warren-vpn/warren/internal/quick"
 	"github.com/warren-vpn/warren/internal/selftest"
+	"github.com/warren-vpn/warren/internal/webui"
 	"github.com/warren-vpn/warren/internal/wgcmd"
-	"github.com/warren-vpn/warren/internal/winsvc"
 )
 
-const usage = `Usage: warren <cmd> [<args>]
-
-Available subcommands:
-  daemon: run a WireGuard interface in userspace (as wireguard-go)
-  proxy: run a tunnel without root, as a SOCKS5/HTTP proxy and port forwards
-  demo: show two WireGuard peers talking, in this process, without root
-  selftest: prove the data path through a real adapter on this machine (root/Administrator)
-  version: print warren's version and the commit it was built from
-  up: bring a tunnel up from a wg-quick config file (as wg-quick up)
-  down: take a tunnel down again, restoring addresses, routes, rules and DNS
-  save: write a running tunnel's configuration back to its config file
-  strip: print a config file with only the keys wg understands
-  service: (Windows) install, uninstall or list tunnel services
-  import, export: (Windows) store a config file encrypted, or print a stored one
-  log: (Windows) print a tunnel service's log and follow it (--no-follow, -n: print and exit)
-  show: Shows the current configuration and device information
-  showconf: Shows the current configuration of a given WireGuard interface, for use with 'setconf'
-  set: Change the current configuration, add peers, remove peers, or change peers
-  setconf: Applies a configuration file to a WireGuard interface
-  addconf: Appends a configuration file to a WireGuard interface
-  syncconf: Synchronizes a configuration file to a WireGuard interface
-  genkey: Generates a new private key and writes it to stdout
-  genpsk: Generates a new preshared key and writes it to stdout
-  pubkey: Reads a private key from stdin and writes a public key to stdout
-You may pass '--help' to any of these subcommands to view usage.
-`
-
 func main() {
-	os.Exit(run(os.Args))
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(argv []string) int {
+// run runs the command line argv (argv[0] included) and returns the exit code.
+func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	name := strings.TrimSuffix(filepath.Base(argv[0]), ".exe")
 	args := argv[1:]
 	switch name {
 	case "wg":
-		return wgcmd.Main("wg", args, os.Stdin, os.Stdout, os.Stderr)
+		if len(args) == 1 && (args[0] == "--version" || args[0] == "-v" || args[0] == "version") {
+			return wgVersion(stdout)
+		}
+		return wgcmd.Main("wg", args, stdin, stdout, stderr)
 	case "wireguard-go":
-		return daemon.Main(name, args, os.Stdout, os.Stderr)
+		return daemon.Main(name, args, stdout, stderr)
 	case "wg-quick":
-		return quick.Main(name, args, os.Stdin, os.Stdout, os.Stderr)
+		if len(args) == 1 && args[0] == "--version" {
+			return versionMain(nil, stdout, stderr)
+		}
+		return quick.Main(name, args, stdin, stdout, stderr)
 	}
 	if len(args) == 0 {
 		// Like wg with no arguments: show all interfaces.
-		return wgcmd.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
+		return wgcmd.Main("warren", args, stdin, stdout, stderr)
 	}
-	switch args[0] {
+	return dispatch(args[0], args[1:], stdin, stdout, stderr)
+}
+
+// dispatch runs `warren cmd args...`.
+func dispatch(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	switch cmd {
 	case "daemon":
-		return daemon.Main("warren daemon", args[1:], os.Stdout, os.Stderr)
+		return daemon.Main("warren daemon", args, stdout, stderr)
 	case "proxy":
-		return proxy.Main("warren proxy", args[1:], os.Stdin, os.Stdout, os.Stderr)
+		return proxy.Main("warren proxy", args, stdin, stdout, stderr)
 	case "demo":
-		return demo.Main("warren demo", args[1:], os.Stdout, os.Stderr)
+		return demo.Main("warren demo", args, stdout, stderr)
 	case "selftest":
-		return selftest.Main("warren selftest", args[1:], os.Stdout, os.Stderr)
+		return selftest.Main("warren selftest", args, stdout, stderr)
+	case "manager":
+		return webui.Main("warren manager", args, stdout, stderr)
 	case "up", "down", "strip", "save":
-		return quick.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
+		return quick.Main("warren", append([]string{cmd}, args...), stdin, stdout, stderr)
+	case "show", "showconf", "set", "setconf", "addconf", "syncconf", "genkey", "genpsk", "pubkey":
+		return wgcmd.Main("warren", append([]string{cmd}, args...), stdin, stdout, stderr)
 	case "service", "import", "export", "log":
-		return winsvc.Main("warren", args, serviceOptions(), os.Stdout, os.Stderr)
+		return serviceMain(cmd, args, stdout, stderr)
 	case "version", "--version":
-		return versionMain(args[1:], os.Stdout, os.Stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(os.Stdout, usage)
-		return 0
+		return versionMain(args, stdout, stderr)
+	case "help", "-h", "--help":
+		return helpMain(args, stdin, stdout, stderr)
 	}
-	return wgcmd.Main("warren", args, os.Stdin, os.Stdout, os.Stderr)
+	fmt.Fprintf(stderr, "warren: unknown command %q\n\n", cmd)
+	cli.Usage(stderr, runtime.GOOS)
+	return 1
 }
