@@ -27,7 +27,9 @@ type Handler interface {
 // Serve accepts connections on l and serves each with ServeConn on its own
 // goroutine until l is closed. It then closes the connections still open,
 // waits for their goroutines and returns nil; another Accept error is
-// returned. logf, which may be nil, receives one line per failed request.
+// returned. logf, which may be nil, receives one line per failed request
+// and one per applied request that sets the private key (saying so, never
+// showing the key), as wireguard-go's verbose log does.
 func Serve(l net.Listener, h Handler, logf func(format string, args ...any)) error {
 	logf = orDiscard(logf)
 	var (
@@ -180,6 +182,14 @@ func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64
 	if err := h.Apply(cfg); err != nil {
 		logf("uapi: set: %v", err)
 		return applyErrno(err), true
+	}
+	// As wireguard-go, say that the identity changed; never the key.
+	if cfg.PrivateKey != nil {
+		if cfg.PrivateKey.IsZero() {
+			logf("UAPI: Removing private key")
+		} else {
+			logf("UAPI: Updating private key")
+		}
 	}
 	return 0, true
 }

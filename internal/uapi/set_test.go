@@ -372,3 +372,44 @@ func TestSetErrorsNameKeyAndLine(t *testing.T) {
 		})
 	}
 }
+
+// TestSetLogsPrivateKeyChange: an applied request that sets the private key
+// logs one line saying so, without the key; removing it says that; a
+// request without one, or one that fails, logs no such line.
+func TestSetLogsPrivateKeyChange(t *testing.T) {
+	key := strings.Repeat("a1", 32)
+	for _, tc := range []struct {
+		name, body string
+		applyErr   error
+		want       []string
+	}{
+		{"set", "private_key=" + key + "\nlisten_port=1\n", nil, []string{"UAPI: Updating private key"}},
+		{"remove", "private_key=" + strings.Repeat("00", 32) + "\n", nil, []string{"UAPI: Removing private key"}},
+		{"no key", "listen_port=1\n", nil, nil},
+		{"refused", "private_key=" + key + "\n", wgtypes.ErrPortInUse, []string{"uapi: set: " + wgtypes.ErrPortInUse.Error()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged []string
+			logf := func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
+			client, server := net.Pipe()
+			defer client.Close()
+			h := &fakeHandler{err: tc.applyErr}
+			done := make(chan struct{})
+			go func() { ServeConn(server, h, logf); close(done) }()
+			go io.WriteString(client, "set=1\n"+tc.body+"\n")
+			if _, err := bufio.NewReader(client).ReadString('\n'); err != nil {
+				t.Fatal(err)
+			}
+			client.Close()
+			<-done
+			if !reflect.DeepEqual(logged, tc.want) {
+				t.Errorf("logged %q, want %q", logged, tc.want)
+			}
+			for _, l := range logged {
+				if strings.Contains(l, key[:16]) {
+					t.Errorf("the key was logged: %q", l)
+				}
+			}
+		})
+	}
+}
