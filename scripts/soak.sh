@@ -46,6 +46,9 @@
 #   SOAK_RATE    TCP bytes per second through the tunnel (2500000)
 #   SOAK_KEEP    a directory to keep the logs and raw reports in
 #   SOAK_WARREN  a prebuilt warren binary to use instead of building one
+#   SOAK_FAULT   AT:FOR drops all tunnel traffic on B's veth (nft) for FOR
+#                seconds from AT seconds into the run: the soak must then
+#                fail (a check of the soak itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 umask 077 # private keys
@@ -172,9 +175,26 @@ PIDS+=("$SEND")
 # Progress once a minute: the live pair's last handshake and transfer as A sees it.
 t0=$(date +%s)
 next=60
+fault_at=-1 fault_for=0
+if [ -n "${SOAK_FAULT:-}" ]; then
+	[[ $SOAK_FAULT =~ ^([0-9]+):([0-9]+)$ ]] || die "SOAK_FAULT must be AT:FOR (seconds)"
+	fault_at=${BASH_REMATCH[1]} fault_for=${BASH_REMATCH[2]}
+	command -v nft >/dev/null || die "SOAK_FAULT needs nft"
+fi
 while kill -0 "$SEND" 2>/dev/null; do
-	sleep 2
+	sleep 1
 	now=$(($(date +%s) - t0))
+	if ((fault_at >= 0 && now >= fault_at)); then
+		echo "   ${now}s: SOAK_FAULT: dropping the tunnel's packets for ${fault_for} s" >&2
+		ip netns exec "$NSB" nft -f - <<-EOF || die "nft"
+			table inet soakfault {
+				chain in { type filter hook input priority 0; udp dport $PORTB drop; }
+			}
+		EOF
+		sleep "$fault_for"
+		ip netns exec "$NSB" nft delete table inet soakfault || die "nft"
+		fault_at=-1
+	fi
 	if ((now >= next)); then
 		next=$((next + 60))
 		hs=$("$WORK/warren" show "$WA" latest-handshakes 2>/dev/null | awk -v k="$PUBB" '$1 == k { print $2 }')
