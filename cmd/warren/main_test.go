@@ -74,29 +74,12 @@ func TestDispatchMatchesList(t *testing.T) {
 	}
 }
 
-// knownHelpOnStderr lists commands whose --help is not yet printed on
-// stdout, by a package this one does not own, and why. The test fails
-// once they are fixed, so that the entry is removed.
-var knownHelpOnStderr = map[string]string{
-	"proxy": "internal/proxy's Main prints its usage through flag's Usage on stderr",
-}
-
 // TestEveryCommandHelp: every command answers -h and --help with its own
 // help on stdout and exit 0, and `warren help NAME` prints the same.
 func TestEveryCommandHelp(t *testing.T) {
 	for _, c := range cli.Commands {
 		for _, flag := range []string{"-h", "--help"} {
 			code, out, errOut := runArgs("warren", c.Name, flag)
-			if why, ok := knownHelpOnStderr[c.Name]; ok {
-				if code == 0 && strings.HasPrefix(out, "Usage:") && errOut == "" {
-					t.Errorf("warren %s %s now prints its help on stdout: remove it from knownHelpOnStderr", c.Name, flag)
-				} else if code != 0 || !strings.HasPrefix(errOut, "Usage:") {
-					t.Errorf("warren %s %s: exit %d, stdout %q, stderr %q", c.Name, flag, code, out, errOut)
-				} else {
-					t.Logf("warren %s %s: help on stderr (%s)", c.Name, flag, why)
-				}
-				continue
-			}
 			want := "Usage: "
 			if c.WindowsOnly && runtime.GOOS != "windows" {
 				want = "warren " + c.Name + " is Windows-only"

@@ -36,24 +36,33 @@ func ManPage(w io.Writer, p Page, version string, helps []Help) error {
 	bw.WriteString(".fi\n.SH DESCRIPTION\n")
 	fmt.Fprintf(bw, "%s\n", escapeLine(p.Description))
 	bw.WriteString(".SH COMMANDS\n")
-	for _, h := range helps {
-		fmt.Fprintf(bw, ".SS warren %s\n%s.\n.PP\n", escape(h.Command.Name), escapeLine(upperFirst(h.Command.Summary)))
-		verbatim(bw, h.Text)
-	}
+	commands(bw, helps)
 	seeAlso(bw, "warren(8)")
 	return bw.Flush()
 }
 
+// commands writes a subsection per command: its summary, then its help.
+func commands(bw *bufio.Writer, helps []Help) {
+	for _, h := range helps {
+		fmt.Fprintf(bw, ".SS warren %s\n%s.\n", escape(h.Command.Name), escapeLine(upperFirst(h.Command.Summary)))
+		verbatim(bw, h.Text)
+	}
+}
+
 // OverviewPage writes warren(8): the top-level help (usage as `warren
-// --help` prints it) and the list of the group pages that have commands
-// on goos.
-func OverviewPage(w io.Writer, usage, version, goos string) error {
+// --help` prints it), the help of the commands in helps (help and
+// version), and the list of the group pages that have commands on goos.
+func OverviewPage(w io.Writer, usage, version, goos string, helps []Help) error {
 	bw := bufio.NewWriter(w)
 	header(bw, "warren", version)
 	bw.WriteString(".SH NAME\nwarren \\- WireGuard in one binary: device, wg and wg\\-quick commands, rootless proxy\n")
 	bw.WriteString(".SH SYNOPSIS\n.nf\nwarren <command> [<args>]\nwarren help <command>\n.fi\n")
 	bw.WriteString(".SH DESCRIPTION\n")
 	verbatim(bw, usage)
+	if len(helps) > 0 {
+		bw.WriteString(".SH COMMANDS\n")
+		commands(bw, helps)
+	}
 	bw.WriteString(".SH FILES\n.TP\n/etc/wireguard/\\fINAME\\fP.conf\n" +
 		"the configuration of tunnel \\fINAME\\fP, for \\fBwarren up\\fP and \\fBwarren@\\fP\\fINAME\\fP\\fB.service\\fP\n" +
 		".TP\n/var/run/wireguard/\\fINAME\\fP.sock\nthe UAPI socket of interface \\fINAME\\fP\n" +
@@ -90,7 +99,7 @@ func seeAlso(bw *bufio.Writer, pages ...string) {
 func verbatim(bw *bufio.Writer, text string) {
 	bw.WriteString(".PP\n.nf\n")
 	for line := range strings.SplitSeq(strings.TrimRight(text, "\n"), "\n") {
-		fmt.Fprintf(bw, "%s\n", escapeLine(line))
+		fmt.Fprintf(bw, "%s\n", escapeLine(ExpandTabs(line)))
 	}
 	bw.WriteString(".fi\n")
 }
@@ -119,11 +128,30 @@ func escape(s string) string {
 			b.WriteString(`\(ha`)
 		case '~':
 			b.WriteString(`\(ti`)
-		case '\t':
-			b.WriteString("        ")
 		default:
 			b.WriteRune(r)
 		}
+	}
+	return b.String()
+}
+
+// ExpandTabs replaces each tab of line with the spaces up to the next
+// multiple of 8 columns, as a terminal shows it (and as roff would not).
+func ExpandTabs(line string) string {
+	if !strings.Contains(line, "\t") {
+		return line
+	}
+	var b strings.Builder
+	col := 0
+	for _, r := range line {
+		if r == '\t' {
+			n := 8 - col%8
+			b.WriteString(strings.Repeat(" ", n))
+			col += n
+			continue
+		}
+		b.WriteRune(r)
+		col++
 	}
 	return b.String()
 }
