@@ -297,10 +297,15 @@ func KillSwitch(p KillSwitchParams) []Rule {
 	add("permit loopback", allLayers, Permit, WeightLoopback, 0, Condition{Field: FieldLoopback})
 	add("permit tunnel interface", allLayers, Permit, WeightTunnel, 0, Condition{Field: FieldTunnelInterface})
 
-	// DHCPv4: client port 68 to server port 67, out (broadcast, or unicast
-	// to the server when renewing) and the server's answer in.
+	// DHCPv4: client port 68 to server port 67, out to the broadcast
+	// address only, and the server's answer in. As in WireGuard for
+	// Windows, unicast is not permitted: any process able to bind port 68
+	// could otherwise send to any host on port 67 around the kill switch.
+	// A lease still renews: a client whose unicast renewal (RFC 2131
+	// §4.4.5, RENEWING) gets no answer rebinds by broadcast at T2.
 	dhcp4 := []Condition{{Field: FieldProtocol, Value: ProtoUDP}, {Field: FieldLocalPort, Value: 68}, {Field: FieldRemotePort, Value: 67}}
-	add("permit DHCPv4 requests", []Layer{LayerConnectV4}, Permit, WeightDHCPNDP, 0, dhcp4...)
+	add("permit DHCPv4 requests", []Layer{LayerConnectV4}, Permit, WeightDHCPNDP, 0,
+		append(slices.Clone(dhcp4), Condition{Field: FieldRemoteAddr, Prefix: netip.MustParsePrefix("255.255.255.255/32")})...)
 	add("permit DHCPv4 replies", []Layer{LayerRecvAcceptV4}, Permit, WeightDHCPNDP, 0, dhcp4...)
 	// DHCPv6: from a link-local address, client port 546 to server/relay
 	// port 547 on the DHCP multicast groups, and back from link-local.

@@ -142,13 +142,6 @@ var intentionalDifferences = []intentional{
 		"warren also permits the owner's UDP to each endpoint resolved at start (owner SID, no app ID): the tunnel keeps " +
 			"reaching its peers should the app-ID condition (derived from the executable's path) not match the running " +
 			"image; bound to the owner, it lets no other process through"},
-	{"reference", func(_ string, r Rule) bool {
-		return r.Layer == LayerConnectV4 && ruleKey(r) == ruleKey(refDHCPv4Request)
-	},
-		"the reference permits DHCPv4 requests only to 255.255.255.255; a client renewing its lease (RFC 2131 §4.4.5, " +
-			"RENEWING) sends unicast to its server, which warren permits (next entry)"},
-	{"warren", func(_ string, r Rule) bool { return r.Name == "permit DHCPv4 requests" },
-		"DHCPv4 requests to any address, so that unicast lease renewals reach the server (previous entry)"},
 	{"reference", func(s string, r Rule) bool {
 		return !strings.HasPrefix(s, "two peers") && r.Flags == FlagClearActionRight
 	},

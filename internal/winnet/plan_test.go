@@ -323,6 +323,8 @@ AllowedIPs = 0.0.0.0/0, ::/0
 		{"another program as the service", Packet{Layer: LayerConnectV4, SIDs: service, Protocol: ProtoTCP, RemoteAddr: a("93.184.216.34"), RemotePort: 443}, Block},
 		{"endpoint from another process", Packet{Layer: LayerConnectV4, SIDs: user, Protocol: ProtoUDP, RemoteAddr: ep.Addr(), RemotePort: ep.Port()}, Block},
 		{"loopback", Packet{Layer: LayerConnectV4, Loopback: true, Protocol: ProtoTCP, RemoteAddr: a("127.0.0.1"), RemotePort: 8080}, Permit},
+		{"DHCPv4 discover", Packet{Layer: LayerConnectV4, Protocol: ProtoUDP, RemoteAddr: a("255.255.255.255"), RemotePort: 67, LocalPort: 68}, Permit},
+		{"UDP from port 68 to a host's port 67", Packet{Layer: LayerConnectV4, Protocol: ProtoUDP, RemoteAddr: a("93.184.216.34"), RemotePort: 67, LocalPort: 68}, Block},
 		{"loopback v6", Packet{Layer: LayerRecvAcceptV6, Loopback: true, Protocol: ProtoTCP, RemoteAddr: a("::1"), LocalPort: 8080}, Permit},
 		{"DHCPv4 discover", Packet{Layer: LayerConnectV4, Protocol: ProtoUDP, RemoteAddr: a("255.255.255.255"), RemotePort: 67, LocalPort: 68}, Permit},
 		{"DHCPv4 offer", Packet{Layer: LayerRecvAcceptV4, Protocol: ProtoUDP, RemoteAddr: a("192.168.1.1"), RemotePort: 67, LocalPort: 68}, Permit},
