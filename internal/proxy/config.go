@@ -167,7 +167,7 @@ func (s *Settings) addSection(section string, kv map[string]string) error {
 	switch strings.ToLower(section) {
 	case "socks5", "http":
 		ss := ServerSettings{Listen: take("bindaddress"), Username: take("username"), Password: take("password")}
-		if err = checkHostPort(ss.Listen, "BindAddress"); err != nil {
+		if err = checkBindAddress(ss.Listen); err != nil {
 			break
 		}
 		if (ss.Username == "") != (ss.Password == "") {
@@ -185,7 +185,7 @@ func (s *Settings) addSection(section string, kv map[string]string) error {
 		}
 	case "tcpclienttunnel":
 		f := Forward{Listen: take("bindaddress"), Target: take("target")}
-		if err = checkHostPort(f.Listen, "BindAddress"); err == nil {
+		if err = checkBindAddress(f.Listen); err == nil {
 			err = checkHostPort(f.Target, "Target")
 		}
 		s.Forwards = append(s.Forwards, f)
@@ -214,7 +214,7 @@ func (s *Settings) addSection(section string, kv map[string]string) error {
 			}
 			f.Idle = time.Duration(n) * time.Second
 		}
-		if err = checkHostPort(f.Listen, "BindAddress"); err == nil {
+		if err = checkBindAddress(f.Listen); err == nil {
 			err = checkHostPort(f.Target, "Target")
 		}
 		s.Forwards = append(s.Forwards, f)
@@ -224,6 +224,18 @@ func (s *Settings) addSection(section string, kv map[string]string) error {
 	}
 	for k := range kv {
 		return fmt.Errorf("%w: unknown key %q", ErrSection, k)
+	}
+	return nil
+}
+
+// checkBindAddress checks a section's BindAddress, a listen address on
+// this machine (see parseListen).
+func checkBindAddress(s string) error {
+	if err := checkHostPort(s, "BindAddress"); err != nil {
+		return err
+	}
+	if _, err := parseListen(s); err != nil {
+		return fmt.Errorf("BindAddress %q: %w", s, err)
 	}
 	return nil
 }
@@ -251,6 +263,15 @@ func checkHostPort(s, what string) error {
 // "tunnel:ADDR:PORT" ("tunnel:[ADDR]:PORT" for IPv6), a port on the
 // tunnel forwarded to TARGET on this machine.
 func ParseForward(spec string) (Forward, error) {
+	f, err := parseForward(spec)
+	if err != nil {
+		return f, fmt.Errorf("forward %q: %w", spec, err)
+	}
+	return f, nil
+}
+
+// parseForward is ParseForward with errors that do not repeat the spec.
+func parseForward(spec string) (Forward, error) {
 	var f Forward
 	rest := spec
 	if p, r, ok := strings.Cut(spec, ":"); ok && (strings.EqualFold(p, "tcp") || strings.EqualFold(p, "udp")) {
@@ -259,26 +280,27 @@ func ParseForward(spec string) (Forward, error) {
 	}
 	listen, target, ok := strings.Cut(rest, "=")
 	if !ok {
-		return f, fmt.Errorf("forward %q: want [tcp:|udp:]LISTEN=TARGET", spec)
+		return f, errors.New("want [tcp:|udp:]LISTEN=TARGET")
 	}
 	if p, ok := strings.CutPrefix(listen, "tunnel:"); ok {
 		f.Reverse = true
 		listen = p
 		if _, err := strconv.ParseUint(listen, 10, 16); err == nil {
 			if listen == "0" {
-				return f, fmt.Errorf("forward %q: tunnel port 0", spec)
+				return f, errors.New("tunnel port 0")
 			}
 		} else if ap, err := netip.ParseAddrPort(listen); err != nil || ap.Port() == 0 {
-			return f, fmt.Errorf("forward %q: tunnel side %q is not PORT or ADDR:PORT", spec, listen)
+			return f, fmt.Errorf("tunnel side %q is not PORT or ADDR:PORT", listen)
 		}
 	} else {
-		listen = loopbackDefault(listen)
-		if err := checkHostPort(listen, "listen address"); err != nil {
-			return f, fmt.Errorf("forward %q: %w", spec, err)
+		la, err := parseListen(listen)
+		if err != nil {
+			return f, fmt.Errorf("listen address %q: %w", listen, err)
 		}
+		listen = la.Address
 	}
 	if err := checkHostPort(target, "target"); err != nil {
-		return f, fmt.Errorf("forward %q: %w", spec, err)
+		return f, err
 	}
 	f.Listen, f.Target = listen, target
 	return f, nil

@@ -44,14 +44,18 @@ func (f *Forwarder) logf(format string, args ...any) {
 func (f *Forwarder) Listen() ([]net.Listener, []net.PacketConn, error) {
 	fw := f.Forward
 	if !fw.Reverse {
+		la, err := parseListen(fw.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("forward %v: listen address %q: %w", fw, fw.Listen, err)
+		}
 		if fw.UDP {
-			pc, err := net.ListenPacket("udp", fw.Listen)
+			pc, err := net.ListenPacket("udp"+la.Family, la.Address)
 			if err != nil {
 				return nil, nil, fmt.Errorf("forward %v: %w", fw, err)
 			}
 			return nil, []net.PacketConn{pc}, nil
 		}
-		l, err := net.Listen("tcp", fw.Listen)
+		l, err := net.Listen("tcp"+la.Family, la.Address)
 		if err != nil {
 			return nil, nil, fmt.Errorf("forward %v: %w", fw, err)
 		}

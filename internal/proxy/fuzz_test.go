@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -129,6 +131,73 @@ func FuzzParseForward(f *testing.F) {
 		}
 		if s := fw.String(); !strings.Contains(s, fw.Target) {
 			t.Fatalf("%q: String %q lacks the target", spec, s)
+		}
+	})
+}
+
+// FuzzParseListen: an accepted listen address is HOST:PORT with a port in
+// range and an IP or localhost host, is accepted again as it came out, and
+// keeps IPv4's family exactly when the host is an IPv4 address.
+func FuzzParseListen(f *testing.F) {
+	for _, s := range []string{"1080", ":1080", "0.0.0.0:1083", "[::]:1", "localhost:53", "host:80", "1.2.3.4:99999", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		la, err := parseListen(s)
+		if err != nil {
+			if !errors.Is(err, ErrListenAddr) {
+				t.Fatalf("%q: unclassified error %v", s, err)
+			}
+			return
+		}
+		host, port, err := net.SplitHostPort(la.Address)
+		if err != nil {
+			t.Fatalf("%q: accepted %q, not HOST:PORT", s, la.Address)
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			t.Fatalf("%q: accepted port %q", s, port)
+		}
+		a, ipErr := netip.ParseAddr(host)
+		if ipErr != nil && !strings.EqualFold(host, "localhost") {
+			t.Fatalf("%q: accepted host %q", s, host)
+		}
+		if (la.Family == "4") != (ipErr == nil && a.Is4()) {
+			t.Fatalf("%q: family %q for host %q", s, la.Family, host)
+		}
+		if again, err := parseListen(la.Address); err != nil || again != la {
+			t.Fatalf("%q: %+v does not parse again: %+v, %v", s, la, again, err)
+		}
+	})
+}
+
+// FuzzParseArgs: the command line parser (arguments joined by NUL in the
+// corpus) never panics; what it accepts names a CONFIG, and listen
+// addresses and forwards that parse.
+func FuzzParseArgs(f *testing.F) {
+	f.Add("--socks5\x001080\x00wg0.conf")
+	f.Add("wg0.conf\x00--http")
+	f.Add("--max-conns=-1\x00x")
+	f.Fuzz(func(t *testing.T, joined string) {
+		o, help, err := parseArgs(strings.Split(joined, "\x00"))
+		if err != nil || help {
+			return
+		}
+		if o.Config == "" {
+			t.Fatalf("%q: accepted without a CONFIG", joined)
+		}
+		for _, a := range []string{o.SOCKS5, o.HTTP} {
+			if _, err := parseListen(a); a != "" && err != nil {
+				t.Fatalf("%q: accepted listen address %q: %v", joined, a, err)
+			}
+		}
+		for _, fw := range o.Forwards {
+			if _, err := ParseForward(fw); err != nil {
+				t.Fatalf("%q: accepted forward %q: %v", joined, fw, err)
+			}
+		}
+		var s Settings
+		if err := applyFlags(&s, o); err != nil {
+			t.Fatalf("%q: accepted options that do not apply: %v", joined, err)
 		}
 	})
 }

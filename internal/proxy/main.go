@@ -3,11 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,12 +42,6 @@ func SocketDir() (string, error) {
 	return filepath.Join(rt, SocketDirName), nil
 }
 
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 // Options are `warren proxy`'s command line.
 type Options struct {
 	Config   string // path of the config file
@@ -62,108 +54,20 @@ type Options struct {
 	Limits []string
 }
 
-const usageText = `Usage: %s [--socks5 ADDR] [--http ADDR] [--forward SPEC]... [--name NAME] [LIMITS] CONFIG
-
-Runs the WireGuard tunnel described by CONFIG (a wg0.conf: Address, DNS and
-MTU are honoured) on a userspace network stack, without root, and serves it
-to applications:
-
-  --socks5 ADDR   SOCKS5 proxy (CONNECT, UDP ASSOCIATE) on ADDR
-  --http ADDR     HTTP proxy (CONNECT and absolute URIs) on ADDR
-  --forward SPEC  port forward, repeatable:
-                    [tcp:|udp:]LOCALHOST:PORT=TARGET:PORT   local port into the tunnel
-                    [tcp:|udp:]tunnel:PORT=LOCALHOST:PORT   tunnel port to a local service
-  --name NAME     name of the UAPI socket (default: CONFIG's base name)
-
-LIMITS cap what clients can make the proxy hold, all listeners together;
-"per source" is one client address (every local program is 127.0.0.1, a
-reverse forward's client is a tunnel address). A cap that is reached makes
-room by ending the least recently active connection, flow or association
-of that source (of any source for the total cap); a TCP connection or
-association that moved a byte in the last second is never ended, and the
-newcomer is refused instead. 0 means no cap.
-
-  --max-conns N                  TCP connections in all (default 1024)
-  --max-conns-per-source N       ... from one address (default 256)
-  --max-udp-flows N              UDP forward flows in all (default 512)
-  --max-udp-flows-per-source N   ... from one address (default 128)
-  --max-udp-assocs N             SOCKS5 UDP associations (default 128)
-  --max-udp-assocs-per-source N  ... from one address (default 32)
-  --tcp-idle DURATION            end a TCP relay after this long without a
-                                 byte either way (default 1h; 0 never)
-
-ADDR may be a bare port, which listens on loopback. CONFIG may also hold
-wireproxy's sections ([Socks5], [http], [TCPClientTunnel], [TCPServerTunnel],
-[UDPProxyTunnel]) and a [Limits] section (MaxConns, MaxConnsPerSource,
-MaxUDPFlows, MaxUDPFlowsPerSource, MaxUDPAssociations,
-MaxUDPAssociationsPerSource, TCPIdleTimeout in seconds); flags win over
-them. The tunnel is controlled with 'warren show NAME' through
-$XDG_RUNTIME_DIR/warren/NAME.sock.
-`
-
-// limitFlags are the limit flags and the [Limits] keys they set.
-var limitFlags = []struct{ flag, key, help string }{
-	{"max-conns", "MaxConns", "TCP connections in all (0: no cap)"},
-	{"max-conns-per-source", "MaxConnsPerSource", "TCP connections from one address (0: no cap)"},
-	{"max-udp-flows", "MaxUDPFlows", "UDP forward flows in all (0: no cap)"},
-	{"max-udp-flows-per-source", "MaxUDPFlowsPerSource", "UDP forward flows from one address (0: no cap)"},
-	{"max-udp-assocs", "MaxUDPAssociations", "SOCKS5 UDP associations in all (0: no cap)"},
-	{"max-udp-assocs-per-source", "MaxUDPAssociationsPerSource", "SOCKS5 UDP associations from one address (0: no cap)"},
-}
-
 // Main runs `warren proxy`; args excludes the program and subcommand name.
+// -h or --help prints the help on stdout; a wrong command line is one line
+// on stderr saying what is wrong (a flag as the user wrote it), then the
+// usage line, and exit 2, before anything starts.
 func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o Options
-	var fwd stringList
-	fs.StringVar(&o.SOCKS5, "socks5", "", "SOCKS5 listen address")
-	fs.StringVar(&o.HTTP, "http", "", "HTTP proxy listen address")
-	fs.Var(&fwd, "forward", "port forward (repeatable)")
-	fs.StringVar(&o.Name, "name", "", "UAPI socket name")
-	def := DefaultLimits()
-	for _, lf := range limitFlags {
-		fs.Int(lf.flag, *limitKeys[strings.ToLower(lf.key)](&def), lf.help)
-	}
-	fs.Duration("tcp-idle", def.TCPIdle, "TCP relay idle timeout (0: never)")
-	fs.Usage = func() { fmt.Fprintf(stderr, usageText, prog) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
+	o, help, err := parseArgs(args)
+	switch {
+	case help:
+		fmt.Fprint(stdout, helpText(prog))
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n%s\n", prog, err, usageLine(prog))
 		return exitUsage
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	o.Config, o.Forwards = fs.Arg(0), fwd
-	// Only the limit flags given override the file.
-	bad := false
-	fs.Visit(func(f *flag.Flag) {
-		key := ""
-		for _, lf := range limitFlags {
-			if lf.flag == f.Name {
-				key = lf.key
-			}
-		}
-		if f.Name == "tcp-idle" {
-			key = "TCPIdleTimeout"
-		}
-		if key == "" {
-			return
-		}
-		v := f.Value.String()
-		if strings.HasPrefix(v, "-") {
-			fmt.Fprintf(stderr, "%s: --%s %s: must be 0 or more\n", prog, f.Name, v)
-			bad = true
-		}
-		o.Limits = append(o.Limits, key+"="+v)
-	})
-	if bad {
-		return exitUsage
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, o, stdout, stderr, nil); err != nil {
@@ -210,6 +114,9 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, ready func(na
 		return err
 	}
 	if err := settings.Limits.Validate(); err != nil {
+		return err
+	}
+	if err := checkListenAddrs(settings); err != nil {
 		return err
 	}
 	if len(settings.SOCKS5)+len(settings.HTTP)+len(settings.Forwards) == 0 {
@@ -373,44 +280,6 @@ func applyFlags(s *Settings, o Options) error {
 		s.Forwards = append(s.Forwards, f)
 	}
 	return nil
-}
-
-// loopbackDefault turns "PORT" and ":PORT" into "127.0.0.1:PORT": listeners
-// default to loopback.
-func loopbackDefault(addr string) string {
-	if !strings.Contains(addr, ":") {
-		return net.JoinHostPort("127.0.0.1", addr)
-	}
-	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
-		return net.JoinHostPort("127.0.0.1", port)
-	}
-	return addr
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
-}
-
-// listen opens a proxy's listener, warning when it is reachable beyond
-// loopback without authentication.
-func listen(ss ServerSettings, what string, warn func(string)) (net.Listener, error) {
-	addr := loopbackDefault(ss.Listen)
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if !isLoopback(addr) && ss.Username == "" {
-		warn(fmt.Sprintf("the %s proxy on %v accepts anyone who can reach it: it has no Username/Password", what, l.Addr()))
-	}
-	return l, nil
 }
 
 // listenUAPI opens $XDG_RUNTIME_DIR/warren/NAME.sock: the directory mode

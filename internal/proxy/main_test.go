@@ -191,14 +191,14 @@ func TestMainErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"no config", nil, exitUsage, "Usage"},
+		{"no config", nil, exitUsage, "CONFIG is missing"},
 		{"missing file", []string{filepath.Join(dir, "absent.conf")}, exitFailed, "no such file"},
 		{"no address", []string{noAddr}, exitFailed, "no Address"},
 		{"nothing to serve", []string{nothing}, exitFailed, "nothing to serve"},
 		{"bad key", []string{"--socks5", "0", badKey}, exitFailed, "badkey.conf:3"},
-		{"bad forward", []string{"--forward", "nonsense", nothing}, exitFailed, "forward"},
-		{"negative limit", []string{"--max-conns-per-source", "-1", nothing}, exitUsage, "--max-conns-per-source -1"},
-		{"negative idle", []string{"--tcp-idle", "-1s", nothing}, exitUsage, "--tcp-idle -1s"},
+		{"bad forward", []string{"--forward", "nonsense", nothing}, exitUsage, `--forward "nonsense"`},
+		{"negative limit", []string{"--max-conns-per-source", "-1", nothing}, exitUsage, `--max-conns-per-source "-1"`},
+		{"negative idle", []string{"--tcp-idle", "-1s", nothing}, exitUsage, `--tcp-idle "-1s"`},
 		{"bad limits section", []string{badLimits}, exitFailed, "maxudpflows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,7 +219,7 @@ func TestUsageLimits(t *testing.T) {
 	if code := Main("warren proxy", []string{"--help"}, nil, &out, &errOut); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	usage := errOut.String()
+	usage := out.String()
 	d := DefaultLimits()
 	for flag, v := range map[string]int{
 		"--max-conns N": d.Conns, "--max-conns-per-source N": d.ConnsPerSource,
