@@ -43,16 +43,18 @@ the file setup-link in --state (readable by root only) and prints the
 file's path; the first visit through the link sets the password.
 
 Options:
-  --listen ADDR       address to serve on (default %s); an address
-                      other than loopback needs --tls-cert and --tls-key
+  --listen ADDR       address to serve on (default %s);
+                      other than loopback it needs --tls-cert and --tls-key
   --tls-cert FILE     TLS certificate chain (PEM)
   --tls-key FILE      TLS private key (PEM)
   --host NAME         a host name the UI is reached by, besides localhost
                       and IP addresses (repeatable; checked against DNS
                       rebinding)
-  --config-dir DIR    where the tunnels' NAME.conf files are (default %s)
+  --config-dir DIR    where the tunnels' NAME.conf files are
+                      (default %s)
   --state DIR         the manager's own state: password hash, API tokens,
-                      traffic history, log (default %s)
+                      traffic history, log (default
+                      %s)
   --metrics ADDR      also serve Prometheus metrics on ADDR (off by
                       default); an address other than loopback needs
                       --metrics-token-file
@@ -157,8 +159,7 @@ func Main(prog string, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
-		usage(stderr, prog)
+		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", prog, err, prog)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
