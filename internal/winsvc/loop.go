@@ -56,6 +56,11 @@ const (
 	stateStarting loopState = iota + 1
 	stateRunning
 	stateStopping
+	// stateStopped is reported only by the watchdog of a requested stop,
+	// just before it ends the process: a process that ends while "stopping"
+	// counts as a crash, and the recovery actions would restart the tunnel
+	// the administrator just stopped.
+	stateStopped
 )
 
 // loopStatus is one status report to the service manager. CheckPoint
@@ -204,6 +209,9 @@ func (l *serviceLoop[R]) down(t Tunnel, died error) (uint32, error) {
 			// The stacks to the ring log only (logDetail): their argument
 			// words may hold key bytes.
 			l.logf(logDetail, "tunnel %s: goroutines when the stop watchdog fired:\n%s", l.name, goroutineStacks(16<<10))
+			if died == nil {
+				l.report(loopStatus{State: stateStopped})
+			}
 			l.exit(ExitStuck)
 			// Only a test's exit returns.
 			return ExitStuck, fmt.Errorf("%w after %v", ErrStuck, l.watchdog)

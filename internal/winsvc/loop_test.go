@@ -250,6 +250,15 @@ func TestLoopStuckStop(t *testing.T) {
 				if len(h.exits) != 1 || h.exits[0] != ExitStuck || !errors.Is(h.err, ErrStuck) {
 					t.Fatalf("exits %v, err %v; want one exit(ExitStuck)", h.exits, h.err)
 				}
+				// A requested stop reports "stopped" before the process ends,
+				// so that recovery does not restart what was stopped; a
+				// tunnel that died does not, so that recovery does.
+				h.mu.Lock()
+				last := h.statuses[len(h.statuses)-1].State
+				h.mu.Unlock()
+				if want := map[bool]loopState{false: stateStopped, true: stateStopping}[died]; last != want {
+					t.Errorf("last status %v before the watchdog's exit, want %v", last, want)
+				}
 				if log := h.log(); !strings.Contains(log, "still not done after 30s") || !strings.Contains(log, "goroutine ") {
 					t.Errorf("log:\n%s", log)
 				}

@@ -141,8 +141,15 @@ func (s *tunnelService) Execute(_ []string, requests <-chan svc.ChangeRequest, c
 				status.Accepts = svc.AcceptStop | svc.AcceptShutdown
 			case stateStopping:
 				status.State = svc.StopPending
+			case stateStopped:
+				status.State = svc.Stopped
 			}
 			changes <- status
+			if st.State == stateStopped {
+				// The process ends next: give the service manager's
+				// handler time to record the status.
+				time.Sleep(time.Second)
+			}
 		},
 		logf:     s.logf,
 		watchdog: StopWatchdog,
