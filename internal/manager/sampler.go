@@ -99,6 +99,16 @@ func (s *Sampler) Subscribe(sub Subscriber) (cancel func()) {
 // Latest is the last snapshot taken, nil before the first.
 func (s *Sampler) Latest() *Snapshot { return s.latest.Load() }
 
+// Recent returns the latest snapshot if it is at most maxAge old by the
+// sampler's clock, and otherwise takes one now (handing it to the
+// subscribers too).
+func (s *Sampler) Recent(maxAge time.Duration) *Snapshot {
+	if snap := s.Latest(); snap != nil && s.now().Sub(snap.Time) <= maxAge {
+		return snap
+	}
+	return s.SampleNow()
+}
+
 // SampleNow reads every device, hands the snapshot to the subscribers and
 // returns it.
 func (s *Sampler) SampleNow() *Snapshot {

@@ -95,3 +95,16 @@ func TestSamplerPeriod(t *testing.T) {
 		}
 	}
 }
+
+func TestSamplerRecent(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	f := newFixture(t, func(o *manager.Options) { o.Now = clock.now })
+	first := f.m.Sampler().SampleNow()
+	if got := f.m.Sampler().Recent(time.Second); got != first {
+		t.Error("a fresh snapshot was not reused")
+	}
+	clock.add(2 * time.Second)
+	if got := f.m.Sampler().Recent(time.Second); got == first || !got.Time.Equal(clock.now()) {
+		t.Error("a stale snapshot was reused")
+	}
+}

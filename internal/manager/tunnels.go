@@ -23,7 +23,8 @@ type Tunnel struct {
 	ConfigErr *ConfigError
 	// Running: UAPI reaches the interface and it answered.
 	Running bool
-	// ListenPort and PublicKey are the running device's (zero when down).
+	// ListenPort and PublicKey are the running device's, or when it is
+	// down the configuration's (zero when it sets none).
 	ListenPort uint16
 	PublicKey  noise.PublicKey
 	// Addresses are the configuration's (wg-quick's Address).
@@ -157,6 +158,9 @@ func buildTunnel(name string, c cachedConfig, hasConfig bool, dev *wgtypes.Devic
 	if f != nil {
 		if f.Interface.PrivateKey != nil {
 			t.PublicKey = f.Interface.PrivateKey.PublicKey()
+		}
+		if f.Interface.ListenPort != nil {
+			t.ListenPort = *f.Interface.ListenPort
 		}
 		for _, cp := range f.Peers {
 			p := Peer{

@@ -125,7 +125,7 @@ func TestTunnelsList(t *testing.T) {
 	if broken.ConfigErr == nil || broken.ConfigErr.Line != 2 {
 		t.Errorf("broken config: error %v, want one at line 2", broken.ConfigErr)
 	}
-	if down.Running || !down.HasConfig || down.PublicKey != self.pub || len(down.Peers) != 1 || down.Peers[0].Name != "alice" || down.Peers[0].Running {
+	if down.Running || !down.HasConfig || down.PublicKey != self.pub || down.ListenPort != 1 || len(down.Peers) != 1 || down.Peers[0].Name != "alice" || down.Peers[0].Running {
 		t.Errorf("stopped tunnel: %+v", down)
 	}
 	if !up.Running || up.ListenPort != 2 || len(up.Peers) != 1 || up.Peers[0].Name != "bob" || !up.Peers[0].InConfig || !up.Peers[0].Running {

@@ -296,10 +296,7 @@ func linkHost(listen netip.AddrPort, hosts []string) string {
 func metricsSource(m *manager.Manager) metrics.Source {
 	return metrics.SourceFunc(func(ctx context.Context) ([]metrics.Device, error) {
 		s := m.Sampler()
-		snap := s.Latest()
-		if snap == nil || time.Since(snap.Time) > 2*s.Period() {
-			snap = s.SampleNow()
-		}
+		snap := s.Recent(2 * s.Period())
 		var out []metrics.Device
 		for name, d := range snap.Devices {
 			if d == nil {
