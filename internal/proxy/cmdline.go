@@ -52,7 +52,8 @@ MaxUDPAssociations, MaxUDPAssociationsPerSource, TCPIdleTimeout in
 seconds); flags win over them.
 
 The tunnel is controlled with 'warren show NAME' through the socket
-$XDG_RUNTIME_DIR/warren/NAME.sock.
+$XDG_RUNTIME_DIR/warren/NAME.sock, or for root without XDG_RUNTIME_DIR
+/var/run/wireguard/NAME.sock, where 'wg show NAME' finds it too.
 LOG_LEVEL=verbose shows the engine's log.
 `
 

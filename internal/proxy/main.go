@@ -25,23 +25,6 @@ const (
 	exitUsage  = 2
 )
 
-// SocketDirName is the directory under $XDG_RUNTIME_DIR that holds the
-// UAPI sockets of rootless tunnels.
-const SocketDirName = "warren"
-
-// ErrNoRuntimeDir is returned by SocketDir when XDG_RUNTIME_DIR is unset.
-var ErrNoRuntimeDir = errors.New("XDG_RUNTIME_DIR is not set")
-
-// SocketDir returns $XDG_RUNTIME_DIR/warren, where rootless tunnels put
-// their UAPI sockets (as /var/run/wireguard for root's).
-func SocketDir() (string, error) {
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	if rt == "" {
-		return "", ErrNoRuntimeDir
-	}
-	return filepath.Join(rt, SocketDirName), nil
-}
-
 // Options are `warren proxy`'s command line.
 type Options struct {
 	Config   string // path of the config file
@@ -280,28 +263,4 @@ func applyFlags(s *Settings, o Options) error {
 		s.Forwards = append(s.Forwards, f)
 	}
 	return nil
-}
-
-// listenUAPI opens $XDG_RUNTIME_DIR/warren/NAME.sock: the directory mode
-// 0700 and the socket 0600, both the user's own.
-func listenUAPI(name string) (net.Listener, error) {
-	dir, err := SocketDir()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, err
-	}
-	l, err := uapi.Listen(dir, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(filepath.Join(dir, name+".sock"), 0o600); err != nil {
-		l.Close()
-		return nil, err
-	}
-	return l, nil
 }
