@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -27,6 +28,9 @@ type fixture struct {
 
 func newFixture(t *testing.T, mod func(*manager.Options)) *fixture {
 	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("the manager's Windows backend (state directory DACL, tunnel services) is not written yet")
+	}
 	store := managertest.NewStore()
 	sys := managertest.NewSystem(store, t.TempDir())
 	opts := manager.Options{System: sys, Store: store, StateDir: t.TempDir() + "/state", Argon2: cheap, SamplePeriod: time.Hour,
