@@ -195,7 +195,10 @@ func TestHandshakeWorkDoesNotBlockData(t *testing.T) {
 	connect(t, a, b)
 	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("before the flood")))
 
-	stop, _ := startFlood(t, n, netip.AddrPortFrom(b.addr, b.port), craftInitiation(t, b.pub, time.Now()), func() uint64 { return b.bind.Stats().Overflow })
+	stopFlood, _ := startFlood(t, n, netip.AddrPortFrom(b.addr, b.port), craftInitiation(t, b.pub, time.Now()), func() uint64 { return b.bind.Stats().Overflow })
+	var once sync.Once
+	stop := func() { once.Do(stopFlood) }
+	defer stop()
 	waitFor(t, "every handshake worker stuck on a cookie reply", func() bool {
 		return gate.waiting.Load() == int64(handshakeWorkers())
 	})

@@ -102,6 +102,9 @@ func TestInteropLossy(t *testing.T) {
 			}
 			i, known := sent[string(p)]
 			if !known {
+				if to.seen[string(p)] {
+					continue // a late copy of the warm-up packet, re-sent while the handshake ran
+				}
 				t.Fatalf("%v -> %v: corrupted packet %x", from.v4, to.v4, p)
 			}
 			if got[i] {

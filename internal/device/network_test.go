@@ -59,6 +59,9 @@ func TestLossyNetwork(t *testing.T) {
 		}
 		i, known := sent[string(p)]
 		if !known {
+			if b.seen[string(p)] {
+				continue // a late copy of the warm-up packet, re-sent while the handshake ran
+			}
 			t.Fatalf("corrupted packet: %x", p)
 		}
 		if got[i] {
@@ -90,6 +93,9 @@ func TestLossyNetwork(t *testing.T) {
 			}
 			i, known := sent[string(p)]
 			if !known {
+				if b.seen[string(p)] {
+					continue
+				}
 				t.Fatalf("corrupted packet: %x", p)
 			}
 			got[i] = true
