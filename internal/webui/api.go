@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -94,7 +95,7 @@ func (s *Server) apiPutConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	res, err := s.m.Update(r.Context(), name, []byte(req.Config))
+	res, err := s.m.Update(context.WithoutCancel(r.Context()), name, []byte(req.Config))
 	if err != nil {
 		writeManagerError(w, err)
 		return
@@ -116,13 +117,14 @@ type actionJSON struct {
 
 func (s *Server) apiActivate(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	res, err := s.m.Activate(r.Context(), name)
+	// A closed tab must not roll an activation back halfway.
+	res, err := s.m.Activate(context.WithoutCancel(r.Context()), name)
 	s.writeAction(w, r, "activated", name, res, err)
 }
 
 func (s *Server) apiDeactivate(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	res, err := s.m.Deactivate(r.Context(), name)
+	res, err := s.m.Deactivate(context.WithoutCancel(r.Context()), name)
 	s.writeAction(w, r, "deactivated", name, res, err)
 }
 
@@ -145,7 +147,7 @@ func (s *Server) writeAction(w http.ResponseWriter, r *http.Request, verb, name 
 
 func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	out, err := s.m.Delete(r.Context(), name)
+	out, err := s.m.Delete(context.WithoutCancel(r.Context()), name)
 	if err != nil {
 		writeManagerError(w, err)
 		return

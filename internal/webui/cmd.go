@@ -239,9 +239,12 @@ func serve(ctx context.Context, prog string, opts options, stdout io.Writer) err
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		// Longer than an activation may take; event streams move their
+		// own deadline before each write.
+		WriteTimeout:   3 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       nil,
 	}
 	errs := make(chan error, 2)
 	go func() { errs <- hs.Serve(l) }()
