@@ -51,6 +51,11 @@ section (MaxConns, MaxConnsPerSource, MaxUDPFlows, MaxUDPFlowsPerSource,
 MaxUDPAssociations, MaxUDPAssociationsPerSource, TCPIdleTimeout in
 seconds); flags win over them.
 
+A connection through a peer that has not completed a handshake fails
+after %[9]v (its name lookup included) with the reason: the client is told
+the tunnel's peer has not answered, the log names the peer and how many
+handshakes were tried. Any other connection may take up to %[10]v.
+
 The tunnel is controlled with 'warren show NAME' through the socket
 $XDG_RUNTIME_DIR/warren/NAME.sock, or for root without XDG_RUNTIME_DIR
 /var/run/wireguard/NAME.sock, where 'wg show NAME' finds it too.
@@ -61,7 +66,7 @@ LOG_LEVEL=verbose shows the engine's log.
 func helpText(prog string) string {
 	d := DefaultLimits()
 	return fmt.Sprintf(usageText, prog, d.Conns, d.ConnsPerSource, d.UDPFlows, d.UDPFlowsPerSource,
-		d.Associations, d.AssociationsPerSource, durationText(d.TCPIdle))
+		d.Associations, d.AssociationsPerSource, durationText(d.TCPIdle), DefaultHandshakeWait, DefaultDialTimeout)
 }
 
 // usageLine is the help's first line.

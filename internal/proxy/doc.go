@@ -11,6 +11,9 @@
 // WireGuard's. Every server stops its goroutines and connections on Close,
 // and holds no more than its Limiter allows (connections, UDP flows and
 // associations, in all and per client address), with copy buffers taken
-// from pools only while data moves. What clients are told of a failure
-// names no peer key or endpoint; the log does.
+// from pools only while data moves. A connection through a peer that has
+// no session fails after a short handshake wait (3 s) rather than the
+// dial timeout, saying that the peer has not answered a handshake and how
+// many were tried (counted at the Bind, as they leave). What clients are
+// told of a failure names no peer key or endpoint; the log does.
 package proxy

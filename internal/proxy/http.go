@@ -143,7 +143,7 @@ func (s *HTTPServer) connect(w http.ResponseWriter, r *http.Request) {
 	}
 	up, err := s.Net.DialContext(r.Context(), "tcp", target)
 	if err != nil {
-		s.logf("http %s: CONNECT %s: %v", r.RemoteAddr, target, err)
+		s.logf("http %s: CONNECT: %s", r.RemoteAddr, dialFailure(target, err))
 		http.Error(w, "warren proxy: "+clientReason(err), http.StatusBadGateway)
 		return
 	}

@@ -393,7 +393,7 @@ func (s *SOCKS5Server) connect(c net.Conn, br *bufio.Reader, req socksRequest) {
 	up, err := s.Net.DialContext(context.Background(), "tcp", req.Addr.String())
 	if err != nil {
 		writeReply(c, replyCode(err), netip.AddrPort{})
-		s.logf("socks5 %v: connect %v: %v", c.RemoteAddr(), req.Addr, err)
+		s.logf("socks5 %v: CONNECT: %s", c.RemoteAddr(), dialFailure(req.Addr.String(), err))
 		return
 	}
 	if !s.t.add(up) {

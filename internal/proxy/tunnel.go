@@ -12,85 +12,24 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/clock"
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/netstack"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
 
-// DefaultDialTimeout bounds a connection through the tunnel: long enough
-// for a second handshake attempt (REKEY_TIMEOUT is 5 s), short enough that
-// a dead peer reaches the client as an error, not a hang.
+// DefaultDialTimeout bounds a connection through the tunnel to a peer that
+// has a session: long enough for a slow destination, short enough that a
+// silent one reaches the client as an error, not a hang.
 const DefaultDialTimeout = 12 * time.Second
 
-// handshakeStale is how old a handshake may be before the peer counts as
-// unreachable when a connection fails (REJECT_AFTER_TIME).
-const handshakeStale = 180 * time.Second
-
-// Reasons a connection through the tunnel fails; DialError wraps one.
-var (
-	// ErrNoRoute: no peer's AllowedIPs cover the destination.
-	ErrNoRoute = errors.New("no peer's AllowedIPs cover the destination")
-	// ErrNoHandshake: the peer for the destination has not completed a
-	// handshake recently (down, wrong key, or endpoint unreachable).
-	ErrNoHandshake = errors.New("handshake with the peer has not completed")
-	// ErrRefused: the destination answered with a reset.
-	ErrRefused = errors.New("connection refused")
-	// ErrTimeout: the tunnel is up but the destination did not answer.
-	ErrTimeout = errors.New("connection timed out")
-	// ErrResolve: the name could not be resolved through the tunnel's DNS.
-	ErrResolve = errors.New("name not resolved")
-)
-
-// DialError says why a connection through the tunnel failed, naming the
-// peer when there is one. errors.Is matches its Reason.
-type DialError struct {
-	Network, Address string
-	// Peer is the public key (base64) of the peer the destination routes
-	// to, "" if none; Endpoint is that peer's endpoint, if known.
-	Peer, Endpoint string
-	Reason         error // one of ErrNoRoute, ErrNoHandshake, ...
-	Err            error // the underlying error, if any
-}
-
-func (e *DialError) Error() string {
-	s := fmt.Sprintf("dial %s %s: %v", e.Network, e.Address, e.Reason)
-	if e.Peer != "" {
-		s += " (peer " + e.Peer
-		if e.Endpoint != "" {
-			s += " at " + e.Endpoint
-		}
-		s += ")"
-	}
-	if e.Err != nil && !errors.Is(e.Err, e.Reason) {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-func (e *DialError) Unwrap() []error { return []error{e.Reason, e.Err} }
-
-// Public is what a client of the proxy may be told: the destination it
-// asked for and the reason, never the peer's public key or real endpoint
-// (Error, for the operator's log, names them).
-func (e *DialError) Public() string {
-	return fmt.Sprintf("dial %s %s: %v", e.Network, e.Address, e.Reason)
-}
-
-// clientReason turns an error from the tunnel into text for a client of
-// the proxy: a DialError's Public form, or a generic reason. The details
-// belong in the log.
-func clientReason(err error) string {
-	var de *DialError
-	var ne net.Error
-	switch {
-	case errors.As(err, &de):
-		return de.Public()
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "the connection through the tunnel timed out"
-	}
-	return "the connection through the tunnel failed"
-}
+// DefaultHandshakeWait bounds how long a connection (its name lookup
+// included) waits for a handshake with a peer that has no session. A peer
+// that answers does so within a round trip of the engine's first
+// initiation, and the engine's next try is REKEY_TIMEOUT (5 s) later:
+// waiting longer would rarely help and would leave the client hanging.
+const DefaultHandshakeWait = 3 * time.Second
 
 // Tunnel is a WireGuard engine on a userspace stack: the rootless
 // counterpart of an interface brought up by wg-quick.
@@ -99,9 +38,12 @@ type Tunnel struct {
 	Net *netstack.Device
 	Dev *device.Device
 
-	resolver    *netstack.Resolver
-	dns         []netip.Addr
-	dialTimeout time.Duration
+	resolver      *netstack.Resolver
+	dns           []netip.Addr
+	dialTimeout   time.Duration
+	handshakeWait time.Duration
+	clock         clock.Clock
+	initiations   *initiationLog
 }
 
 // TunnelOptions configure OpenTunnel.
@@ -115,6 +57,13 @@ type TunnelOptions struct {
 	// DialTimeout bounds connections through the tunnel; 0 means
 	// DefaultDialTimeout.
 	DialTimeout time.Duration
+	// HandshakeWait bounds how long a connection waits for a handshake
+	// with a peer that has no session; 0 means DefaultHandshakeWait.
+	HandshakeWait time.Duration
+	// Clock is the engine's clock and the one HandshakeWait is measured
+	// on; nil is the real one. (Tests drive the engine's handshake
+	// retries and the wait with a clock.Manual.)
+	Clock clock.Clock
 }
 
 // OpenTunnel starts an engine on a new userspace stack, configured from f
@@ -133,11 +82,16 @@ func OpenTunnel(ctx context.Context, f *conf.File, opts TunnelOptions) (*Tunnel,
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
 	ns, err := netstack.New(netstack.Options{Addresses: addrs, MTU: f.Interface.MTU, Name: opts.Name})
 	if err != nil {
 		return nil, err
 	}
-	dev, err := device.New(ns, bind.NewStd(), device.Options{Logger: opts.Logger})
+	initiations := newInitiationLog(clk.Now)
+	dev, err := device.New(ns, countingBind{Bind: bind.NewStd(), log: initiations}, device.Options{Logger: opts.Logger, Clock: clk})
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("start engine: %w", err)
@@ -151,14 +105,20 @@ func OpenTunnel(ctx context.Context, f *conf.File, opts TunnelOptions) (*Tunnel,
 		return nil, fmt.Errorf("bring engine up: %w", err)
 	}
 	t := &Tunnel{
-		Net:         ns,
-		Dev:         dev,
-		dns:         slices.Clone(f.Interface.DNS),
-		resolver:    ns.Resolver(f.Interface.DNS),
-		dialTimeout: opts.DialTimeout,
+		Net:           ns,
+		Dev:           dev,
+		dns:           slices.Clone(f.Interface.DNS),
+		resolver:      ns.Resolver(f.Interface.DNS),
+		dialTimeout:   opts.DialTimeout,
+		handshakeWait: opts.HandshakeWait,
+		clock:         clk,
+		initiations:   initiations,
 	}
 	if t.dialTimeout == 0 {
 		t.dialTimeout = DefaultDialTimeout
+	}
+	if t.handshakeWait == 0 {
+		t.handshakeWait = DefaultHandshakeWait
 	}
 	return t, nil
 }
@@ -171,18 +131,28 @@ func (t *Tunnel) Close() error { return t.Dev.Close() }
 // search domain of the host and no hosts file apply to them.
 func (t *Tunnel) Resolver() *netstack.Resolver { return t.resolver }
 
+// errNoFamily: a name resolved only to addresses of a family the stack
+// does not have.
+var errNoFamily = errors.New("no address of the tunnel's families")
+
 // LookupAddr resolves host (an IP literal or a name, through the tunnel's
 // DNS) to one address, preferring the families the stack has.
 func (t *Tunnel) LookupAddr(ctx context.Context, host string) (netip.Addr, error) {
+	a, err := t.lookup(ctx, host)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("resolve %q: %w: %w", host, ErrResolve, err)
+	}
+	return a, nil
+}
+
+// lookup is LookupAddr with the resolver's own errors.
+func (t *Tunnel) lookup(ctx context.Context, host string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return a.Unmap(), nil
 	}
-	if len(t.dns) == 0 {
-		return netip.Addr{}, fmt.Errorf("resolve %q: %w: %w", host, ErrResolve, netstack.ErrNoDNS)
-	}
 	addrs, err := t.resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("resolve %q: %w: %w", host, ErrResolve, err)
+		return netip.Addr{}, err
 	}
 	var v4, v6 bool
 	for _, a := range t.Net.Addresses() {
@@ -193,12 +163,14 @@ func (t *Tunnel) LookupAddr(ctx context.Context, host string) (netip.Addr, error
 			return a, nil
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("resolve %q: %w: no address of the tunnel's families", host, ErrResolve)
+	return netip.Addr{}, errNoFamily
 }
 
 // DialContext connects through the tunnel to address ("host:port"; host
 // may be a name, resolved through the tunnel's DNS) over "tcp" or "udp".
-// It gives up after the dial timeout; failures are *DialError.
+// It gives up after the dial timeout or, when the peer it needs (the
+// destination's, or the DNS servers' for a name) has no session, after
+// the handshake wait; failures are *DialError.
 func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	host, portText, err := net.SplitHostPort(address)
 	if err != nil {
@@ -210,18 +182,51 @@ func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.dialTimeout)
 	defer cancel()
-	a, err := t.LookupAddr(ctx, host)
+	waitUntil := t.clock.Now().Add(t.handshakeWait)
+	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return nil, &DialError{Network: network, Address: address, Reason: ErrResolve, Err: err}
+		if a, err = t.resolve(ctx, network, address, host, waitUntil); err != nil {
+			return nil, err
+		}
 	}
-	return t.DialAddr(ctx, network, netip.AddrPortFrom(a, uint16(port)))
+	return t.dial(ctx, network, netip.AddrPortFrom(a.Unmap(), uint16(port)), waitUntil)
 }
 
-// DialAddr connects through the tunnel to dst over "tcp" or "udp".
+// DialAddr connects through the tunnel to dst over "tcp" or "udp", within
+// the dial timeout and, if dst's peer has no session, the handshake wait.
 func (t *Tunnel) DialAddr(ctx context.Context, network string, dst netip.AddrPort) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.dialTimeout)
 	defer cancel()
-	peer, local := t.peerFor(dst.Addr())
+	return t.dial(ctx, network, dst, t.clock.Now().Add(t.handshakeWait))
+}
+
+// resolve looks host up for a dial to address. If the lookup gets no
+// answer and no DNS server's peer has a session, the DialError says so.
+func (t *Tunnel) resolve(ctx context.Context, network, address, host string, waitUntil time.Time) (netip.Addr, error) {
+	st := t.Dev.State()
+	var peers []*wgtypes.Peer
+	for _, s := range t.dns {
+		if p, _ := peerFor(st, t.Net.Addresses(), s); p != nil {
+			peers = append(peers, p)
+		}
+	}
+	ctx, stop := t.awaitHandshake(ctx, peers, waitUntil)
+	defer stop()
+	a, err := t.lookup(ctx, host)
+	if err == nil {
+		return a, nil
+	}
+	de := &DialError{Network: network, Address: address, Reason: ErrResolve, Err: withoutLookup(err, host)}
+	if errors.Is(err, netstack.ErrDNSServer) {
+		de.DNSServer, de.Handshake = t.dnsHandshakeError()
+	}
+	return netip.Addr{}, de
+}
+
+// dial connects to dst, failing once waitUntil passes if dst's peer has
+// no session by then.
+func (t *Tunnel) dial(ctx context.Context, network string, dst netip.AddrPort, waitUntil time.Time) (net.Conn, error) {
+	peer, local := peerFor(t.Dev.State(), t.Net.Addresses(), dst.Addr())
 	if peer == nil && !local {
 		return nil, &DialError{Network: network, Address: dst.String(), Reason: ErrNoRoute}
 	}
@@ -229,16 +234,21 @@ func (t *Tunnel) DialAddr(ctx context.Context, network string, dst netip.AddrPor
 	var err error
 	switch network {
 	case "tcp", "tcp4", "tcp6":
+		if peer != nil {
+			var stop func()
+			ctx, stop = t.awaitHandshake(ctx, []*wgtypes.Peer{peer}, waitUntil)
+			defer stop()
+		}
 		c, err = t.Net.DialTCP(ctx, dst)
 	case "udp", "udp4", "udp6":
-		c, err = t.Net.DialUDP(dst)
+		c, err = t.Net.DialUDP(dst) // nothing to wait for: no datagram is sent
 	default:
 		return nil, &DialError{Network: network, Address: dst.String(), Reason: net.UnknownNetworkError(network)}
 	}
 	if err == nil {
 		return c, nil
 	}
-	de := &DialError{Network: network, Address: dst.String(), Err: err}
+	de := &DialError{Network: network, Address: dst.String(), Err: innermost(err)}
 	if peer != nil {
 		de.Peer = peer.PublicKey.String()
 		if peer.Endpoint.IsValid() {
@@ -246,27 +256,29 @@ func (t *Tunnel) DialAddr(ctx context.Context, network string, dst netip.AddrPor
 		}
 	}
 	// A refusal proves the path works; otherwise blame the handshake if
-	// there has been none lately.
+	// the peer has no session.
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		de.Reason = ErrRefused
-	case peer != nil && (peer.LastHandshakeTime.IsZero() || time.Since(peer.LastHandshakeTime) > handshakeStale):
-		de.Reason = ErrNoHandshake
+	case peer != nil:
+		de.Reason = ErrTimeout
+		if hs := t.handshakeError(peer.PublicKey.String()); hs != nil {
+			de.Reason, de.Handshake = ErrNoHandshake, hs
+		}
 	default:
 		de.Reason = ErrTimeout
 	}
 	return nil, de
 }
 
-// peerFor returns the peer dst routes to, or local=true if dst is the
-// stack's own address.
-func (t *Tunnel) peerFor(dst netip.Addr) (peer *wgtypes.Peer, local bool) {
+// peerFor returns the peer of st that dst routes to, or local=true if dst
+// is one of the stack's own addresses.
+func peerFor(st *wgtypes.Device, own []netip.Addr, dst netip.Addr) (peer *wgtypes.Peer, local bool) {
 	dst = dst.Unmap()
-	if slices.Contains(t.Net.Addresses(), dst) {
+	if slices.Contains(own, dst) {
 		return nil, true
 	}
 	best := -1
-	st := t.Dev.State()
 	for i := range st.Peers {
 		for _, p := range st.Peers[i].AllowedIPs {
 			if p.Contains(dst) && p.Bits() > best {
