@@ -311,6 +311,12 @@ func TestSave(t *testing.T) {
 	b := binaries(t)
 	tp := newTopo(t, true)
 	path := tp.conf(t, "MTU = 1380\nSaveConfig = true\nPostUp = echo up %i", "10.99.0.0/24", "")
+	// The server's peer gets a name, which save must keep.
+	if data, err := os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(path, []byte(strings.Replace(string(data), "[Peer]\n", "# Name = the server\n[Peer]\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := tp.run(nil, b.warren, "up", path); err != nil {
 		t.Fatalf("warren up: %v\n%s", err, out)
 	}
@@ -347,6 +353,9 @@ func TestSave(t *testing.T) {
 			t.Fatalf("%s: saved file does not parse: %v\n%s", when, err, data)
 		}
 		in := f.Interface
+		if !slices.ContainsFunc(f.Peers, func(p conf.Peer) bool { return p.Name == "the server" }) {
+			t.Errorf("%s: the server peer's name was lost", when)
+		}
 		if len(f.Peers) != 2 || !slices.ContainsFunc(f.Peers, func(p conf.Peer) bool { return p.PublicKey.String() == newPeer }) {
 			t.Errorf("%s: saved peers %+v, want the original and %s", when, f.Peers, newPeer)
 		}

@@ -62,6 +62,9 @@ func (e *env) saveConfig(c *config, dev *wgtypes.Device, st *state) error {
 	f.Interface.PreUp, f.Interface.PostUp = in.PreUp, in.PostUp
 	f.Interface.PreDown, f.Interface.PostDown = in.PreDown, in.PostDown
 
+	// Peer names (# Name = ... above [Peer]) are the file's, not the
+	// device's: keep them for the peers still there.
+	conf.KeepNames(f, c.File)
 	var b bytes.Buffer
 	if err := conf.Write(&b, f); err != nil {
 		return fmt.Errorf("could not write configuration file %s: %w", c.Path, err)
