@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -42,10 +43,10 @@ func TestMainCommandLine(t *testing.T) {
 		{[]string{"-bogus", cfg}, "unknown flag -bogus"},
 		{[]string{"---socks5", "1080", cfg}, "unknown flag ---socks5"},
 		{[]string{"--socks5"}, "--socks5 needs a value (ADDR)"},
-		{[]string{cfg, "--socks5"}, "--socks5 comes after CONFIG " + `"` + cfg + `"` + ": flags go before it"},
+		{[]string{cfg, "--socks5"}, "--socks5 comes after CONFIG " + strconv.Quote(cfg) + ": flags go before it"},
 		{[]string{cfg, "--socks5", "1080"}, "--socks5 comes after CONFIG"},
 		{[]string{cfg, "-socks5=1080"}, "-socks5 comes after CONFIG"},
-		{[]string{cfg, "other.conf"}, `one CONFIG only: "other.conf" follows ` + `"` + cfg + `"`},
+		{[]string{cfg, "other.conf"}, `one CONFIG only: "other.conf" follows ` + strconv.Quote(cfg)},
 		{[]string{"--", cfg, "--http"}, `one CONFIG only: "--http" follows`},
 		{[]string{"--max-conns", "lots", cfg}, `--max-conns "lots": not a count (a whole number; 0 for no cap)`},
 		{[]string{"--max-conns-per-source", "-1", cfg}, `--max-conns-per-source "-1": not a count`},
