@@ -262,6 +262,7 @@ func (m *Manager) Delete(ctx context.Context, name string) (out string, err erro
 		return out, err
 	}
 	m.forget(name)
+	m.dropClients(name)
 	m.Logf(LogTagTunnel, "deleted %s", name)
 	return out, nil
 }

@@ -65,6 +65,8 @@ type Manager struct {
 	recorder           *recorder
 	unsubscribeHistory func()
 
+	clients *clientState // clients.go
+
 	cancel    context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
@@ -145,6 +147,7 @@ func New(opts Options) (*Manager, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	m.startClients(ctx)
 	go func() {
 		defer close(m.done)
 		m.sampler.run(ctx)
@@ -158,6 +161,7 @@ func (m *Manager) Close() error {
 	m.closeOnce.Do(func() {
 		m.cancel()
 		<-m.done
+		m.stopClients()
 		var errs []error
 		if m.recorder != nil {
 			m.unsubscribeHistory()
