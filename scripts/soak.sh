@@ -36,7 +36,11 @@
 #   REKEY_TIMEOUT + jitter + 1 s of measurement; RSS within ±10% between
 #   warm-up and the end, threads and open files too (or ±2); every UAPI set
 #   and syncconf accepted and the configuration read back as set; no ERROR,
-#   panic or race line in either daemon's log.
+#   panic or race line in either daemon's log, and no handshake retried
+#   (REKEY_TIMEOUT expiring) after its response had arrived.
+# The soak's own processes run at the daemons' priority: on a busy machine
+# the table also shows how long the sender itself was paused, to tell a
+# starved soak from a stalled tunnel.
 # The exit status is 0 only if every criterion passed.
 #
 # Usage (root):  scripts/soak.sh [--minutes N]     (default 30; N may be a

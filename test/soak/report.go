@@ -122,6 +122,15 @@ func reportMain(args []string, w io.Writer) (bool, error) {
 			res += "; first: " + first
 		}
 		rows = append(rows, row{"daemon " + name + " log: no errors", res, n == 0})
+		n, first, err = spuriousRetries(path)
+		if err != nil {
+			return false, err
+		}
+		res = fmt.Sprintf("%d retries of a handshake already answered", n)
+		if n > 0 {
+			res += "; first: " + first
+		}
+		rows = append(rows, row{"daemon " + name + " log: retries only unanswered", res, n == 0})
 	}
 	if *stopsF != "" {
 		stops, err := stopRows(*stopsF)
@@ -180,8 +189,9 @@ func trafficRows(s *sendReport, r *recvReport) []row {
 	udp := fmt.Sprintf("sent %d, received %d, lost %d (%.3f%%, limit %.1f%%), duplicated %d, altered %d, reordered %d",
 		s.UDPSent, r.UDPReceived, lost, 100*lossShare, 100*maxProbeLoss, r.UDPDuplicates, r.UDPCorrupt, r.UDPReordered)
 	gap := max(r.TCPMaxGap, r.UDPMaxGap)
-	gapRes := fmt.Sprintf("TCP %s (at %s), UDP probes %s (at %s); limit REKEY_TIMEOUT %s",
-		r.TCPMaxGap.Round(time.Millisecond), clock(r.TCPMaxGapAt), r.UDPMaxGap.Round(time.Millisecond), clock(r.UDPMaxGapAt), maxDataGap)
+	gapRes := fmt.Sprintf("TCP %s (at %s), UDP probes %s (at %s); limit REKEY_TIMEOUT %s; the sender itself paused up to %s (at %s)",
+		r.TCPMaxGap.Round(time.Millisecond), clock(r.TCPMaxGapAt), r.UDPMaxGap.Round(time.Millisecond), clock(r.UDPMaxGapAt), maxDataGap,
+		s.SendMaxPause.Round(time.Millisecond), clock(s.SendMaxPauseAt))
 	return []row{
 		{"TCP stream: every byte accounted for", tcp, tcpOK},
 		{"UDP probes: none altered or duplicated", udp, udpOK},
@@ -337,4 +347,45 @@ func stopRows(path string) ([]row, error) {
 		return nil, errors.New(path + ": empty")
 	}
 	return rows, nil
+}
+
+// The log lines of the handshake's retransmission (timers.go, handshake.go).
+var (
+	peerTag     = regexp.MustCompile(`peer\([^)]*\)`)
+	sentInit    = "Sending handshake initiation"
+	gotResponse = "Received handshake response"
+	retrying    = "Handshake did not complete after"
+)
+
+// spuriousRetries counts handshake retransmissions (REKEY_TIMEOUT expiring)
+// of a peer whose last initiation was answered: the protocol retries only a
+// handshake that got no response, so such a retry means the retransmission
+// timer was left running after the handshake completed.
+func spuriousRetries(path string) (int, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	answered := map[string]bool{}
+	n, first := 0, ""
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		peer := peerTag.FindString(line)
+		switch {
+		case peer == "":
+		case strings.Contains(line, sentInit):
+			answered[peer] = false
+		case strings.Contains(line, gotResponse):
+			answered[peer] = true
+		case strings.Contains(line, retrying) && answered[peer]:
+			if n == 0 {
+				first = line
+			}
+			n++
+		}
+	}
+	return n, first, sc.Err()
 }

@@ -186,3 +186,25 @@ func TestModelInvariants(t *testing.T) {
 		t.Fatalf("diff of a lost prefix = %v", d)
 	}
 }
+
+func TestSpuriousRetries(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "log")
+	log := `DEBUG: (wg0) 2026/12/03 21:57:52 peer(MCmG…VDU=) - Sending handshake initiation
+DEBUG: (wg0) 2026/12/03 21:57:52 peer(MCmG…VDU=) - Received handshake response
+DEBUG: (wg0) 2026/12/03 21:57:52 peer(MCmG…VDU=) - Keypair 4257556062 created
+DEBUG: (wg0) 2026/12/03 21:57:57 peer(MCmG…VDU=) - Handshake did not complete after 5s, retrying (try 2)
+DEBUG: (wg0) 2026/12/03 21:57:57 peer(MCmG…VDU=) - Sending handshake initiation
+DEBUG: (wg0) 2026/12/03 21:57:57 peer(xxxx…yyy=) - Sending handshake initiation
+DEBUG: (wg0) 2026/12/03 21:58:02 peer(xxxx…yyy=) - Handshake did not complete after 5s, retrying (try 2)
+DEBUG: (wg0) 2026/12/03 21:58:02 peer(MCmG…VDU=) - Handshake did not complete after 5s, retrying (try 3)
+`
+	if err := os.WriteFile(p, []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Only the first retry follows an answered initiation; the other two
+	// retry initiations nothing answered.
+	n, first, err := spuriousRetries(p)
+	if err != nil || n != 1 || !strings.Contains(first, "21:57:57 peer(MCmG") {
+		t.Fatalf("spuriousRetries = %d, %q, %v; want the 21:57:57 retry alone", n, first, err)
+	}
+}

@@ -88,6 +88,10 @@ type sendReport struct {
 	TCPComplete bool   // the receiver echoed the same count and hash
 	TCPError    string `json:",omitempty"`
 	UDPSent     uint64
+	// The sender's own longest pause between two probes: a machine too
+	// busy to run the soak shows here, not as a fault of the tunnel.
+	SendMaxPause   time.Duration
+	SendMaxPauseAt time.Time
 }
 
 // recvReport is what `soak recv` writes.
@@ -141,7 +145,7 @@ func sendMain(args []string) error {
 	rep := sendReport{Start: time.Now()}
 	stop := rep.Start.Add(*dur)
 	var wg sync.WaitGroup
-	wg.Go(func() { rep.UDPSent = sendProbes(uconn, *pps, stop) })
+	wg.Go(func() { rep.UDPSent, rep.SendMaxPause, rep.SendMaxPauseAt = sendProbes(uconn, *pps, stop) })
 
 	h := sha256.New()
 	werr := sendStream(conn, h, *rate, stop, &rep.TCPBytes)
@@ -203,13 +207,16 @@ func awaitEcho(conn *net.TCPConn, n int64, sum string) error {
 	return nil
 }
 
-// sendProbes sends pps probes a second until stop; returns how many.
-func sendProbes(c net.Conn, pps int, stop time.Time) uint64 {
+// sendProbes sends pps probes a second until stop; returns how many, and
+// the longest time between two of them.
+func sendProbes(c net.Conn, pps int, stop time.Time) (uint64, time.Duration, time.Time) {
 	var b [probeLen]byte
 	var seq uint64
+	var gaps gapMeter
 	start := time.Now()
 	interval := time.Second / time.Duration(pps)
-	for time.Now().Before(stop) {
+	for now := start; now.Before(stop); now = time.Now() {
+		gaps.event(now)
 		makeProbe(b[:], seq)
 		// A send error (no route while the tunnel is down, a full
 		// buffer) is a datagram lost, which the receiver counts.
@@ -217,7 +224,7 @@ func sendProbes(c net.Conn, pps int, stop time.Time) uint64 {
 		seq++
 		time.Sleep(time.Until(start.Add(time.Duration(seq) * interval)))
 	}
-	return seq
+	return seq, gaps.maxGap, gaps.maxAt
 }
 
 func recvMain(args []string) error {
