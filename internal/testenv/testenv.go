@@ -1,10 +1,19 @@
-// Package testenv is test support shared by warren's packages: it decides
-// what a test does when the machine lacks something it needs (root, TUN,
-// network namespaces, a tool). On a developer's machine such a test skips
-// with a message saying what is missing; in CI (the CI environment
-// variable set, as .ci/run runs) it fails instead, because CI installs
-// everything the tests need and a skip there would let a green run prove
-// less than it seems.
+// Package testenv is test support shared by warren's packages.
+//
+// It decides what a test does when the machine lacks something it needs
+// (root, TUN, network namespaces, a tool). On a developer's machine such a
+// test skips with a message saying what is missing; in CI (the CI
+// environment variable set, as .ci/run runs) it fails instead, because CI
+// installs everything the tests need and a skip there would let a green
+// run prove less than it seems.
+//
+// It also holds the set-up tests repeat across packages: the check that a
+// test leaves no goroutine running (CheckGoroutines, CheckGoroutinesIn),
+// servers that run until the test ends and must then stop cleanly (Serve,
+// ServeConns, ServePackets), and running the test binary as an
+// unprivileged user (AsNobody). Network namespaces are internal/netnstest's;
+// the reference implementation, run on a simulated network, is
+// internal/netsim/wgref's.
 //
 // It imports only the standard library and is imported only by tests.
 package testenv
