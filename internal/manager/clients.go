@@ -307,7 +307,7 @@ func (m *Manager) AddClient(ctx context.Context, tunnel string, req NewClient) (
 	newData := appendPeerBlock(data, block)
 	defer clear(newData)
 	nf, err := parseConfig(tunnel, newData)
-	if err != nil || len(nf.Peers) != len(f.Peers)+1 || !reflect.DeepEqual(nf.Peers[:len(f.Peers)], f.Peers) ||
+	if err != nil || len(nf.Peers) != len(f.Peers)+1 || !samePeers(nf.Peers[:len(f.Peers)], f.Peers) ||
 		nf.Peers[len(f.Peers)].PublicKey != pub || !reflect.DeepEqual(nf.Interface, f.Interface) {
 		return nil, nil, fmt.Errorf("add client to %s: %w", tunnel, errPeerText)
 	}
@@ -624,7 +624,7 @@ func (m *Manager) EnableClient(ctx context.Context, tunnel string, pub noise.Pub
 	newData := appendPeerBlock(data, block)
 	defer clear(newData)
 	nf, err := parseConfig(tunnel, newData)
-	if err != nil || len(nf.Peers) != len(f.Peers)+1 || !reflect.DeepEqual(nf.Peers[:len(f.Peers)], f.Peers) || nf.Peers[len(f.Peers)].PublicKey != pub {
+	if err != nil || len(nf.Peers) != len(f.Peers)+1 || !samePeers(nf.Peers[:len(f.Peers)], f.Peers) || nf.Peers[len(f.Peers)].PublicKey != pub {
 		return nil, fmt.Errorf("enable client %s of %s: %w", pub, tunnel, errPeerText)
 	}
 	var cfg *wgtypes.Config

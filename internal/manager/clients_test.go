@@ -272,6 +272,26 @@ func TestAddClientNotAServer(t *testing.T) {
 	if !errors.Is(err, manager.ErrSubnetFull) || !strings.Contains(err.Error(), "10.8.0.0/30") {
 		t.Errorf("full /30: %v", err)
 	}
+	// A tunnel without peers yet: the first client is its first section.
+	alone := "[Interface]\nPrivateKey = " + self.priv.Base64() + "\nListenPort = 51820\nAddress = 10.9.0.1/31"
+	f.m.Import("wg2", []byte(alone))
+	f.m.SetClientSettings("wg2", s)
+	c, cfg, err := f.m.AddClient(context.Background(), "wg2", manager.NewClient{Name: "first"})
+	if err != nil || c.Addresses[0] != netip.MustParsePrefix("10.9.0.0/32") {
+		t.Fatalf("first client of a tunnel without peers: %+v %v", c, err)
+	}
+	cfg.Zero()
+	data, _ := f.store.Read("wg2")
+	if !strings.HasPrefix(string(data), alone+"\n\n# Name = first\n[Peer]\n") {
+		t.Errorf("file:\n%s", data)
+	}
+	if _, _, err = f.m.AddClient(context.Background(), "wg2", manager.NewClient{Name: "second"}); !errors.Is(err, manager.ErrSubnetFull) {
+		t.Errorf("full /31: %v", err)
+	}
+	_, _, err = f.m.AddClient(context.Background(), "wg1", manager.NewClient{Name: "x"})
+	if !errors.Is(err, manager.ErrSubnetFull) || !strings.Contains(err.Error(), "10.8.0.0/30") {
+		t.Errorf("full /30: %v", err)
+	}
 }
 
 func TestClientSettings(t *testing.T) {

@@ -205,8 +205,22 @@ func removePeerBlock(data []byte, pub noise.PublicKey) (out []byte, removed stri
 			want = append(want, p)
 		}
 	}
-	if !reflect.DeepEqual(after.Interface, before.Interface) || !reflect.DeepEqual(after.Peers, want) {
+	if !reflect.DeepEqual(after.Interface, before.Interface) || !samePeers(after.Peers, want) {
 		return nil, "", errPeerText
 	}
 	return out, text.String(), nil
+}
+
+// samePeers reports whether a and b list equal peers in the same order
+// (nil and empty alike).
+func samePeers(a, b []conf.Peer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !reflect.DeepEqual(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }

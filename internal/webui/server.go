@@ -42,6 +42,7 @@ type Server struct {
 	argon    chan struct{} // bounds concurrent password checks
 	streams  atomic.Int32
 	handler  http.Handler
+	links    *oneTimeLinks // clients' one-time links (clients.go)
 }
 
 // New makes a Server.
@@ -75,6 +76,7 @@ func New(opts Options) (*Server, error) {
 		sessions: newSessions(now, opts.SessionIdle, opts.SessionMax),
 		limiter:  newLimiter(now),
 		argon:    make(chan struct{}, 2),
+		links:    newOneTimeLinks(now),
 	}
 	s.handler = s.securityHeaders(s.checkHost(s.checkCrossOrigin(requireJSON(s.routes()))))
 	return s, nil
@@ -120,5 +122,6 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/tunnels/{name}/history", s.apiAuth(s.apiHistory))
 	mux.Handle("GET /api/log", s.apiAuth(s.apiLog))
 	mux.Handle("GET /api/events", s.apiAuth(s.apiEvents))
+	s.clientRoutes(mux)
 	return mux
 }
