@@ -35,8 +35,8 @@ func handshakeWorkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 // queue, so datagrams sent without knowing the key can neither crowd out
 // real handshakes nor put the device under load.
 func (d *Device) queueHandshake(msg []byte, ep bind.Endpoint) {
-	if !handshakeShape(msg) {
-		return
+	if !handshakeShape(msg) || len(d.hsQ) == cap(d.hsQ) {
+		return // malformed, or no room: not worth a MAC
 	}
 	if msg[0] != wire.TypeCookieReply {
 		checker := d.checker.Load()
