@@ -16,10 +16,14 @@ import (
 
 // TestMain lets the test binary be a tunnel service: the service manager
 // starts it as "TEST.exe service run NAME", and it then runs the real run
-// loop with a fake Tunnel that leaves marks in markDir.
+// loop with a fake Tunnel that leaves marks in markDir; as "TEST.exe
+// manager run ..." it is the manager service with a fake manager.
 func TestMain(m *testing.M) {
 	if len(os.Args) >= 3 && os.Args[1] == "service" && os.Args[2] == "run" {
 		os.Exit(Main("warren", os.Args[1:], Options{NewTunnel: newMarkTunnel}, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) >= 3 && os.Args[1] == "manager" && os.Args[2] == "run" {
+		os.Exit(ManagerMain("warren manager", os.Args[2:], testManagerOptions, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
