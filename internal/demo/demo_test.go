@@ -7,30 +7,12 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/warren-vpn/warren/internal/testenv"
 )
 
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines left (had %d):\n%s", runtime.NumGoroutine(), before, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
-
 func TestDemo(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	var out, errOut bytes.Buffer
 	if code := Main("warren demo", []string{"--size", "8"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())

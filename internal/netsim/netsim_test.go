@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"runtime"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -13,25 +12,8 @@ import (
 
 	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/clock"
+	"github.com/warren-vpn/warren/internal/testenv"
 )
-
-// checkGoroutines fails t if, after the test, more goroutines run than before.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(2 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("leaked goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
 
 var (
 	addrA = netip.MustParseAddr("10.0.0.1")
@@ -92,7 +74,7 @@ func recvAll(t *testing.T, fn bind.ReceiveFunc, batch int, want int, timeout tim
 }
 
 func TestDelivery(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := New(Options{})
 	defer n.Close()
 	a, b := n.NewBind(addrA), n.NewBind(addrB)
@@ -193,7 +175,7 @@ func TestPortsInUse(t *testing.T) {
 }
 
 func TestCloseUnblocksReceive(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := New(Options{})
 	a := n.NewBind(addrA)
 	fns, _, err := a.Open(0)
@@ -357,7 +339,7 @@ func TestReorder(t *testing.T) {
 }
 
 func TestReorderTimeoutFlushes(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := New(Options{Reorder: 1, ReorderTimeout: time.Millisecond})
 	defer n.Close()
 	a, b := n.NewBind(addrA), n.NewBind(addrB)
@@ -371,7 +353,7 @@ func TestReorderTimeoutFlushes(t *testing.T) {
 }
 
 func TestDelay(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := New(Options{})
 	defer n.Close()
 	n.SetDelay(30*time.Millisecond, 0)
@@ -508,7 +490,7 @@ func TestMove(t *testing.T) {
 }
 
 func TestDelayKeepsOrder(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := New(Options{Delay: 2 * time.Millisecond})
 	defer n.Close()
 	a, b := n.NewBind(addrA), n.NewBind(addrB)
@@ -527,7 +509,7 @@ func TestDelayKeepsOrder(t *testing.T) {
 }
 
 func TestJitterReordersButDelivers(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := New(Options{Seed: 5})
 	defer n.Close()
 	n.SetDelay(time.Millisecond, 5*time.Millisecond)
@@ -642,7 +624,7 @@ func TestManualClockDelay(t *testing.T) {
 }
 
 func TestConcurrentSenders(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := New(Options{Seed: 11, Loss: 0.1, Duplicate: 0.1, Reorder: 0.1, QueueLen: 1 << 16})
 	defer n.Close()
 	dst := n.NewBind(addrB)

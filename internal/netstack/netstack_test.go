@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,27 +22,9 @@ import (
 	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/testenv"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
-
-// checkGoroutines fails the test if goroutines started during it are
-// still running a few seconds after cleanup.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines left (had %d):\n%s", runtime.NumGoroutine(), before, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
 
 // peerNode is one warren engine on a netstack Device, on loopback UDP.
 type peerNode struct {
@@ -129,7 +110,7 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestDeviceBasics(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	d, err := New(Options{Addresses: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, MTU: 1280, Name: "wgx"})
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +146,7 @@ func TestDeviceBasics(t *testing.T) {
 
 // TestICMPEcho sends echo requests into the stack and expects replies.
 func TestICMPEcho(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	local4, local6 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("fd00::1")
 	d, err := New(Options{Addresses: []netip.Addr{local4, local6}})
 	if err != nil {
@@ -277,7 +258,7 @@ func echo6(src, dst netip.Addr, payload []byte) []byte {
 // TestTunnelTCPAndUDP runs two warren engines on userspace stacks over
 // loopback UDP and exchanges TCP and UDP over IPv4 and IPv6 through them.
 func TestTunnelTCPAndUDP(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	a, b := newPeerNode(t, 1), newPeerNode(t, 2)
 	connect(t, a, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -385,7 +366,7 @@ func TestTunnelTCPAndUDP(t *testing.T) {
 // TestDialUnroutable: a destination no peer's AllowedIPs cover fails
 // within the context's deadline rather than hanging.
 func TestDialUnroutable(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	a := newPeerNode(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -407,7 +388,7 @@ func TestRefusedText(t *testing.T) {
 
 // TestDialRefused: a closed port on the peer is ECONNREFUSED.
 func TestDialRefused(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	a, b := newPeerNode(t, 1), newPeerNode(t, 2)
 	connect(t, a, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

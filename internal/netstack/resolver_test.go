@@ -17,8 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warren-vpn/warren/internal/testenv"
 	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // zoneRecord is what the test DNS server knows of one name.
@@ -238,7 +239,7 @@ func resolverIgnoresHostConfig(t *testing.T) {
 
 // TestResolverLookup runs lookups against DNS servers inside a tunnel.
 func TestResolverLookup(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	a, b := newPeerNode(t, 1), newPeerNode(t, 2)
 	connect(t, a, b)
 	zone := map[string]zoneRecord{

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // udpRecorder is a UDP echo server on the reference's stack that also
@@ -106,7 +108,7 @@ func exchange(t *testing.T, u *net.UDPConn, dst netip.AddrPort, payload string) 
 // there; a second sender on the same machine is dropped, and nothing is
 // relayed once the control connection closes.
 func TestSOCKS5UDPAssociationBinding(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	rec := recordUDP(t, env, 9)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun, Logf: t.Logf})

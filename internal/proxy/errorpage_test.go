@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/netstack"
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // TestErrorsHidePeer: with the peer gone, what a client reads back (the
@@ -22,7 +23,7 @@ import (
 // but neither the peer's public key nor its real endpoint; the log, which
 // is the operator's, names both.
 func TestErrorsHidePeer(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	key := env.ref.priv.PublicKey().String()
 	endpoint := env.tun.Dev.State().Peers[0].Endpoint.String()

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // usage is what the process holds: open file descriptors, goroutines,
@@ -302,7 +304,7 @@ func checkBounded(t *testing.T, d delta, served int, fds, goroutines int, heap i
 // — of another address, and of the flooding one — are served during and
 // after.
 func TestFloodReverseUDP(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	target, got := countingEcho(t)
 	lim := NewLimiter(DefaultLimits(), t.Logf)
@@ -349,7 +351,7 @@ func TestFloodReverseUDP(t *testing.T) {
 // served during the flood, one of the flooding address as soon as the
 // flood's connections have been idle a second, and everyone after.
 func TestFloodIdleTCP(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	for _, tc := range []struct {
 		name string
 		// start starts the listener; dial connects from src (a loopback
@@ -461,7 +463,7 @@ func TestFloodIdleTCP(t *testing.T) {
 // they are idle a newcomer takes the place of the least recently active,
 // never of one in use; another address is served throughout.
 func TestFloodAssociations(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	rec := recordUDP(t, env, 9)
 	clock := &fakeClock{now: time.Now()}

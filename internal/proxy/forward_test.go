@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 func startForward(t testing.TB, tun *Tunnel, fw Forward) *Forwarder {
@@ -105,7 +107,7 @@ func echoUDP(t *testing.T, c net.Conn, prefix string) {
 }
 
 func TestForwardIntoTunnel(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	t.Run("tcp", func(t *testing.T) {
 		f := startForward(t, env.tun, Forward{Listen: "127.0.0.1:0", Target: refName + ":7"})
@@ -126,7 +128,7 @@ func TestForwardIntoTunnel(t *testing.T) {
 }
 
 func TestForwardFromTunnel(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	tcpAddr, udpAddr := localEcho(t)
 	startForward(t, env.tun, Forward{Reverse: true, Listen: "8022", Target: tcpAddr})
@@ -179,7 +181,7 @@ func TestForwardDownloads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("64 MiB transfers")
 	}
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	n := bulkSize()
 	t.Run("into tunnel", func(t *testing.T) {

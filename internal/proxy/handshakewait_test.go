@@ -17,6 +17,7 @@ import (
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/testenv"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
 
@@ -151,7 +152,7 @@ func result(t *testing.T, res <-chan dialResult) error {
 // endpoint and how many initiations it was sent since the tunnel started
 // (as many as it received), and what a client is told names neither.
 func TestDialHandshakeWait(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tun, bh, peer := deadTunnel(t, clk)
 
@@ -205,7 +206,7 @@ func checkHandshakeError(t *testing.T, err error, peer noise.PublicKey, bh *blac
 // wait, and the error says the DNS server could not be reached because of
 // that peer's handshake (the client's version without key or endpoint).
 func TestDialNameHandshakeWait(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tun, bh, peer := deadTunnel(t, clk)
 	res := startDial(tun, "web.example:443")
@@ -233,7 +234,7 @@ func TestDialNameHandshakeWait(t *testing.T) {
 // TestDialNoEndpoint: a peer without an endpoint cannot be sent a
 // handshake; the error says only it can start one, at once after the wait.
 func TestDialNoEndpoint(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	priv, _ := noise.NewPrivateKey(rand.Reader)
 	peerPriv, _ := noise.NewPrivateKey(rand.Reader)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 func startHTTP(t testing.TB, s *HTTPServer) string {
@@ -44,7 +46,7 @@ func httpProxyClient(t testing.TB, addr, user, pass string) *http.Client {
 }
 
 func TestHTTPProxyAbsoluteURI(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startHTTP(t, &HTTPServer{Net: env.tun, Logf: t.Logf})
 	c := httpProxyClient(t, addr, "", "")
@@ -58,7 +60,7 @@ func TestHTTPProxyAbsoluteURI(t *testing.T) {
 // TestHTTPProxyConnect speaks CONNECT by hand and then talks to the
 // reference's echo server through the tunnel.
 func TestHTTPProxyConnect(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startHTTP(t, &HTTPServer{Net: env.tun})
 	for _, target := range []string{"10.77.0.1:7", "[fd77::1]:7", refName + ":7"} {
@@ -89,7 +91,7 @@ func TestHTTPProxyConnect(t *testing.T) {
 }
 
 func TestHTTPProxyErrors(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startHTTP(t, &HTTPServer{Net: env.tun})
 	for _, tc := range []struct {
@@ -123,7 +125,7 @@ func TestHTTPProxyErrors(t *testing.T) {
 }
 
 func TestHTTPProxyAuth(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startHTTP(t, &HTTPServer{Net: env.tun, Username: "bob", Password: "pw:with:colons"})
 	if body := get(t, httpProxyClient(t, addr, "bob", "pw:with:colons"), "http://10.77.0.1/hello"); !strings.HasPrefix(body, "hello") {
@@ -155,7 +157,7 @@ func TestHTTPProxyDownload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("64 MiB transfer")
 	}
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startHTTP(t, &HTTPServer{Net: env.tun})
 	n := bulkSize()

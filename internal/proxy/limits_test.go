@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // fakeClock is a settable clock for a Limiter.
@@ -209,7 +211,7 @@ func TestRelayIdleTimeout(t *testing.T) {
 // TestRelayHoldsNoBufferWhileIdle: relays between system sockets that
 // have moved data and gone quiet hold no copy buffer.
 func TestRelayHoldsNoBufferWhileIdle(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +266,7 @@ func TestRelayHoldsNoBufferWhileIdle(t *testing.T) {
 // stack's TCP alike, or relays would spin — returns once a byte arrives,
 // and leaves the byte to read.
 func TestWaitReadable(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +294,7 @@ func TestWaitReadable(t *testing.T) {
 }
 
 func TestWaitReadableStack(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 func TestParseListen(t *testing.T) {
@@ -51,7 +53,7 @@ func TestParseListen(t *testing.T) {
 // printed as started and nothing listens (the other, good listener of the
 // same run is not opened).
 func TestRunBadListenAddress(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	ref := newRefPeer(t)
 	good := writeConfig(t, ref, "good.conf", "")
@@ -90,7 +92,7 @@ func TestRunBadListenAddress(t *testing.T) {
 // is reported as such, in the start-up line and in the warning, not as
 // Go's dual-stack [::]; an IPv4 connection reaches it.
 func TestRunListensAsWritten(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	ref := newRefPeer(t)
 	path := writeConfig(t, ref, "any.conf", "")

@@ -21,6 +21,7 @@ import (
 	xproxy "golang.org/x/net/proxy"
 
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/testenv"
 	"github.com/warren-vpn/warren/internal/uapi"
 )
 
@@ -88,7 +89,7 @@ func writeConfig(t *testing.T, ref *refPeer, name, extra string) string {
 // SOCKS5 (with auth) and HTTP, exposes the UAPI socket under
 // $XDG_RUNTIME_DIR/warren, and stops cleanly.
 func TestRunWireproxySections(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	rt := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", rt)
 	ref := newRefPeer(t)
@@ -149,7 +150,7 @@ BindAddress = 127.0.0.1:0
 // others serve, and so is a control socket that cannot be made; flags win
 // over the file.
 func TestRunPortInUse(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	t.Setenv("XDG_RUNTIME_DIR", os.DevNull) // no directory can be made in it
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -247,7 +248,7 @@ func TestUsageLimits(t *testing.T) {
 // source, a SOCKS5 and an HTTP client hold them both and a third client
 // of either is refused.
 func TestRunLimits(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	ref := newRefPeer(t)
 	path := writeConfig(t, ref, "limits.conf", "\n[Limits]\nMaxConnsPerSource = 50\n\n[Socks5]\nBindAddress = 127.0.0.1:0\n\n[http]\nBindAddress = 127.0.0.1:0\n")

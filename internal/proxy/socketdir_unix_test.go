@@ -27,7 +27,7 @@ func TestRunRootSocket(t *testing.T) {
 		t.Skip("the system socket directory is Linux's")
 	}
 	testenv.RequireRoot(t)
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	t.Setenv("XDG_RUNTIME_DIR", "")
 	t.Setenv(wgcmd.SocketDirEnv, "")
 	ref := newRefPeer(t)
@@ -65,7 +65,7 @@ func TestRunRootSocket(t *testing.T) {
 // others may write to is refused with safedir's reason, and the tunnel
 // runs without a control socket rather than listening there.
 func TestRunUnsafeSocketDir(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	rt := t.TempDir()
 	dir := filepath.Join(rt, SocketDirName)
 	if err := os.Mkdir(dir, 0o700); err != nil {

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	xproxy "golang.org/x/net/proxy"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // startSOCKS5 serves s on a loopback port and returns its address.
@@ -93,7 +95,7 @@ func newEnv(t testing.TB) *testEnv {
 }
 
 func TestSOCKS5Connect(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	t.Logf("running as uid %d", os.Getuid())
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun, Logf: t.Logf})
@@ -117,7 +119,7 @@ func TestSOCKS5Connect(t *testing.T) {
 }
 
 func TestSOCKS5Auth(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun, Username: "alice", Password: "s3cret"})
 	if body := get(t, httpVia(t, addr, &xproxy.Auth{User: "alice", Password: "s3cret"}), "http://10.77.0.1/hello"); !strings.HasPrefix(body, "hello") {
@@ -174,7 +176,7 @@ func socksHandshake(t *testing.T, addr string, req []byte) (net.Conn, []byte) {
 }
 
 func TestSOCKS5Replies(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun})
 	for _, tc := range []struct {
@@ -209,7 +211,7 @@ func TestSOCKS5Replies(t *testing.T) {
 // TestDialHandshakeWait); the log line names the handshake, the peer and
 // the attempts, and the dial once.
 func TestSOCKS5DeadPeer(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	env.ref.dev.Close()
 	env.tun.dialTimeout = 10 * time.Minute
@@ -233,7 +235,7 @@ func TestSOCKS5DeadPeer(t *testing.T) {
 // TestSOCKS5Garbage: a client speaking garbage is dropped; another client
 // at the same time is served.
 func TestSOCKS5Garbage(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun})
 	for _, junk := range [][]byte{
@@ -263,7 +265,7 @@ func TestSOCKS5Garbage(t *testing.T) {
 }
 
 func TestSOCKS5UDPAssociate(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun})
 	ctrl, rep := socksHandshake(t, addr, []byte{5, cmdUDPAssociate, 0, atypIPv4, 0, 0, 0, 0, 0, 0})
@@ -318,7 +320,7 @@ func TestSOCKS5Download(t *testing.T) {
 	if testing.Short() {
 		t.Skip("64 MiB transfer")
 	}
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun})
 	n := bulkSize()
@@ -383,7 +385,7 @@ func (l *logBuffer) String() string {
 // tried, once the handshake wait has passed; the dial timeout is set far
 // beyond the client's, so that only the wait can end the dial in time.
 func TestHTTPDeadPeer(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	env.ref.dev.Close()
 	env.tun.dialTimeout = 10 * time.Minute
@@ -453,7 +455,7 @@ func TestUnprivileged(t *testing.T) {
 // TestSOCKS5Concurrent: many clients at once, each with its own download,
 // all get their bytes intact.
 func TestSOCKS5Concurrent(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun})
 	c := httpVia(t, addr, nil)

@@ -9,12 +9,14 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // TestPingFromPeer: the reference pings warren's tunnel address through
 // the tunnel and the userspace stack answers.
 func TestPingFromPeer(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	pc, err := env.ref.net.DialPingAddr(netip.Addr{}, warrenV4)
 	if err != nil {
@@ -49,7 +51,7 @@ func TestPingFromPeer(t *testing.T) {
 }
 
 func TestLookupAddr(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	env := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

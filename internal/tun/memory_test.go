@@ -7,28 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"testing"
 	"time"
-)
 
-// checkGoroutines fails t if, after the test, more goroutines run than before.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(2 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("leaked goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
+	"github.com/warren-vpn/warren/internal/testenv"
+)
 
 func makeBufs(n, size int) ([][]byte, []int) {
 	bufs := make([][]byte, n)
@@ -39,7 +22,7 @@ func makeBufs(n, size int) ([][]byte, []int) {
 }
 
 func TestMemoryBatchReadWithOffset(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	m := NewMemory("mem0", 1420)
 	defer m.Close()
 	const offset = 16
@@ -94,7 +77,7 @@ func TestMemoryReadTooLarge(t *testing.T) {
 }
 
 func TestMemoryWriteOutbound(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	m := NewMemory("mem0", 1420)
 	defer m.Close()
 	const offset = 32
@@ -134,7 +117,7 @@ func TestMemoryWriteDrop(t *testing.T) {
 }
 
 func TestMemoryCloseUnblocks(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	m := NewMemory("mem0", 1420)
 	readErr := make(chan error, 1)
 	go func() {

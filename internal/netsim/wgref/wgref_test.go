@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,27 +13,9 @@ import (
 	"golang.zx2c4.com/wireguard/tun/tuntest"
 
 	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/testenv"
 	"github.com/warren-vpn/warren/internal/tun"
 )
-
-// checkGoroutines fails t if, after the test and its cleanups, more
-// goroutines run than before. Register it first so it runs last.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("leaked goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
 
 var (
 	outerA = netip.MustParseAddr("192.0.2.1")
@@ -86,7 +67,7 @@ func expectPacket(t *testing.T, ch <-chan []byte, want []byte) {
 }
 
 func TestReferencePingOverNetsim(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := netsim.New(netsim.Options{Seed: 1})
 	t.Cleanup(func() { n.Close() })
 	a := NewDevice(t, n, outerA, Options{})
@@ -117,7 +98,7 @@ func TestReferencePingOverNetsim(t *testing.T) {
 }
 
 func TestReferenceRoamsBehindNAT(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := netsim.New(netsim.Options{Seed: 2})
 	t.Cleanup(func() { n.Close() })
 	a := NewDevice(t, n, outerA, Options{})
@@ -147,7 +128,7 @@ func TestReferenceRoamsBehindNAT(t *testing.T) {
 }
 
 func TestReferenceOnMemoryTUN(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := netsim.New(netsim.Options{Seed: 3})
 	t.Cleanup(func() { n.Close() })
 	ma, mb := tun.NewMemory("wga", 1420), tun.NewMemory("wgb", 1420)
@@ -193,7 +174,7 @@ func TestReferenceOnMemoryTUN(t *testing.T) {
 }
 
 func TestBindAdapter(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t)
 	n := netsim.New(netsim.Options{})
 	defer n.Close()
 	a, b := NewBind(n, outerA), NewBind(n, outerB)
