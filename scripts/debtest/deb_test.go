@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/warren-vpn/warren/internal/testenv"
@@ -20,19 +21,49 @@ const (
 	commit  = "0123456789abcdef0123456789abcdef01234567"
 )
 
+// shared is the package both tests use, built once.
+var shared struct {
+	once     sync.Once
+	dir, deb string
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// sharedDeb builds the package once for all tests (in a directory others
+// may read: dpkg runs chrooted in TestInstall).
+func sharedDeb(t *testing.T) string {
+	t.Helper()
+	requirements(t)
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "warren-debtest-")
+		if shared.err == nil {
+			shared.err = os.Chmod(shared.dir, 0o755)
+		}
+		if shared.err == nil {
+			shared.deb = build(t, shared.dir)
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	if shared.deb == "" {
+		t.Fatal("the package could not be built (see the first test)")
+	}
+	return shared.deb
+}
+
 // build builds warren as scripts/release.sh does (version and commit
 // through the linker) and packages it; it returns the .deb's path.
 func build(t *testing.T, out string) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds warren and its package")
-	}
-	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
-		t.Skipf("no package for %s", runtime.GOARCH)
-	}
-	for _, tool := range []string{"dpkg-deb", "man"} {
-		testenv.RequireTool(t, tool, map[string]string{"dpkg-deb": "dpkg", "man": "man-db"}[tool])
-	}
+	requirements(t)
 	bin := filepath.Join(t.TempDir(), "warren-"+version+"-linux-"+runtime.GOARCH)
 	pkg := "github.com/warren-vpn/warren/internal/buildinfo"
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
@@ -49,10 +80,23 @@ func build(t *testing.T, out string) string {
 	return filepath.Join(out, "warren_"+version+"_"+runtime.GOARCH+".deb")
 }
 
+// requirements skips t where no package can be built.
+func requirements(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds warren and its package")
+	}
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		t.Skipf("no package for %s", runtime.GOARCH)
+	}
+	testenv.RequireTool(t, "dpkg-deb", "dpkg")
+	testenv.RequireTool(t, "man", "man-db")
+}
+
 // TestPackage checks what the package holds, that building it twice gives
 // the same bytes, and what lintian says.
 func TestPackage(t *testing.T) {
-	deb := build(t, t.TempDir())
+	deb := sharedDeb(t)
 	list, err := exec.Command("dpkg-deb", "-c", deb).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -122,9 +166,8 @@ func TestInstall(t *testing.T) {
 			"machine itself and removes it again; the default, sandbox, uses a throwaway overlay)")
 	}
 	testenv.RequireTool(t, "systemd-analyze", "systemd")
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	deb := build(t, dir)
+	deb := sharedDeb(t)
+	dir := filepath.Dir(deb)
 	script, err := filepath.Abs("check-install.sh")
 	if err != nil {
 		t.Fatal(err)
