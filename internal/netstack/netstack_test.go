@@ -325,17 +325,7 @@ func TestTunnelTCPAndUDP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer pc.Close()
-			go func() {
-				buf := make([]byte, 2000)
-				for {
-					n, from, err := pc.ReadFrom(buf)
-					if err != nil {
-						return
-					}
-					pc.WriteTo(append([]byte("echo:"), buf[:n]...), from)
-				}
-			}()
+			testenv.ServePackets(t, pc, testenv.EchoPackets("echo:"))
 			c, err := a.ns.DialUDP(srv)
 			if err != nil {
 				t.Fatal(err)
@@ -408,25 +398,15 @@ func BenchmarkTunnelTCP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer l.Close()
 	const chunk = 1 << 20
-	go func() {
+	testenv.ServeConns(b, l, func(s net.Conn) {
+		buf := make([]byte, chunk)
 		for {
-			s, err := l.Accept()
-			if err != nil {
+			if _, err := s.Write(buf); err != nil {
 				return
 			}
-			go func() {
-				defer s.Close()
-				buf := make([]byte, chunk)
-				for {
-					if _, err := s.Write(buf); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
+	})
 	conn, err := a.ns.DialTCP(context.Background(), netip.AddrPortFrom(c.v4, 9000))
 	if err != nil {
 		b.Fatal(err)

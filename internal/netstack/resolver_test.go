@@ -55,51 +55,29 @@ func serveDNS(t testing.TB, n *peerNode, s *dnsServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Close() })
+	testenv.ServePackets(t, pc, func(q []byte, _ net.Addr) []byte { return s.answer(q, "udp") })
 	l, err := n.ns.ListenTCP(ap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		buf := make([]byte, 65535)
+	testenv.ServeConns(t, l, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		var hdr [2]byte
 		for {
-			k, from, err := pc.ReadFrom(buf)
-			if err != nil {
+			if _, err := io.ReadFull(c, hdr[:]); err != nil {
 				return
 			}
-			if resp := s.answer(buf[:k], "udp"); resp != nil {
-				pc.WriteTo(resp, from)
-			}
-		}
-	}()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
+			q := make([]byte, binary.BigEndian.Uint16(hdr[:]))
+			if _, err := io.ReadFull(c, q); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				var hdr [2]byte
-				for {
-					if _, err := io.ReadFull(c, hdr[:]); err != nil {
-						return
-					}
-					q := make([]byte, binary.BigEndian.Uint16(hdr[:]))
-					if _, err := io.ReadFull(c, q); err != nil {
-						return
-					}
-					resp := s.answer(q, "tcp")
-					if resp == nil {
-						return
-					}
-					c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(resp))), resp...))
-				}
-			}()
+			resp := s.answer(q, "tcp")
+			if resp == nil {
+				return
+			}
+			c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(resp))), resp...))
 		}
-	}()
+	})
 }
 
 func (s *dnsServer) answer(q []byte, proto string) []byte {

@@ -35,20 +35,13 @@ func recordUDP(t *testing.T, env *testEnv, port uint16) *udpRecorder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			r.mu.Lock()
-			r.got = append(r.got, string(buf[:n]))
-			r.mu.Unlock()
-			pc.WriteTo(append([]byte("echo:"), buf[:n]...), from)
-		}
-	}()
+	echo := testenv.EchoPackets("echo:")
+	testenv.ServePackets(t, pc, func(p []byte, from net.Addr) []byte {
+		r.mu.Lock()
+		r.got = append(r.got, string(p))
+		r.mu.Unlock()
+		return echo(p, from)
+	})
 	return r
 }
 

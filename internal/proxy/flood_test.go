@@ -78,19 +78,12 @@ func countingEcho(t testing.TB) (addr string, n *atomic.Int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Close() })
 	n = new(atomic.Int64)
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			k, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			pc.WriteTo(append([]byte("local:"), buf[:k]...), from)
-		}
-	}()
+	echo := testenv.EchoPackets("local:")
+	testenv.ServePackets(t, pc, func(p []byte, from net.Addr) []byte {
+		n.Add(1)
+		return echo(p, from)
+	})
 	return pc.LocalAddr().String(), n
 }
 
@@ -248,19 +241,9 @@ func plainEcho(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 512))
-			}()
-		}
-	}()
+	testenv.ServeConns(t, l, func(c net.Conn) {
+		io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 512))
+	})
 	return l.Addr().String()
 }
 

@@ -41,34 +41,12 @@ func localEcho(t testing.TB) (tcp, udp string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-			}()
-		}
-	}()
+	testenv.ServeConns(t, l, testenv.Echo)
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(append([]byte("local:"), buf[:n]...), from)
-		}
-	}()
+	testenv.ServePackets(t, pc, testenv.EchoPackets("local:"))
 	return l.Addr().String(), pc.LocalAddr().String()
 }
 

@@ -45,21 +45,12 @@ func newBlackhole(t *testing.T) *blackhole {
 		t.Fatal(err)
 	}
 	b := &blackhole{pc: pc}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, _, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if isInitiation(buf[:n]) {
-				b.initiations.Add(1)
-			}
+	testenv.ServePackets(t, pc, func(p []byte, _ net.Addr) []byte {
+		if isInitiation(p) {
+			b.initiations.Add(1)
 		}
-	}()
-	t.Cleanup(func() { pc.Close(); <-done })
+		return nil
+	})
 	return b
 }
 

@@ -271,19 +271,9 @@ func TestWaitReadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 64))
-			}()
-		}
-	}()
+	testenv.ServeConns(t, l, func(c net.Conn) {
+		io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 64))
+	})
 	system, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)

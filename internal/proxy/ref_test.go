@@ -28,6 +28,7 @@ import (
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // Addresses inside the test tunnel.
@@ -189,34 +190,12 @@ func (r *refPeer) serveEcho(t testing.TB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					io.Copy(c, c)
-				}()
-			}
-		}()
+		testenv.ServeConns(t, l, testenv.Echo)
 		pc, err := r.net.ListenUDPAddrPort(netip.AddrPortFrom(a, 7))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { pc.Close() })
-		go func() {
-			buf := make([]byte, 65535)
-			for {
-				n, from, err := pc.ReadFrom(buf)
-				if err != nil {
-					return
-				}
-				pc.WriteTo(append([]byte("echo:"), buf[:n]...), from)
-			}
-		}()
+		testenv.ServePackets(t, pc, testenv.EchoPackets("echo:"))
 	}
 }
 
@@ -227,19 +206,7 @@ func (r *refPeer) serveDNS(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if resp := dnsAnswer(buf[:n]); resp != nil {
-				pc.WriteTo(resp, from)
-			}
-		}
-	}()
+	testenv.ServePackets(t, pc, func(q []byte, _ net.Addr) []byte { return dnsAnswer(q) })
 }
 
 func dnsAnswer(q []byte) []byte {

@@ -37,11 +37,13 @@ func serveFor(t testing.TB, serve func() error, stop func() error, wait time.Dur
 
 // ServeConns accepts connections on l until the test ends and hands each
 // to handle on a goroutine of its own, closing the connection when handle
-// returns. l is closed at cleanup.
+// returns. At cleanup l is closed and the accept loop waited for.
 func ServeConns(t testing.TB, l net.Listener, handle func(net.Conn)) {
 	t.Helper()
-	t.Cleanup(func() { l.Close() })
+	done := make(chan struct{})
+	t.Cleanup(func() { l.Close(); <-done })
 	go func() {
+		defer close(done)
 		for {
 			c, err := l.Accept()
 			if err != nil {
@@ -61,12 +63,14 @@ func Echo(c net.Conn) { io.Copy(c, c) }
 
 // ServePackets reads datagrams of up to 64 KiB from pc until the test
 // ends and, when reply returns a datagram, sends it back to the sender.
-// reply must not keep p, which the next datagram overwrites. pc is closed
-// at cleanup.
+// reply must not keep p, which the next datagram overwrites. At cleanup
+// pc is closed and the read loop waited for.
 func ServePackets(t testing.TB, pc net.PacketConn, reply func(p []byte, from net.Addr) []byte) {
 	t.Helper()
-	t.Cleanup(func() { pc.Close() })
+	done := make(chan struct{})
+	t.Cleanup(func() { pc.Close(); <-done })
 	go func() {
+		defer close(done)
 		buf := make([]byte, 65535)
 		for {
 			n, from, err := pc.ReadFrom(buf)
