@@ -71,7 +71,7 @@ fi
 build() { # build NAME [release.sh args...]
 	local name=$1
 	shift
-	scripts/release.sh "${commit[@]}" --out "$tmp/$name" "$@" >"$tmp/$name.log" 2>&1 \
+	scripts/release.sh "${commit[@]}" --no-deb --out "$tmp/$name" "$@" >"$tmp/$name.log" 2>&1 \
 		|| { cat "$tmp/$name.log" >&2; die "release build $name"; }
 }
 build a

@@ -43,9 +43,13 @@
 # each MSI carries its architecture's DLL when there is one, and the build
 # says plainly when it does not.
 #
+# The Linux binaries are also packaged as warren_VERSION_ARCH.deb
+# (scripts/package-deb.sh); --no-deb leaves that out (the release check
+# does: scripts/debtest tests the packages).
+#
 # Output (DIR, default dist/): warren-VERSION-GOOS-GOARCH[.exe],
-# warren-VERSION-windows-ARCH.msi, VERSION, SHA256SUMS (sha256sum format,
-# sorted by name).
+# warren-VERSION-windows-ARCH.msi, warren_VERSION_ARCH.deb, VERSION,
+# SHA256SUMS (sha256sum format, sorted by name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +57,7 @@ out=dist
 self_signed=0
 worktree=0
 rev=HEAD
+deb=1
 targets="linux/amd64 linux/arm64 windows/amd64 windows/arm64"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -62,9 +67,10 @@ while [ $# -gt 0 ]; do
 	--worktree) worktree=1 ;;
 	--commit) rev="$2"; shift ;;
 	--commit=*) rev="${1#--commit=}" ;;
+	--no-deb) deb=0 ;;
 	--targets) targets="$2"; shift ;;
 	--targets=*) targets="${1#--targets=}" ;;
-	-h|--help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "release: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -273,7 +279,7 @@ msi() {
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out"/warren-* "$out"/SHA256SUMS "$out"/VERSION
+rm -f "$out"/warren-* "$out"/warren_*.deb "$out"/SHA256SUMS "$out"/VERSION
 
 export CGO_ENABLED=0
 pkg=github.com/warren-vpn/warren/internal/buildinfo
@@ -299,7 +305,21 @@ for target in $targets; do
 	fi
 done
 
+# Debian packages of the Linux binaries (scripts/package-deb.sh: man pages
+# from the binary's own help, completion, units, wg/wg-quick alternatives).
+debs=()
+for target in $targets; do
+	case "$target" in
+	linux/*) a=${target#linux/}; debs+=("$a=$out/warren-$version-linux-$a") ;;
+	esac
+done
+if [ "$deb" = 1 ] && [ ${#debs[@]} -gt 0 ]; then
+	echo "release: Debian packages"
+	SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH "$src/scripts/package-deb.sh" "$version" "$out" "${debs[@]}" \
+		|| die "package-deb.sh could not build the Debian packages"
+fi
+
 echo "$version" > "$out/VERSION"
-(cd "$out" && sha256sum warren-* VERSION | LC_ALL=C sort -k2 > SHA256SUMS)
+(cd "$out" && shopt -s nullglob && sha256sum warren-* warren_*.deb VERSION | LC_ALL=C sort -k2 > SHA256SUMS)
 echo "release: $out/SHA256SUMS"
 cat "$out/SHA256SUMS"
