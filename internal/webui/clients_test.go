@@ -7,6 +7,7 @@ import (
 	"html"
 	"image/png"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,7 +96,8 @@ func TestClientAPI(t *testing.T) {
 	id := list.Clients[0].ID
 
 	var c clientJSON
-	if w := f.call("POST", "/api/tunnels/wg0/clients/"+id+"/disable", nil, &c); w.Code != http.StatusOK || !c.Disabled || c.DisabledReason != "disabled" {
+	// The standard base64 key, URL-escaped, names the client too.
+	if w := f.call("POST", "/api/tunnels/wg0/clients/"+url.PathEscape(added.Client.PublicKey)+"/disable", nil, &c); w.Code != http.StatusOK || !c.Disabled || c.DisabledReason != "disabled" {
 		t.Errorf("disable: %d %+v", w.Code, c)
 	}
 	exp := f.clock.now().Add(24 * time.Hour).Unix()
