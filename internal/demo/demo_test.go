@@ -2,9 +2,8 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -73,35 +72,7 @@ func TestDemoUnprivileged(t *testing.T) {
 	if os.Getenv("WARREN_DEMO_CHILD") == "1" {
 		os.Exit(Main("warren demo", []string{"--size", "4"}, os.Stdout, os.Stderr))
 	}
-	if runtime.GOOS != "linux" {
-		t.Skip("drops privileges with Linux's setpriv")
-	}
-	testenv.RequireRoot(t)
-	testenv.RequireTool(t, "setpriv", "util-linux")
-	setpriv, _ := exec.LookPath("setpriv")
-	// The test binary must be readable by nobody: copy it out of the
-	// build cache's private directory.
-	dir, err := os.MkdirTemp("", "warren-demo-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := dir + "/demo.test"
-	if err := os.WriteFile(exe, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-		exe, "-test.run=^TestDemoUnprivileged$")
-	cmd.Dir = dir
+	cmd := testenv.AsNobody(context.Background(), t, "-test.run=^TestDemoUnprivileged$")
 	cmd.Env = []string{"WARREN_DEMO_CHILD=1", "PATH=/usr/bin:/bin", "HOME=/nonexistent"}
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -12,10 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -414,34 +411,7 @@ func TestUnprivileged(t *testing.T) {
 	if os.Getenv("WARREN_PROXY_CHILD") == "1" {
 		t.Skip("already the unprivileged child")
 	}
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		t.Skip("needs root to drop privileges")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv not installed")
-	}
-	dir, err := os.MkdirTemp("", "warren-proxy-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "proxy.test")
-	if err := os.WriteFile(exe, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-		exe, "-test.run=^(TestSOCKS5Connect|TestUnprivileged)$", "-test.v")
-	cmd.Dir = dir
+	cmd := testenv.AsNobody(context.Background(), t, "-test.run=^(TestSOCKS5Connect|TestUnprivileged)$", "-test.v")
 	cmd.Env = []string{"WARREN_PROXY_CHILD=1", "PATH=/usr/bin:/bin", "HOME=/nonexistent"}
 	out, err := cmd.CombinedOutput()
 	if err != nil {

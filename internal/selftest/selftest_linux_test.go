@@ -12,27 +12,16 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/netnstest"
+	"github.com/warren-vpn/warren/internal/testenv"
 )
 
 // needRoot skips t unless it runs as root with /dev/net/tun and ip(8);
-// under CI=true it fails instead, so that CI cannot pass by skipping.
+// in CI it fails instead (testenv), so that CI cannot pass by skipping.
 func needRoot(t *testing.T) {
 	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "needs root for TUN and network namespaces"
-	} else if _, err := os.Stat("/dev/net/tun"); err != nil {
-		why = "needs /dev/net/tun: " + err.Error()
-	} else if _, err := exec.LookPath("ip"); err != nil {
-		why = "needs iproute2's ip"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true and this test cannot run: %s", why)
-	}
-	t.Skip(why)
+	testenv.RequireRoot(t)
+	testenv.RequireTUN(t)
+	testenv.RequireTool(t, "ip", "iproute2")
 }
 
 // linksIn lists the interfaces of namespace ns.
@@ -203,36 +192,9 @@ func TestSelftestRefusesNonRoot(t *testing.T) {
 		}
 		return
 	}
-	needRoot(t)
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("needs setpriv (util-linux)")
-	}
-	// The test binary's own directory is private to root: run a copy.
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// t.TempDir's parent is private to root: a directory of its own.
-	dir, err := os.MkdirTemp("", "wrnst-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := dir + "/selftest.test"
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe, "-test.run=^TestSelftestRefusesNonRoot$", "-test.v")
+	cmd := testenv.AsNobody(ctx, t, "-test.run=^TestSelftestRefusesNonRoot$", "-test.v")
 	cmd.Env = append(os.Environ(), "WARREN_SELFTEST_AS_NOBODY=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
