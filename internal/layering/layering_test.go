@@ -73,6 +73,7 @@ func TestImportRules(t *testing.T) {
 		"internal/quick":     {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise", "internal/safedir", "internal/atomicfile"},
 		"internal/netstack":  {"internal/tun"},
 		"internal/ringlog":   {},
+		"internal/cli":       {},
 		"internal/buildinfo": {},
 		"internal/history":   {"internal/wgtypes", "internal/noise"},
 		"internal/metrics":   {"internal/wgtypes", "internal/noise", "internal/conf"},
