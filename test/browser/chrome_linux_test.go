@@ -239,6 +239,13 @@ func (tb *tab) setValue(sel, text string) {
 	eval[bool](tb, fmt.Sprintf(`(f => (f.value = %s, f.dispatchEvent(new Event("input", {bubbles: true})), true))(document.querySelector(%s))`, jsString(text), jsString(sel)))
 }
 
+// scrollTop scrolls the page so that the element sel matches is at the
+// top of the window.
+func (tb *tab) scrollTop(sel string) {
+	tb.t.Helper()
+	eval[bool](tb, fmt.Sprintf(`(document.querySelector(%s).scrollIntoView({block: "start"}), true)`, jsString(sel)))
+}
+
 // text is the text content of the first element sel matches.
 func (tb *tab) text(sel string) string {
 	tb.t.Helper()

@@ -50,6 +50,7 @@ type env struct {
 	mu                sync.Mutex
 	procs             []*exec.Cmd // killed at the end
 	stateDir, confDir string
+	uapiDir           string // the manager's /var/run/wireguard
 }
 
 type keyPair struct{ priv, pub string }
@@ -94,7 +95,13 @@ func newEnv(t *testing.T) *env {
 	e.hub, e.ref, e.phone = netnstest.New(t, "wbh"), netnstest.New(t, "wbr"), netnstest.New(t, "wbp")
 	id := e.hub[len(e.hub)-6:]
 	e.tunnel, e.refIface, e.phoneIface = "wbt"+id, "wbr"+id, "wbp"+id
-	e.stateDir, e.confDir = filepath.Join(e.dir, "state"), filepath.Join(e.dir, "conf")
+	e.stateDir, e.confDir, e.uapiDir = filepath.Join(e.dir, "state"), filepath.Join(e.dir, "conf"), filepath.Join(e.dir, "uapi")
+	if err := os.MkdirAll(e.uapiDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll("/var/run/wireguard", 0o755); err != nil {
+		t.Fatal(err)
+	}
 	// Registered after the namespaces' own cleanups, so it runs first:
 	// what still runs in a namespace keeps it (and its devices) alive.
 	t.Cleanup(e.cleanup)
@@ -249,8 +256,14 @@ func (e *env) startManager(port string) *manager {
 	t := e.t
 	t.Helper()
 	m := &manager{out: new(lockedBuffer), exited: make(chan error, 1)}
-	m.cmd = exec.Command("ip", "netns", "exec", e.hub, e.warren, "manager", "--listen", "127.0.0.1:"+port,
-		"--state", e.stateDir, "--config-dir", e.confDir)
+	// The UAPI socket directory is the machine's, not the namespace's:
+	// the manager would list (and sample every second) the interfaces
+	// of every other test running. It gets a directory of its own,
+	// bound over /var/run/wireguard in the mount namespace ip netns exec
+	// makes, so it sees the devices it starts, across restarts, and no
+	// others.
+	m.cmd = exec.Command("ip", "netns", "exec", e.hub, "sh", "-c", `mount --bind "$0" /var/run/wireguard && exec "$@"`, e.uapiDir,
+		e.warren, "manager", "--listen", "127.0.0.1:"+port, "--state", e.stateDir, "--config-dir", e.confDir)
 	stdout, err := m.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
