@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"io"
 	"net"
@@ -17,21 +16,10 @@ import (
 	"github.com/warren-vpn/warren/internal/testenv"
 )
 
+// startHTTP serves s on a loopback port and returns its address.
 func startHTTP(t testing.TB, s *HTTPServer) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(l) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return l.Addr().String()
+	return serveLoopback(t, s.Serve, s.Close)
 }
 
 func httpProxyClient(t testing.TB, addr, user, pass string) *http.Client {
@@ -183,22 +171,5 @@ func TestHTTPProxyDownload(t *testing.T) {
 		},
 	}
 	defer tr.CloseIdleConnections()
-	start := time.Now()
-	resp, err := (&http.Client{Transport: tr}).Get("http://" + refName + "/bytes?n=" + strconv.FormatInt(n, 10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	h := sha256.New()
-	got, err := io.Copy(h, resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := time.Since(start)
-	want := sha256.New()
-	io.Copy(want, io.LimitReader(newStream(), n))
-	if got != n || string(h.Sum(nil)) != string(want.Sum(nil)) {
-		t.Fatalf("got %d bytes, hash mismatch or short", got)
-	}
-	t.Logf("64 MiB through HTTP CONNECT in %v (%.0f Mbit/s)", d, float64(n)*8/d.Seconds()/1e6)
+	download(t, &http.Client{Transport: tr}, "http://"+refName+"/bytes?n="+strconv.FormatInt(n, 10), n)
 }

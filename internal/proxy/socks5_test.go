@@ -28,18 +28,19 @@ import (
 // startSOCKS5 serves s on a loopback port and returns its address.
 func startSOCKS5(t testing.TB, s *SOCKS5Server) string {
 	t.Helper()
+	return serveLoopback(t, s.Serve, s.Close)
+}
+
+// serveLoopback runs serve on a fresh loopback port until the test ends,
+// when stop must make it return nil (testenv.Serve), and returns the
+// port's address.
+func serveLoopback(t testing.TB, serve func(net.Listener) error, stop func() error) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(l) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	testenv.Serve(t, func() error { return serve(l) }, stop)
 	return l.Addr().String()
 }
 
@@ -321,24 +322,7 @@ func TestSOCKS5Download(t *testing.T) {
 	env := newEnv(t)
 	addr := startSOCKS5(t, &SOCKS5Server{Net: env.tun})
 	n := bulkSize()
-	start := time.Now()
-	resp, err := httpVia(t, addr, nil).Get("http://" + refName + "/bytes?n=" + strconv.FormatInt(n, 10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	h := sha256.New()
-	got, err := io.Copy(h, resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := time.Since(start)
-	want := sha256.New()
-	io.Copy(want, io.LimitReader(newStream(), n))
-	if got != n || !bytes.Equal(h.Sum(nil), want.Sum(nil)) {
-		t.Fatalf("got %d bytes, hash mismatch or short", got)
-	}
-	t.Logf("%d MiB through SOCKS5 in %v (%.0f Mbit/s)", n>>20, d, float64(n)*8/d.Seconds()/1e6)
+	download(t, httpVia(t, addr, nil), "http://"+refName+"/bytes?n="+strconv.FormatInt(n, 10), n)
 }
 
 func TestReplyCode(t *testing.T) {

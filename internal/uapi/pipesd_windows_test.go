@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/warren-vpn/warren/internal/testenv"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
 
@@ -39,16 +40,7 @@ func serveSDDL(t *testing.T, path, sddl string) {
 	if err != nil {
 		t.Fatalf("listen %s with %s: %v", path, sddl, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- Serve(l, &fakeHandler{state: &wgtypes.Device{}}, t.Logf) }()
-	t.Cleanup(func() {
-		l.Close()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("Serve did not return after Close")
-		}
-	})
+	testenv.Serve(t, func() error { return Serve(l, &fakeHandler{state: &wgtypes.Device{}}, t.Logf) }, l.Close)
 }
 
 // TestPipeDirSecurityDescriptor serves an interface in WireGuard's own
@@ -58,7 +50,7 @@ func serveSDDL(t *testing.T, path, sddl string) {
 func TestPipeDirSecurityDescriptor(t *testing.T) {
 	skipUnlessElevated(t)
 	name := pipeDirName("wsd")
-	servePipe(t, PipeDir, name, &fakeHandler{state: testDevice()})
+	serveTest(t, PipeDir, name, &fakeHandler{state: testDevice()})
 	c, err := Dial(PipeDir, name)
 	if err != nil {
 		t.Fatalf("Dial of our own pipe in %s: %v", PipeDir, err)

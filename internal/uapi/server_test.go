@@ -23,23 +23,7 @@ import (
 func startServer(t *testing.T, h Handler) (dir, name string) {
 	t.Helper()
 	dir, name = t.TempDir(), "wutest"
-	l, err := Listen(dir, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- Serve(l, h, t.Logf) }()
-	t.Cleanup(func() {
-		l.Close()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve = %v, want nil after Close", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Serve did not return after Close")
-		}
-	})
+	serveTest(t, dir, name, h)
 	return dir, name
 }
 

@@ -24,29 +24,6 @@ func testPipeDir(t *testing.T) string {
 	return fmt.Sprintf(`\\.\pipe\warren-test\%d-%d-%s`, os.Getpid(), time.Now().UnixNano(), strings.ReplaceAll(t.Name(), "/", "-"))
 }
 
-// servePipe serves h on dir's pipe name until the test ends.
-func servePipe(t *testing.T, dir, name string, h Handler) net.Listener {
-	t.Helper()
-	l, err := Listen(dir, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- Serve(l, h, t.Logf) }()
-	t.Cleanup(func() {
-		l.Close()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve = %v, want nil after Close", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Serve did not return after Close")
-		}
-	})
-	return l
-}
-
 // skipOnWine skips a test that needs to enumerate named pipes, which wine
 // (where CI runs the Windows tests) cannot do.
 func skipOnWine(t *testing.T) {
@@ -75,7 +52,7 @@ func TestPipePrefix(t *testing.T) {
 func TestPipeGetSet(t *testing.T) {
 	dir := testPipeDir(t)
 	h := &fakeHandler{state: testDevice()}
-	servePipe(t, dir, "wgpipe0", h)
+	serveTest(t, dir, "wgpipe0", h)
 
 	c, err := Dial(dir, "wgpipe0")
 	if err != nil {
@@ -121,7 +98,7 @@ func TestPipeGetSet(t *testing.T) {
 
 func TestPipeSecurityDescriptor(t *testing.T) {
 	dir := testPipeDir(t)
-	servePipe(t, dir, "wgsd0", &fakeHandler{state: &wgtypes.Device{}})
+	serveTest(t, dir, "wgsd0", &fakeHandler{state: &wgtypes.Device{}})
 	c, err := Dial(dir, "wgsd0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +140,7 @@ func TestPipeSecurityDescriptor(t *testing.T) {
 
 func TestPipeInUseMissingAndInvalid(t *testing.T) {
 	dir := testPipeDir(t)
-	servePipe(t, dir, "wgbusy0", &fakeHandler{state: &wgtypes.Device{}})
+	serveTest(t, dir, "wgbusy0", &fakeHandler{state: &wgtypes.Device{}})
 	if l, err := Listen(dir, "wgbusy0"); !errors.Is(err, ErrSocketInUse) {
 		if l != nil {
 			l.Close()
@@ -203,9 +180,9 @@ func TestPipeInterfaces(t *testing.T) {
 		t.Fatalf("empty namespace: %q, %v", names, err)
 	}
 	h := &fakeHandler{state: &wgtypes.Device{}}
-	servePipe(t, dir, "wgb", h)
-	la := servePipe(t, dir, "wga", h)
-	servePipe(t, dir+`\deeper`, "wgc", h) // another namespace: not listed
+	serveTest(t, dir, "wgb", h)
+	la := serveTest(t, dir, "wga", h)
+	serveTest(t, dir+`\deeper`, "wgc", h) // another namespace: not listed
 	names, err := Interfaces(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +211,7 @@ func TestPipeInterfaces(t *testing.T) {
 // test's TempDir) maps to a private namespace that works end to end.
 func TestPipeDirectoryNamespace(t *testing.T) {
 	dir := t.TempDir()
-	servePipe(t, dir, "wgdir0", &fakeHandler{state: testDevice()})
+	serveTest(t, dir, "wgdir0", &fakeHandler{state: testDevice()})
 	c, err := Dial(dir, "wgdir0")
 	if err != nil {
 		t.Fatal(err)

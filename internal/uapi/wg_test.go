@@ -63,19 +63,8 @@ func TestDebianWG(t *testing.T) {
 		t.Skip("wg not installed (apt-get install wireguard-tools)")
 	}
 	name := fmt.Sprintf("wutest%d", os.Getpid()%100000)
-	l, err := Listen(DefaultSocketDir, name)
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &memHandler{}
-	done := make(chan error, 1)
-	go func() { done <- Serve(l, h, t.Logf) }()
-	defer func() {
-		l.Close()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
+	serveTest(t, DefaultSocketDir, name, h)
 	wg := func(args ...string) (string, error) {
 		cmd := exec.Command(wgPath, args...)
 		cmd.Env = append(os.Environ(), "WG_HIDE_KEYS=never")
