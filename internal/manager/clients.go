@@ -487,9 +487,14 @@ func (m *Manager) disableLocked(tunnel string, pub noise.PublicKey, reason strin
 		if r == nil {
 			return fmt.Errorf("client %s of %s: %w", pub, tunnel, ErrNotFound)
 		}
-		if n := blockName(block); n != "" {
-			r.Name = n
-			name = n
+		// What the section says now (an edit may have changed it) is
+		// what enabling puts back: keep its name and reserve its
+		// addresses.
+		if bp := blockPeer(block); bp != nil {
+			if bp.Name != "" {
+				r.Name, name = bp.Name, bp.Name
+			}
+			r.Addresses = slices.Clone(bp.AllowedIPs)
 		}
 		r.Disabled = &disabledPeer{At: m.now(), Reason: reason, Block: block}
 		return nil
@@ -512,13 +517,14 @@ func (m *Manager) disableLocked(tunnel string, pub noise.PublicKey, reason strin
 	return m.removeFromDevice(tunnel, pub)
 }
 
-// blockName is the name a removed block's "# Name =" comment gives.
-func blockName(block string) string {
+// blockPeer is the peer a removed section describes (nil if it does not
+// parse).
+func blockPeer(block string) *conf.Peer {
 	f, err := conf.Parse("client", []byte(block), conf.Options{})
 	if err != nil || len(f.Peers) == 0 {
-		return ""
+		return nil
 	}
-	return f.Peers[0].Name
+	return &f.Peers[0]
 }
 
 // removeFromDevice removes a peer from tunnel's running device, if it runs

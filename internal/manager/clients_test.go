@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -456,6 +457,30 @@ func TestDisableEnableDelete(t *testing.T) {
 	}
 	if err := cf.m.DeleteClient(cf.ctx, "wg0", c3.PublicKey); !errors.Is(err, manager.ErrNotFound) {
 		t.Errorf("deleting twice: %v", err)
+	}
+}
+
+// A disabled client keeps the addresses its section had when it was
+// disabled (an edit may have changed them) reserved.
+func TestDisabledClientKeepsEditedAddresses(t *testing.T) {
+	cf := newClientFixture(t)
+	c, _ := cf.add(t, "alice", time.Time{})
+	edited := strings.Replace(cf.file(t), "AllowedIPs = 10.8.0.3/32, fd00:8::3/128", "AllowedIPs = 10.8.0.9/32", 1)
+	if _, err := cf.m.Update(cf.ctx, "wg0", []byte(edited)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cf.m.DisableClient(cf.ctx, "wg0", c.PublicKey)
+	if err != nil || !slices.Equal(got.Addresses, []netip.Prefix{netip.MustParsePrefix("10.8.0.9/32")}) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for i := 0; i < 7; i++ {
+		n, _ := cf.add(t, fmt.Sprintf("c%d", i), time.Time{})
+		if n.Addresses[0] == netip.MustParsePrefix("10.8.0.9/32") {
+			t.Fatalf("the disabled client's address was given to %s", n.Name)
+		}
+	}
+	if _, err := cf.m.EnableClient(cf.ctx, "wg0", c.PublicKey, time.Time{}); err != nil {
+		t.Errorf("enable: %v", err)
 	}
 }
 
