@@ -5,8 +5,8 @@
 // status of both. It exits 0 when all of it worked, non-zero with the
 // reason otherwise. It needs no root, no TUN driver and no second machine.
 //
-// It builds on internal/proxy's Tunnel and holds no logic of its own
-// beyond the script.
+// It builds on internal/proxy's Tunnel and internal/peerweb's server and
+// holds no logic of its own beyond the script.
 package demo
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/peerweb"
 	"github.com/warren-vpn/warren/internal/proxy"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
@@ -232,29 +233,12 @@ func done(n *node) bool {
 
 // serve runs bob's web server on his tunnel addresses, port 80.
 func serve(bob *node) (*http.Server, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "hello from bob, over WireGuard (you are %s)\n", r.RemoteAddr)
+	return peerweb.Serve(bob.tun.Net, []netip.Addr{bob.v4, bob.v6}, peerweb.Options{
+		Greeting: func(r *http.Request) string {
+			return fmt.Sprintf("hello from bob, over WireGuard (you are %s)\n", r.RemoteAddr)
+		},
+		ReadHeaderTimeout: stepTimeout,
 	})
-	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
-		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
-		if err != nil || n < 0 {
-			http.Error(w, "bad n", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
-		io.Copy(w, io.LimitReader(newStream(), n))
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: stepTimeout}
-	for _, a := range []netip.Addr{bob.v4, bob.v6} {
-		l, err := bob.tun.Net.ListenTCP(netip.AddrPortFrom(a, 80))
-		if err != nil {
-			srv.Close()
-			return nil, err
-		}
-		go srv.Serve(l)
-	}
-	return srv, nil
 }
 
 func stepRequest(w io.Writer, c *http.Client, bob *node) error {
@@ -295,32 +279,13 @@ func stepTransfer(w io.Writer, c *http.Client, bob *node, size int64) error {
 	}
 	d := time.Since(start)
 	want := sha256.New()
-	io.Copy(want, io.LimitReader(newStream(), size))
+	io.Copy(want, io.LimitReader(peerweb.NewStream(), size))
 	if n != size || string(h.Sum(nil)) != string(want.Sum(nil)) {
 		return fmt.Errorf("received %d of %d bytes, or they differ from what bob sent", n, size)
 	}
 	fmt.Fprintf(w, "[3/4] transfer ......... ok, %d MiB from bob to alice over IPv6 in %v: %.0f Mbit/s, SHA-256 matches\n",
 		size>>20, d.Round(time.Millisecond), float64(size)*8/d.Seconds()/1e6)
 	return nil
-}
-
-// stream is a deterministic byte stream (xorshift), so that both sides can
-// hash the transfer without storing it.
-type stream struct{ x, pos uint64 }
-
-func newStream() *stream { return &stream{x: 0x9e3779b97f4a7c15} }
-
-func (s *stream) Read(p []byte) (int, error) {
-	for i := range p {
-		if s.pos%8 == 0 {
-			s.x ^= s.x << 13
-			s.x ^= s.x >> 7
-			s.x ^= s.x << 17
-		}
-		p[i] = byte(s.x >> (8 * (s.pos % 8)))
-		s.pos++
-	}
-	return len(p), nil
 }
 
 // printStatus writes d the way `wg show` does, without colour.

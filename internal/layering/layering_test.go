@@ -87,7 +87,10 @@ func TestImportRules(t *testing.T) {
 		// selftest drives a whole tunnel: an engine, a userspace peer and,
 		// on Windows, the tunnel's network plan.
 		"internal/selftest": {"internal/bind", "internal/buildinfo", "internal/conf", "internal/device", "internal/noise",
-			"internal/proxy", "internal/tun", "internal/wgtypes", "internal/winnet", "internal/wintunnel"},
+			"internal/peerweb", "internal/proxy", "internal/tun", "internal/wgtypes", "internal/winnet", "internal/wintunnel"},
+		// peerweb: the web server of demo's and selftest's in-process
+		// peers, on the standard library alone.
+		"internal/peerweb": {},
 	}
 	for _, goos := range []string{"linux", "windows", "darwin"} {
 		pkgs := listPackages(t, goos)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warren-vpn/warren/internal/peerweb"
 	"github.com/warren-vpn/warren/internal/testenv"
 )
 
@@ -147,7 +148,7 @@ func download(t *testing.T, c *http.Client, url string, n int64) {
 	}
 	d := time.Since(start)
 	want := sha256.New()
-	io.Copy(want, io.LimitReader(newStream(), n))
+	io.Copy(want, io.LimitReader(peerweb.NewStream(), n))
 	if got != n || string(h.Sum(nil)) != string(want.Sum(nil)) {
 		t.Fatalf("got %d of %d bytes, or a hash mismatch", got, n)
 	}
@@ -176,7 +177,7 @@ func TestForwardDownloads(t *testing.T) {
 		}
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", fmt.Sprint(n))
-			io.Copy(w, io.LimitReader(newStream(), n))
+			io.Copy(w, io.LimitReader(peerweb.NewStream(), n))
 		})}
 		go srv.Serve(l)
 		defer srv.Close()

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -28,6 +27,7 @@ import (
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/peerweb"
 	"github.com/warren-vpn/warren/internal/testenv"
 )
 
@@ -148,8 +148,9 @@ func openWarren(t testing.TB, r *refPeer) *Tunnel {
 }
 
 // serveHTTP serves on the reference's stack, port 80, both families:
-// /hello answers "hello from the reference", /bytes?n=N sends N
-// pseudo-random bytes (a fixed stream, so the client can hash it).
+// /hello (any path but /bytes) answers "hello from the reference",
+// /bytes?n=N sends N bytes of peerweb's fixed stream, so the client can
+// hash them.
 func (r *refPeer) serveHTTP(t testing.TB) {
 	t.Helper()
 	listeners := make([]net.Listener, 0, 2)
@@ -166,17 +167,11 @@ func (r *refPeer) serveHTTP(t testing.TB) {
 // serveTestHTTP serves the test web server (see serveHTTP) on ls.
 func serveTestHTTP(t testing.TB, ls ...net.Listener) {
 	t.Helper()
-	mux := http.NewServeMux()
-	mux.HandleFunc("/hello", func(w http.ResponseWriter, req *http.Request) {
-		fmt.Fprintf(w, "hello from the reference, %s asked for %s", req.RemoteAddr, req.Host)
-	})
-	mux.HandleFunc("/bytes", func(w http.ResponseWriter, req *http.Request) {
-		n, _ := strconv.ParseInt(req.URL.Query().Get("n"), 10, 64)
-		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
-		io.Copy(w, io.LimitReader(newStream(), n))
-	})
+	h := peerweb.Handler(peerweb.Options{Greeting: func(req *http.Request) string {
+		return fmt.Sprintf("hello from the reference, %s asked for %s", req.RemoteAddr, req.Host)
+	}})
 	for _, l := range ls {
-		srv := &http.Server{Handler: mux}
+		srv := &http.Server{Handler: h}
 		go srv.Serve(l)
 		t.Cleanup(func() { srv.Close() })
 	}
@@ -240,26 +235,4 @@ func dnsAnswer(q []byte) []byte {
 		return nil
 	}
 	return out
-}
-
-// stream is a cheap deterministic byte stream (xorshift) for downloads.
-// Its bytes do not depend on how reads are sized.
-type stream struct {
-	x   uint64
-	pos uint64
-}
-
-func newStream() *stream { return &stream{x: 0x9e3779b97f4a7c15} }
-
-func (s *stream) Read(p []byte) (int, error) {
-	for i := range p {
-		if s.pos%8 == 0 {
-			s.x ^= s.x << 13
-			s.x ^= s.x >> 7
-			s.x ^= s.x << 17
-		}
-		p[i] = byte(s.x >> (8 * (s.pos % 8)))
-		s.pos++
-	}
-	return len(p), nil
 }

@@ -22,6 +22,7 @@ import (
 
 	xproxy "golang.org/x/net/proxy"
 
+	"github.com/warren-vpn/warren/internal/peerweb"
 	"github.com/warren-vpn/warren/internal/testenv"
 )
 
@@ -415,7 +416,7 @@ func TestSOCKS5Concurrent(t *testing.T) {
 	c := httpVia(t, addr, nil)
 	const clients, n = 16, 1 << 20
 	want := sha256.New()
-	io.Copy(want, io.LimitReader(newStream(), n))
+	io.Copy(want, io.LimitReader(peerweb.NewStream(), n))
 	errs := make(chan error, clients)
 	for i := range clients {
 		go func() {

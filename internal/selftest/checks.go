@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/peerweb"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
 
@@ -421,7 +422,7 @@ func fetch(ctx context.Context, ad adapter, f family) (string, error) {
 	}
 	d := time.Since(start)
 	want := sha256.New()
-	io.Copy(want, io.LimitReader(newStream(), fetchSize))
+	io.Copy(want, io.LimitReader(peerweb.NewStream(), fetchSize))
 	if got := sha256.Sum256(data); len(data) != fetchSize || !bytes.Equal(got[:], want.Sum(nil)) {
 		return "", fmt.Errorf("GET %s/bytes: %d bytes arrived, want %d, or they differ from what the peer sent", base, len(data), fetchSize)
 	}

@@ -9,7 +9,7 @@
 // over loopback UDP. It then asks the operating system, through its own
 // network stack and the adapter, to ping the peer's tunnel addresses (IPv4,
 // IPv6, and one full-MTU packet that may not be fragmented) and to fetch a
-// page the peer serves (net/http over the OS's TCP), reads the adapter's
+// page the peer serves (internal/peerweb; net/http over the OS's TCP), reads the adapter's
 // addresses, routes and MTU back as the OS reports them (netlink on Linux,
 // the IP Helper API on Windows), on Windows optionally engages the kill
 // switch and compares the WFP filters it reads back with the plan, removes

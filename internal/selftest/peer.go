@@ -5,15 +5,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/peerweb"
 	"github.com/warren-vpn/warren/internal/proxy"
 )
 
@@ -56,27 +55,18 @@ func startPeer(ctx context.Context, sp *spec, adapterKey noise.PublicKey, logger
 		p.tun.Close()
 		return nil, errors.New("the engine reports no UDP port")
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "%s%s\n", greeting, r.RemoteAddr)
-	})
-	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
-		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
-		if err != nil || n < 0 || n > maxFetch {
-			http.Error(w, "bad n", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
-		io.Copy(w, io.LimitReader(newStream(), n))
-	})
-	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var addrs []netip.Addr
 	for _, fam := range sp.families() {
-		l, err := p.tun.Net.ListenTCP(netip.AddrPortFrom(fam.Peer, 80))
-		if err != nil {
-			p.close()
-			return nil, fmt.Errorf("web server on %v: %w", fam.Peer, err)
-		}
-		go p.srv.Serve(l)
+		addrs = append(addrs, fam.Peer)
+	}
+	p.srv, err = peerweb.Serve(p.tun.Net, addrs, peerweb.Options{
+		Greeting:          func(r *http.Request) string { return greeting + r.RemoteAddr + "\n" },
+		MaxBytes:          maxFetch,
+		ReadHeaderTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		p.close()
+		return nil, fmt.Errorf("web server: %w", err)
 	}
 	return p, nil
 }
@@ -99,22 +89,3 @@ func (p *peer) close() error {
 
 // maxFetch bounds /bytes.
 const maxFetch = 64 << 20
-
-// stream is a deterministic byte stream (xorshift), so that both sides can
-// hash a transfer without storing it.
-type stream struct{ x, pos uint64 }
-
-func newStream() *stream { return &stream{x: 0x9e3779b97f4a7c15} }
-
-func (s *stream) Read(p []byte) (int, error) {
-	for i := range p {
-		if s.pos%8 == 0 {
-			s.x ^= s.x << 13
-			s.x ^= s.x >> 7
-			s.x ^= s.x << 17
-		}
-		p[i] = byte(s.x >> (8 * (s.pos % 8)))
-		s.pos++
-	}
-	return len(p), nil
-}
