@@ -11,7 +11,9 @@
 // server (loopback names and addresses, the listen address, --host names),
 // against DNS rebinding; every state-changing request is checked against
 // cross-origin use (http.CrossOriginProtection) and must carry JSON; then
-// a session cookie or an API token. Sessions live in memory, stored by
+// a session cookie or an API token — except /api/once/{token}, a client's
+// one-time configuration link, which is its own credential (256 random
+// bits, looked up by hash, once, for 15 minutes). Sessions live in memory, stored by
 // the SHA-256 of their secret, and expire when idle and after a maximum
 // age. Failed logins are rate-limited per source and globally. Pages are
 // rendered by html/template from typed values; assets come from an
