@@ -20,7 +20,6 @@ import (
 	"github.com/warren-vpn/warren/internal/proxy"
 	"github.com/warren-vpn/warren/internal/quick"
 	"github.com/warren-vpn/warren/internal/selftest"
-	"github.com/warren-vpn/warren/internal/webui"
 	"github.com/warren-vpn/warren/internal/wgcmd"
 )
 
@@ -65,7 +64,7 @@ func dispatch(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	case "selftest":
 		return selftest.Main("warren selftest", args, stdout, stderr)
 	case "manager":
-		return webui.Main("warren manager", args, stdout, stderr)
+		return managerMain(args, stdout, stderr)
 	case "up", "down", "strip", "save":
 		return quick.Main("warren", append([]string{cmd}, args...), stdin, stdout, stderr)
 	case "show", "showconf", "set", "setconf", "addconf", "syncconf", "genkey", "genpsk", "pubkey":

@@ -2,7 +2,6 @@ package manager
 
 import (
 	"net/netip"
-	"runtime"
 	"slices"
 
 	"github.com/warren-vpn/warren/internal/conf"
@@ -93,7 +92,7 @@ func (m *Manager) conflicts(ts []Tunnel) []Warning {
 		if err != nil {
 			continue // a plan Windows could not apply; up will say why
 		}
-		if runtime.GOOS != "windows" {
+		if !m.killSwitches() {
 			// wg-quick's full tunnel is policy routing, not a kill
 			// switch: nothing blocks the other tunnels.
 			p.Firewall = nil
@@ -110,4 +109,12 @@ func (m *Manager) conflicts(ts []Tunnel) []Warning {
 		})
 	}
 	return out
+}
+
+// killSwitches reports whether the System's tunnels block other traffic
+// when they take a default route, as the Windows tunnel services' firewall
+// rules do (ServiceSystem), so that the warnings name what that blocks.
+func (m *Manager) killSwitches() bool {
+	k, ok := m.sys.(interface{ KillSwitch() bool })
+	return ok && k.KillSwitch()
 }

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package manager
 
@@ -7,9 +7,8 @@ import (
 	"runtime"
 )
 
-// ensurePrivateDir: on Windows the state directory must carry a DACL for
-// SYSTEM and Administrators only (as winsvc's store does); until that
-// backend is written the manager refuses to start there.
+// ensurePrivateDir: a platform without a notion of a private directory
+// here (neither unix nor Windows) cannot keep the manager's state safe.
 func ensurePrivateDir(dir string) error {
 	return fmt.Errorf("%s on %s: %w", dir, runtime.GOOS, ErrNotSupported)
 }

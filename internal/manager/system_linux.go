@@ -41,8 +41,10 @@ type LinuxSystem struct {
 }
 
 // Platform returns this platform's System and Store for configurations
-// in configDir.
-func Platform(configDir string) (System, Store, error) {
+// in configDir. allowHooks changes nothing here: `warren up` runs the
+// hooks of the files root put in configDir (the manager itself writes
+// none unless Options.AllowHooks).
+func Platform(configDir string, allowHooks bool) (System, Store, error) {
 	store, err := NewDirStore(configDir)
 	if err != nil {
 		return nil, nil, err
@@ -53,6 +55,12 @@ func Platform(configDir string) (System, Store, error) {
 	}
 	return &LinuxSystem{Warren: exe, SocketDir: uapi.DefaultSocketDir, Store: store}, store, nil
 }
+
+// DefaultConfigDir is where wg-quick keeps its configurations.
+func DefaultConfigDir() string { return "/etc/wireguard" }
+
+// DefaultStateDir is the manager's own state.
+func DefaultStateDir() string { return "/var/lib/warren/manager" }
 
 // Interfaces implements System.
 func (s *LinuxSystem) Interfaces() ([]string, error) { return uapi.Interfaces(s.SocketDir) }

@@ -32,6 +32,9 @@ type Tunnel struct {
 	// Peers are the running device's when it runs (named from the
 	// configuration), else the configuration's.
 	Peers []Peer
+	// Service is the state of the tunnel's service where tunnels run as
+	// services (Windows, see ServiceSystem); "" elsewhere.
+	Service ServiceState
 }
 
 // Peer is one peer of a Tunnel.
@@ -81,6 +84,7 @@ func (m *Manager) Tunnels() ([]Tunnel, error) {
 		}
 		out = append(out, buildTunnel(name, c, hasConfig, dev))
 	}
+	m.addServiceStates(out)
 	return out, nil
 }
 
@@ -99,8 +103,9 @@ func (m *Manager) Tunnel(name string) (*Tunnel, error) {
 	if !hasConfig && devErr != nil {
 		return nil, fmt.Errorf("tunnel %s: %w", name, ErrNotFound)
 	}
-	t := buildTunnel(name, c, hasConfig, dev)
-	return &t, nil
+	t := []Tunnel{buildTunnel(name, c, hasConfig, dev)}
+	m.addServiceStates(t)
+	return &t[0], nil
 }
 
 // running reports whether name's interface answers UAPI.

@@ -20,11 +20,14 @@ import (
 	"github.com/warren-vpn/warren/internal/metrics"
 )
 
-// Defaults of `warren manager`.
-const (
-	DefaultListen    = "127.0.0.1:51821"
-	DefaultConfigDir = "/etc/wireguard"
-	DefaultStateDir  = "/var/lib/warren/manager"
+// DefaultListen is where `warren manager` serves by default.
+const DefaultListen = "127.0.0.1:51821"
+
+// Defaults of `warren manager` that depend on the platform (see
+// manager.DefaultConfigDir and DefaultStateDir).
+var (
+	DefaultConfigDir = manager.DefaultConfigDir()
+	DefaultStateDir  = manager.DefaultStateDir()
 )
 
 // ErrNeedsTLS: the listen address is not loopback and no certificate was
@@ -35,11 +38,10 @@ func usage(w io.Writer, prog string) {
 	fmt.Fprintf(w, `Usage: %s [options]
 
 Serves the web UI and JSON API that manage this machine's WireGuard
-tunnels: the wg-quick configurations in --config-dir and every interface
-UAPI reaches. It runs as root (dist/warren-manager.service).
+tunnels: %s and every interface UAPI reaches.
 
 On its first start it has no password: it writes a one-time setup link to
-the file setup-link in --state (readable by root only) and prints the
+the file setup-link in --state (readable by %s only) and prints the
 file's path; the first visit through the link sets the password.
 
 Options:
@@ -63,7 +65,7 @@ Options:
   --allow-hooks       let imports and edits add or change PreUp, PostUp,
                       PreDown and PostDown commands (which run as root)
   -h, --help          print this help
-`, prog, DefaultListen, DefaultConfigDir, DefaultStateDir)
+%s`, prog, platformAbout, privileged, DefaultListen, DefaultConfigDir, DefaultStateDir, platformUsage)
 }
 
 // options is the parsed command line.
@@ -171,6 +173,28 @@ func Main(prog string, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// CheckArgs reports whether args (the flags of `warren manager`) would
+// start the manager, without starting it: `warren manager install`
+// checks the flags it gives the service.
+func CheckArgs(args []string) error {
+	_, help, err := parseArgs("warren manager", args, io.Discard)
+	if help {
+		return errors.New("--help is not a flag for the service")
+	}
+	return err
+}
+
+// Serve runs the manager with args (the flags of `warren manager`) until
+// ctx is done, reporting on stdout: the manager service's run
+// (internal/winsvc), which stops it through ctx.
+func Serve(ctx context.Context, args []string, stdout io.Writer) error {
+	opts, _, err := parseArgs("warren manager", args, io.Discard)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, "warren manager", opts, stdout)
+}
+
 // serve runs the manager until ctx is done.
 func serve(ctx context.Context, prog string, opts options, stdout io.Writer) error {
 	var tlsConfig *tls.Config
@@ -181,7 +205,7 @@ func serve(ctx context.Context, prog string, opts options, stdout io.Writer) err
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	sys, store, err := manager.Platform(opts.configDir)
+	sys, store, err := manager.Platform(opts.configDir, opts.allowHooks)
 	if err != nil {
 		return err
 	}
@@ -230,7 +254,7 @@ func serve(ctx context.Context, prog string, opts options, stdout io.Writer) err
 			l.Close()
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: no administrator password is set yet; the one-time setup link is in %s (readable by root only)\n", prog, path)
+		fmt.Fprintf(stdout, "%s: no administrator password is set yet; the one-time setup link is in %s (readable by %s only)\n", prog, path, privileged)
 	} else if err := m.RemoveSetupLink(); err != nil {
 		fmt.Fprintf(stdout, "%s: %v\n", prog, err)
 	}

@@ -129,7 +129,7 @@ func ManagerMain(prog string, args []string, opts ManagerOptions, stdout, stderr
 		return 1
 	}
 	if err := runManager(cmd, opts, stdout); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		fmt.Fprintf(stderr, "%s %s: %v\n", prog, args[0], err)
 		return 1
 	}
 	return 0

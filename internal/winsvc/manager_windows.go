@@ -77,32 +77,32 @@ func installManager(cmd ManagerCommand, opts ManagerOptions, stdout io.Writer) e
 	}
 	if opts.Check != nil {
 		if err := opts.Check(cmd.Flags); err != nil {
-			return fmt.Errorf("install: %w", err)
+			return err
 		}
 	}
 	state, err := ManagerStateDir()
 	if err != nil {
-		return fmt.Errorf("install: %w", err)
+		return err
 	}
 	if err := EnsurePrivateDir(state); err != nil {
-		return fmt.Errorf("install: manager state %s: %w", state, err)
+		return fmt.Errorf("manager state %s: %w", state, err)
 	}
 	m, err := mgr.Connect()
 	if err != nil {
-		return fmt.Errorf("install: service manager: %w", err)
+		return fmt.Errorf("service manager: %w", err)
 	}
 	defer m.Disconnect()
 	if s, err := m.OpenService(ManagerServiceName); err == nil {
 		s.Close()
-		return fmt.Errorf("install: %w %s exists; `warren manager uninstall` first", ErrManagerService, ManagerServiceName)
+		return fmt.Errorf("%w %s exists; `warren manager uninstall` first", ErrManagerService, ManagerServiceName)
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("install: %w", err)
+		return err
 	}
 	placed, err := placeProgramFiles(exe)
 	if err != nil {
-		return fmt.Errorf("install: %w", err)
+		return err
 	}
 	for _, f := range placed.Copied {
 		fmt.Fprintf(stdout, "Copied %s\n", f)
@@ -112,17 +112,17 @@ func installManager(cmd ManagerCommand, opts ManagerOptions, stdout io.Writer) e
 	}
 	s, err := createManagerService(m, placed.Exe, ManagerServiceArgs(state, cmd.Flags))
 	if err != nil {
-		return fmt.Errorf("install: %w", err)
+		return err
 	}
 	defer s.Close()
 	// A stale link from an earlier install must not be taken for this
 	// start's.
 	os.Remove(filepath.Join(state, SetupLinkFile))
 	if err := s.Start(); err != nil {
-		return fmt.Errorf("install: installed %s but could not start it: %w", ManagerServiceName, err)
+		return fmt.Errorf("installed %s but could not start it: %w", ManagerServiceName, err)
 	}
 	if err := waitRunning(s, managerStartTimeout); err != nil {
-		return fmt.Errorf("install: installed %s but %w (the Application event log, source %s, says why)", ManagerServiceName, err, ManagerServiceName)
+		return fmt.Errorf("installed %s but %w (the Application event log, source %s, says why)", ManagerServiceName, err, ManagerServiceName)
 	}
 	fmt.Fprintf(stdout, "Installed and started the manager service %s, running %s with its state in %s\n", ManagerServiceName, placed.Exe, state)
 	link := filepath.Join(state, SetupLinkFile)
@@ -217,14 +217,14 @@ func uninstallManager(stdout io.Writer) error {
 	}
 	m, err := mgr.Connect()
 	if err != nil {
-		return fmt.Errorf("uninstall: service manager: %w", err)
+		return fmt.Errorf("service manager: %w", err)
 	}
 	defer m.Disconnect()
 	if err := removeService(m, ManagerServiceName); err != nil {
 		if errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
-			return fmt.Errorf("uninstall: %w %s is not installed", ErrManagerService, ManagerServiceName)
+			return fmt.Errorf("%w %s is not installed", ErrManagerService, ManagerServiceName)
 		}
-		return fmt.Errorf("uninstall: %w", err)
+		return err
 	}
 	fmt.Fprintf(stdout, "Removed the manager service %s; the tunnels and their services are as they were\n", ManagerServiceName)
 	if state, err := ManagerStateDir(); err == nil && fileExists(state) {
@@ -235,14 +235,14 @@ func uninstallManager(stdout io.Writer) error {
 
 func runManagerService(cmd ManagerCommand, opts ManagerOptions) error {
 	if opts.Serve == nil {
-		return errors.New("manager run: this warren binary has no manager linked in")
+		return errors.New("this warren binary has no manager linked in")
 	}
 	h := &managerService{flags: cmd.Flags, serve: opts.Serve}
 	if err := svc.Run(ManagerServiceName, h); err != nil {
 		if errors.Is(err, windows.ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) {
-			return errors.New("manager run: only the service manager starts this (`warren manager install`); to run the manager in this console: warren manager [FLAGS]")
+			return errors.New("only the service manager starts this (`warren manager install`); to run the manager in this console: warren manager [FLAGS]")
 		}
-		return fmt.Errorf("manager run: %w", err)
+		return err
 	}
 	return h.err
 }

@@ -282,3 +282,11 @@ func withTunnelService(name string, f func(*mgr.Service) error) error {
 	}
 	return nil
 }
+
+// RequireAdmin fails unless the process runs elevated as an administrator
+// or as SYSTEM, saying that what needs it.
+func RequireAdmin(what string) error { return requireAdmin(what) }
+
+// ScriptsAllowedMachineWide reports the administrator's machine-wide
+// opt-in to hook commands (AllowScriptsRegistryKey).
+func ScriptsAllowedMachineWide() bool { return scriptsAllowedMachineWide() }
