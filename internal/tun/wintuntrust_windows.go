@@ -28,8 +28,8 @@ func loadTrustedDLL(path, signer string, read winacl.Reader) (windows.Handle, er
 		return 0, err
 	}
 	defer windows.CloseHandle(f)
-	for _, p := range uniquePaths(loadPath(final), path) {
-		if err := winacl.CheckPath(p, read, accountName); err != nil {
+	for _, p := range uniquePaths(winacl.StripExtendedPrefix(final), path) {
+		if err := winacl.CheckPath(p, read, winacl.AccountName); err != nil {
 			if errors.Is(err, winacl.ErrWritable) {
 				return 0, fmt.Errorf("%w: %w", ErrWintunWritable, err)
 			}
@@ -43,7 +43,7 @@ func loadTrustedDLL(path, signer string, read winacl.Reader) (windows.Handle, er
 	if err := checkSigner(got, signer); err != nil {
 		return 0, err
 	}
-	m, err := windows.LoadLibraryEx(loadPath(final), 0, windows.LOAD_LIBRARY_SEARCH_SYSTEM32)
+	m, err := windows.LoadLibraryEx(winacl.StripExtendedPrefix(final), 0, windows.LOAD_LIBRARY_SEARCH_SYSTEM32)
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", final, err)
 	}
@@ -64,35 +64,12 @@ func openLocked(path string) (windows.Handle, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("open %s: %w", path, err)
 	}
-	final, err := finalPath(f)
+	final, err := winacl.FinalPath(f)
 	if err != nil {
 		windows.CloseHandle(f)
 		return 0, "", fmt.Errorf("open %s: %w", path, err)
 	}
 	return f, final, nil
-}
-
-func finalPath(f windows.Handle) (string, error) {
-	buf := make([]uint16, windows.MAX_PATH)
-	for {
-		n, err := windows.GetFinalPathNameByHandle(f, &buf[0], uint32(len(buf)), 0)
-		if err != nil {
-			return "", fmt.Errorf("final path: %w", err)
-		}
-		if n < uint32(len(buf)) {
-			return windows.UTF16ToString(buf[:n]), nil
-		}
-		buf = make([]uint16, n+1)
-	}
-}
-
-// loadPath drops the `\\?\` of a drive path, which not every Windows
-// loader takes.
-func loadPath(p string) string {
-	if rest, ok := strings.CutPrefix(p, `\\?\`); ok && len(rest) > 2 && rest[1] == ':' {
-		return rest
-	}
-	return p
 }
 
 // uniquePaths is the final path, and the path as given when it names
@@ -104,31 +81,8 @@ func uniquePaths(final, given string) []string {
 	return []string{final, given}
 }
 
-// readFileSecurity is a winacl.Reader over GetNamedSecurityInfo.
-func readFileSecurity(path string) (string, error) {
-	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT,
-		windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
-	if err != nil {
-		return "", err
-	}
-	return sd.String(), nil
-}
-
-// accountName is DOMAIN\name for a SID, or "" when it has none here.
-func accountName(sid string) string {
-	s, err := windows.StringToSid(sid)
-	if err != nil {
-		return ""
-	}
-	account, domain, _, err := s.LookupAccount("")
-	if err != nil || account == "" {
-		return ""
-	}
-	if domain == "" {
-		return account
-	}
-	return domain + `\` + account
-}
+// readFileSecurity is the winacl.Reader the Wintun loader checks with.
+func readFileSecurity(path string) (string, error) { return winacl.ReadFileSecurity(path) }
 
 var (
 	modwintrust                        = windows.NewLazySystemDLL("wintrust.dll")

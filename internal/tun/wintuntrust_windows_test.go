@@ -146,7 +146,7 @@ func TestTrustLoadsSigned(t *testing.T) {
 // ownership of all files) is refused before its signature is looked at.
 func TestTrustRefusesWritableFolder(t *testing.T) {
 	p := fixture(t, "signed.dll", "wintun.dll")
-	if err := winacl.CheckPath(p, readFileSecurity, accountName); err == nil {
+	if err := winacl.CheckPath(p, readFileSecurity, winacl.AccountName); err == nil {
 		t.Skipf("%s is in a folder only administrators can change", p)
 	}
 	_, err := loadTrustedDLL(p, testSigner, readFileSecurity)
@@ -166,7 +166,7 @@ func TestTrustLocksFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.EqualFold(loadPath(final), p) {
+	if !strings.EqualFold(winacl.StripExtendedPrefix(final), p) {
 		t.Errorf("final path %q for %q", final, p)
 	}
 	if w, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
@@ -238,7 +238,7 @@ func TestFindWintunDLLChecksLoadedModule(t *testing.T) {
 		t.Skip("the fixture is an x86-64 DLL")
 	}
 	p := fixture(t, "signed.dll", "wintun.dll")
-	if err := winacl.CheckPath(p, readFileSecurity, accountName); err == nil {
+	if err := winacl.CheckPath(p, readFileSecurity, winacl.AccountName); err == nil {
 		t.Skipf("%s is in a folder only administrators can change", p)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFindWintunDLLChecksLoadedModule$", "-test.v")

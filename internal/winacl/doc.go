@@ -10,9 +10,12 @@
 // decision over a parsed descriptor (who, besides the trusted principals,
 // may write, delete, re-permission or own it), and the walk up a Windows
 // path that applies the decision to a file, its folder and every folder
-// above. Everything here is pure Go over strings, so it is tested on every
-// platform with real descriptors written down as SDDL; the callers on
-// Windows read the descriptors (GetNamedSecurityInfo) and pass them in.
+// above. All of that is pure Go over strings, so it is tested on every
+// platform with real descriptors written down as SDDL. On Windows it also
+// reads what the decision needs (read_windows.go): a file's descriptor
+// (ReadFileSecurity, the Reader both the tunnel service and the Wintun
+// loader use), a SID's account name, and an open file's final path.
 //
-// It imports nothing of warren's and nothing outside the standard library.
+// It imports nothing of warren's; its Windows file uses x/sys/windows, the
+// rest only the standard library.
 package winacl

@@ -76,6 +76,16 @@ func uncRoot(prefix, p string) (string, string, error) {
 	return prefix + server + `\` + share + `\`, rest, nil
 }
 
+// StripExtendedPrefix drops the `\\?\` of an extended-length drive path
+// (`\\?\C:\dir` becomes `C:\dir`), which not every Windows API (the DLL
+// loader) takes; any other path is returned as it is.
+func StripExtendedPrefix(p string) string {
+	if rest, ok := strings.CutPrefix(p, `\\?\`); ok && len(rest) > 2 && rest[1] == ':' {
+		return rest
+	}
+	return p
+}
+
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 func baseName(p string) string {

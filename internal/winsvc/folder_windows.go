@@ -98,15 +98,8 @@ func ownByAdministrators(path string) error {
 // replace it.
 var fileSecurity winacl.Reader = readFileSecurity
 
-// readFileSecurity is a winacl.Reader over GetNamedSecurityInfo.
-func readFileSecurity(path string) (string, error) {
-	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT,
-		windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
-	if err != nil {
-		return "", err
-	}
-	return sd.String(), nil
-}
+// readFileSecurity reads a file's or folder's owner and DACL.
+func readFileSecurity(path string) (string, error) { return winacl.ReadFileSecurity(path) }
 
 // checkProgramFile refuses a program or DLL for a service when it, its
 // folder or any folder above can be changed by someone other than SYSTEM,
@@ -120,7 +113,7 @@ func checkProgramFile(path string) error {
 		paths = append(paths, final)
 	}
 	for _, p := range paths {
-		if err := winacl.CheckPath(p, fileSecurity, accountName); err != nil {
+		if err := winacl.CheckPath(p, fileSecurity, winacl.AccountName); err != nil {
 			return err
 		}
 	}
@@ -139,37 +132,11 @@ func finalPathOf(path string) (string, error) {
 		return "", fmt.Errorf("open %s: %w", path, err)
 	}
 	defer windows.CloseHandle(h)
-	buf := make([]uint16, windows.MAX_PATH)
-	for {
-		n, err := windows.GetFinalPathNameByHandle(h, &buf[0], uint32(len(buf)), 0)
-		if err != nil {
-			return "", fmt.Errorf("final path of %s: %w", path, err)
-		}
-		if n < uint32(len(buf)) {
-			final := windows.UTF16ToString(buf[:n])
-			if rest, ok := strings.CutPrefix(final, `\\?\`); ok && len(rest) > 2 && rest[1] == ':' {
-				final = rest
-			}
-			return final, nil
-		}
-		buf = make([]uint16, n+1)
-	}
-}
-
-// accountName is DOMAIN\name for a SID, or "" when it has none here.
-func accountName(sid string) string {
-	s, err := windows.StringToSid(sid)
+	final, err := winacl.FinalPath(h)
 	if err != nil {
-		return ""
+		return "", fmt.Errorf("final path of %s: %w", path, err)
 	}
-	account, domain, _, err := s.LookupAccount("")
-	if err != nil || account == "" {
-		return ""
-	}
-	if domain == "" {
-		return account
-	}
-	return domain + `\` + account
+	return winacl.StripExtendedPrefix(final), nil
 }
 
 // unsafeProgramAdvice says what to do about a refused program or DLL.
