@@ -13,8 +13,8 @@
 # the service, the folder is gone, and PATH no longer names it.
 #
 # The prefix gets the ProcessPrng stand-in DLL that Go programs need under
-# wine 8 (scripts/wine/processprng.c, built with mingw-w64), as
-# scripts/wine-test.sh does. WARREN_WINEPREFIX reuses a prefix.
+# wine 8 (scripts/wine/prefix.sh, shared with scripts/wine-test.sh).
+# WARREN_WINEPREFIX reuses a prefix.
 # Under wine, services are registered but tunnels cannot start (no Wintun),
 # so the service is installed, not run.
 set -euo pipefail
@@ -25,27 +25,9 @@ die() { echo "msi-wine-check: FAIL: $*" >&2; exit 1; }
 msi=$(realpath "$1")
 wintun=0
 [ "${2:-}" = --with-wintun ] && wintun=1
-for tool in wine wineserver x86_64-w64-mingw32-gcc; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install wine wine64 gcc-mingw-w64-x86-64)"
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/warren-msi-wine.XXXXXX")
-prefix=${WARREN_WINEPREFIX:-$work/prefix}
-cleanup() {
-	WINEPREFIX="$prefix" wineserver -k >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-export WINEPREFIX="$prefix" WINEARCH=win64 WINEDEBUG=-all
-export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
-
-if [ ! -f "$prefix/system.reg" ]; then
-	wineboot --init >/dev/null 2>&1
-	wineserver -w
-fi
-x86_64-w64-mingw32-gcc -O2 -shared -o "$work/bcryptprimitives.dll" \
-	scripts/wine/processprng.c scripts/wine/processprng.def -ladvapi32
-cp "$work/bcryptprimitives.dll" "$prefix/drive_c/windows/system32/"
+# The prefix, with the ProcessPrng shim: $work and $prefix.
+. scripts/wine/prefix.sh
+wine_setup msi-wine-check
 
 dir="$prefix/drive_c/Program Files/warren"
 envkey='HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment'

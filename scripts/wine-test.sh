@@ -3,8 +3,8 @@
 #
 #   scripts/wine-test.sh [go test flags, as -flag=value] [packages]
 #
-# It makes a throwaway wine prefix, builds the ProcessPrng shim
-# (scripts/wine/processprng.c) into it with mingw-w64, and runs
+# It makes a throwaway wine prefix with the ProcessPrng shim
+# (scripts/wine/prefix.sh, processprng.c) and runs
 # `GOOS=windows go test -exec <wine wrapper>`. Without packages it runs
 # WARREN_WINE_PKGS, the packages whose Windows-side logic needs no driver
 # and no UDP (internal/bind, all UDP, is left out). Set WARREN_WINEPREFIX to reuse a prefix between runs.
@@ -27,32 +27,9 @@ cd "$(dirname "$0")/.."
 # enumeration) or compare wine's error texts with Windows' or unix's.
 : "${WARREN_WINE_SKIP:=^(TestMainDispatch|TestInterfacesAcrossDirs|TestSetconfMissingFile)\$}"
 
-for tool in wine x86_64-w64-mingw32-gcc; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "wine-test: $tool not found (apt-get install wine wine64 gcc-mingw-w64-x86-64)" >&2
-		exit 1
-	fi
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/warren-wine.XXXXXX")
-cleanup() {
-	WINEPREFIX="$prefix" wineserver -k >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-prefix="${WARREN_WINEPREFIX:-$work/prefix}"
-trap cleanup EXIT
-
-export WINEPREFIX="$prefix" WINEARCH=win64 WINEDEBUG=-all
-# No Mono or Gecko installer prompts; our ProcessPrng instead of wine's DLL.
-export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
-
-if [ ! -f "$prefix/system.reg" ]; then
-	wineboot --init >/dev/null 2>&1
-	wineserver -w
-fi
-x86_64-w64-mingw32-gcc -O2 -shared -o "$work/bcryptprimitives.dll" \
-	scripts/wine/processprng.c scripts/wine/processprng.def -ladvapi32
-cp "$work/bcryptprimitives.dll" "$prefix/drive_c/windows/system32/"
+# The prefix, with the ProcessPrng shim: $work and $prefix.
+. scripts/wine/prefix.sh
+wine_setup wine-test
 
 # The os.RemoveAll fallback (see above), as an overlay of GOROOT's file.
 at="$(go env GOROOT)/src/internal/syscall/windows/at_windows.go"
