@@ -35,6 +35,16 @@ func open(t *testing.T, b *Bind, port uint16) (bind.ReceiveFunc, uint16) {
 	return fns[0], p
 }
 
+// openPair opens a at addrA and b at addrB on n, at ports n chooses, and
+// returns them, b's receive function and b's endpoint (where a sends).
+func openPair(t *testing.T, n *Network) (a, b *Bind, fb bind.ReceiveFunc, toB *Endpoint) {
+	t.Helper()
+	a, b = n.NewBind(addrA), n.NewBind(addrB)
+	open(t, a, 0)
+	fb, pb := open(t, b, 0)
+	return a, b, fb, NewEndpoint(netip.AddrPortFrom(addrB, pb))
+}
+
 // recvAll receives until want datagrams arrived or timeout passes.
 func recvAll(t *testing.T, fn bind.ReceiveFunc, batch int, want int, timeout time.Duration) ([][]byte, []bind.Endpoint) {
 	t.Helper()
@@ -250,10 +260,7 @@ func TestParseEndpoint(t *testing.T) {
 // sequence numbers b received, in order of arrival.
 func blast(t *testing.T, n *Network, count int) []uint32 {
 	t.Helper()
-	a, b := n.NewBind(addrA), n.NewBind(addrB)
-	open(t, a, 0)
-	fb, pb := open(t, b, 0)
-	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	a, b, fb, ep := openPair(t, n)
 	var seqs []uint32
 	bufs := make([][]byte, 64)
 	for i := range bufs {
@@ -342,10 +349,8 @@ func TestReorderTimeoutFlushes(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	n := New(Options{Reorder: 1, ReorderTimeout: time.Millisecond})
 	defer n.Close()
-	a, b := n.NewBind(addrA), n.NewBind(addrB)
-	open(t, a, 0)
-	fb, pb := open(t, b, 0)
-	a.Send([][]byte{{1}}, NewEndpoint(netip.AddrPortFrom(addrB, pb)))
+	a, _, fb, toB := openPair(t, n)
+	a.Send([][]byte{{1}}, toB)
 	got, _ := recvAll(t, fb, 1, 1, time.Second)
 	if got[0][0] != 1 {
 		t.Fatalf("got %v", got)
@@ -357,11 +362,9 @@ func TestDelay(t *testing.T) {
 	n := New(Options{})
 	defer n.Close()
 	n.SetDelay(30*time.Millisecond, 0)
-	a, b := n.NewBind(addrA), n.NewBind(addrB)
-	open(t, a, 0)
-	fb, pb := open(t, b, 0)
+	a, b, fb, toB := openPair(t, n)
 	start := time.Now()
-	a.Send([][]byte{{1}}, NewEndpoint(netip.AddrPortFrom(addrB, pb)))
+	a.Send([][]byte{{1}}, toB)
 	if len(b.sock.queue) != 0 {
 		t.Fatal("delayed datagram arrived immediately")
 	}
@@ -374,10 +377,7 @@ func TestDelay(t *testing.T) {
 func TestOverflow(t *testing.T) {
 	n := New(Options{QueueLen: 8})
 	defer n.Close()
-	a, b := n.NewBind(addrA), n.NewBind(addrB)
-	open(t, a, 0)
-	_, pb := open(t, b, 0)
-	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	a, b, _, ep := openPair(t, n)
 	for range 20 {
 		a.Send([][]byte{{1}}, ep)
 	}
@@ -389,10 +389,7 @@ func TestOverflow(t *testing.T) {
 func TestBlocked(t *testing.T) {
 	n := New(Options{})
 	defer n.Close()
-	a, b := n.NewBind(addrA), n.NewBind(addrB)
-	open(t, a, 0)
-	_, pb := open(t, b, 0)
-	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	a, b, _, ep := openPair(t, n)
 	n.SetBlocked(addrB, addrA, true)
 	a.Send([][]byte{{1}}, ep)
 	n.SetBlocked(addrA, addrB, false)
@@ -493,10 +490,7 @@ func TestDelayKeepsOrder(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	n := New(Options{Delay: 2 * time.Millisecond})
 	defer n.Close()
-	a, b := n.NewBind(addrA), n.NewBind(addrB)
-	open(t, a, 0)
-	fb, pb := open(t, b, 0)
-	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	a, _, fb, ep := openPair(t, n)
 	for i := range 500 {
 		a.Send([][]byte{{byte(i >> 8), byte(i)}}, ep)
 	}
@@ -513,10 +507,7 @@ func TestJitterReordersButDelivers(t *testing.T) {
 	n := New(Options{Seed: 5})
 	defer n.Close()
 	n.SetDelay(time.Millisecond, 5*time.Millisecond)
-	a, b := n.NewBind(addrA), n.NewBind(addrB)
-	open(t, a, 0)
-	fb, pb := open(t, b, 0)
-	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	a, _, fb, ep := openPair(t, n)
 	for i := range 500 {
 		a.Send([][]byte{{byte(i >> 8), byte(i)}}, ep)
 	}
@@ -542,11 +533,9 @@ func TestSynctestDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := New(Options{Delay: time.Hour})
 		defer n.Close()
-		a, b := n.NewBind(addrA), n.NewBind(addrB)
-		open(t, a, 0)
-		fb, pb := open(t, b, 0)
+		a, _, fb, toB := openPair(t, n)
 		start := time.Now()
-		a.Send([][]byte{{1}}, NewEndpoint(netip.AddrPortFrom(addrB, pb)))
+		a.Send([][]byte{{1}}, toB)
 		bufs, sizes, eps := [][]byte{make([]byte, 8)}, []int{0}, []bind.Endpoint{nil}
 		if _, err := fb(bufs, sizes, eps); err != nil {
 			t.Fatal(err)
@@ -598,10 +587,7 @@ func TestManualClockDelay(t *testing.T) {
 	clk := clock.NewManual(time.Unix(1e9, 0))
 	n := New(Options{Clock: clk, Delay: time.Second, Jitter: time.Second, Seed: 3})
 	defer n.Close()
-	a, b := n.NewBind(addrA), n.NewBind(addrB)
-	open(t, a, 0)
-	_, pb := open(t, b, 0)
-	ep := NewEndpoint(netip.AddrPortFrom(addrB, pb))
+	a, b, _, ep := openPair(t, n)
 	for i := range 100 {
 		a.Send([][]byte{{byte(i)}}, ep)
 	}
