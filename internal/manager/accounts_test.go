@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -75,7 +76,7 @@ func TestSetup(t *testing.T) {
 		t.Error("the password is in the accounts file")
 	}
 	fi, _ := os.Stat(filepath.Join(f.state, "accounts.json"))
-	if fi.Mode().Perm() != 0o600 {
+	if fi.Mode().Perm() != 0o600 && runtime.GOOS != "windows" { // Windows: the folder's DACL (winsvc.EnsurePrivateDir)
 		t.Errorf("accounts file mode %v", fi.Mode().Perm())
 	}
 
@@ -155,7 +156,7 @@ func TestSetupLinkFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o600 {
+	if fi.Mode().Perm() != 0o600 && runtime.GOOS != "windows" { // Windows: the folder's DACL
 		t.Errorf("setup link mode %v, want 0600", fi.Mode().Perm())
 	}
 	if err := f.m.RemoveSetupLink(); err != nil {

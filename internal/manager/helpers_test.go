@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -28,12 +28,9 @@ type fixture struct {
 
 func newFixture(t *testing.T, mod func(*manager.Options)) *fixture {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("the manager's Windows backend (state directory DACL, tunnel services) is not written yet")
-	}
 	store := managertest.NewStore()
 	sys := managertest.NewSystem(store, t.TempDir())
-	opts := manager.Options{System: sys, Store: store, StateDir: t.TempDir() + "/state", Argon2: cheap, SamplePeriod: time.Hour,
+	opts := manager.Options{System: sys, Store: store, StateDir: filepath.Join(t.TempDir(), "state"), Argon2: cheap, SamplePeriod: time.Hour,
 		// No name resolves: tests never wait for DNS.
 		Resolver: &conf.Resolver{LookupNetIP: func(_ context.Context, host string) ([]netip.Addr, error) {
 			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}

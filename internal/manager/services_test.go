@@ -276,7 +276,7 @@ func newServiceFixture(t *testing.T, mod func(*manager.ServiceSystem), mmod func
 	if mod != nil {
 		mod(sys)
 	}
-	opts := manager.Options{System: sys, Store: store, StateDir: t.TempDir() + "/state", Argon2: cheap, SamplePeriod: time.Hour}
+	opts := manager.Options{System: sys, Store: store, StateDir: filepath.Join(t.TempDir(), "state"), Argon2: cheap, SamplePeriod: time.Hour}
 	if mmod != nil {
 		mmod(&opts)
 	}
