@@ -77,7 +77,9 @@ func onWine() bool {
 // testCipher seals nothing: the DPAPI store is winsvc's to test.
 type testCipher struct{}
 
-func (testCipher) Seal(name string, p []byte) ([]byte, error) { return append([]byte(name+"\n"), p...), nil }
+func (testCipher) Seal(name string, p []byte) ([]byte, error) {
+	return append([]byte(name+"\n"), p...), nil
+}
 func (testCipher) Open(name string, b []byte) ([]byte, error) {
 	rest, ok := strings.CutPrefix(string(b), name+"\n")
 	if !ok {
