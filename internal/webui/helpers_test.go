@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -52,9 +51,6 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 // newFixtureWith also adjusts the manager's options.
 func newFixtureWith(t *testing.T, mmod func(*manager.Options), mod func(*Options)) *fixture {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("the manager's Windows backend (state directory DACL, tunnel services) is not written yet")
-	}
 	store := managertest.NewStore()
 	sys := managertest.NewSystem(store, t.TempDir())
 	c := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
