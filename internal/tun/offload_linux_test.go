@@ -606,17 +606,8 @@ func offloadTUN(t *testing.T, mtu int) (*linuxDevice, *net.UDPConn) {
 	if !d.vnet || d.offloads&tunFCsum == 0 {
 		t.Skip("kernel without virtio-net header offloads on TUN")
 	}
-	ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
-	ip(t, "-n", ns, "link", "set", "wrn0", "up")
-	wantEvent(t, d, EventUp)
-	var c *net.UDPConn
-	var err error
-	inNetns(t, ns, func() { c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 99, 0, 1)}) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return d, c
+	bringUp(t, d, ns)
+	return d, socketIn(t, ns)
 }
 
 // readUDP reads from d until it gets UDP packets to 10.99.0.2, and returns them.
@@ -730,9 +721,7 @@ func TestOffloadOptions(t *testing.T) {
 		if ld := d.(*linuxDevice); ld.vnet {
 			t.Fatal("virtio-net headers despite NoOffload")
 		}
-		ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
-		ip(t, "-n", ns, "link", "set", "wrn0", "up")
-		wantEvent(t, d, EventUp)
+		bringUp(t, d, ns)
 		exchangeUDP(t, d, ns)
 	})
 	t.Run("inherited vnet, NoOffload", func(t *testing.T) {
@@ -764,9 +753,7 @@ func TestOffloadOptions(t *testing.T) {
 		if ld := d.(*linuxDevice); !ld.vnet || ld.offloads != 0 {
 			t.Fatalf("vnet %v offloads %#x, want headers without offloads", ld.vnet, ld.offloads)
 		}
-		ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
-		ip(t, "-n", ns, "link", "set", "wrn0", "up")
-		wantEvent(t, d, EventUp)
+		bringUp(t, d, ns)
 		exchangeUDP(t, d, ns)
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -26,14 +25,8 @@ func requireRoot(t *testing.T) {
 	testenv.RequireTUN(t)
 }
 
-func ip(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
+// ip runs ip(8) and fails t with its output if it fails.
+func ip(t *testing.T, args ...string) string { t.Helper(); return netnstest.IP(t, args...) }
 
 // newNetns creates a network namespace with lo up, deleted when the test ends.
 func newNetns(t *testing.T) string {
@@ -44,6 +37,29 @@ func newNetns(t *testing.T) string {
 
 // inNetns runs fn on an OS thread switched into the namespace.
 func inNetns(t *testing.T, ns string, fn func()) { t.Helper(); netnstest.Run(t, ns, fn) }
+
+// bringUp gives wrn0 in ns the address 10.99.0.1/24, sets it up and
+// waits for d to report it up.
+func bringUp(t *testing.T, d Device, ns string) {
+	t.Helper()
+	ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
+	ip(t, "-n", ns, "link", "set", "wrn0", "up")
+	wantEvent(t, d, EventUp)
+}
+
+// socketIn is a UDP socket at 10.99.0.1 inside ns (wrn0's address, see
+// bringUp), closed when the test ends.
+func socketIn(t *testing.T, ns string) *net.UDPConn {
+	t.Helper()
+	var c *net.UDPConn
+	var err error
+	inNetns(t, ns, func() { c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 99, 0, 1)}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
 
 // createIn creates a TUN inside namespace ns, closed when the test ends.
 func createIn(t *testing.T, ns, name string, mtu int) Device {
@@ -329,9 +345,7 @@ func TestCreateFromFile(t *testing.T) {
 func TestPacketsThroughTUN(t *testing.T) {
 	ns := newNetns(t)
 	d := createIn(t, ns, "wrn0", 1420)
-	ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
-	ip(t, "-n", ns, "link", "set", "wrn0", "up")
-	wantEvent(t, d, EventUp)
+	bringUp(t, d, ns)
 	exchangeUDP(t, d, ns)
 }
 
@@ -401,16 +415,8 @@ func exchangeUDP(t *testing.T, d Device, ns string) {
 func TestReadTakesQueuedPackets(t *testing.T) {
 	ns := newNetns(t)
 	d := createIn(t, ns, "wrn0", 1420)
-	ip(t, "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "wrn0")
-	ip(t, "-n", ns, "link", "set", "wrn0", "up")
-	wantEvent(t, d, EventUp)
-	var c *net.UDPConn
-	var err error
-	inNetns(t, ns, func() { c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 99, 0, 1)}) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	bringUp(t, d, ns)
+	c := socketIn(t, ns)
 	const sent = 20
 	for i := range sent {
 		if _, err := c.WriteToUDPAddrPort([]byte{byte(i)}, netip.MustParseAddrPort("10.99.0.2:9")); err != nil {
