@@ -292,3 +292,41 @@ func TestTunDownUp(t *testing.T) {
 	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("back up")))
 	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("back up")))
 }
+
+// TestUpRacingClose: an Up that entered just before Close began, and gets
+// the device's lock only after Close went down, must not open the bind
+// again: Close would wait for its receivers forever (seen as a hang of
+// Example, whose TUN's EventUp raced its Close).
+func TestUpRacingClose(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New(netsim.Options{})
+	t.Cleanup(func() { n.Close() })
+	nd := newNode(t, n, 1, nil)
+	d := nd.d
+	if !d.enter() { // the racing Up, entered
+		t.Fatal("device closing already")
+	}
+	closed := make(chan struct{})
+	go func() {
+		d.Close()
+		close(closed)
+	}()
+	waitFor(t, "Close to go down", func() bool {
+		d.mu.RLock()
+		defer d.mu.RUnlock()
+		return d.closed
+	})
+	err := d.bringUp()
+	d.leave()
+	if !errors.Is(err, ErrClosed) {
+		t.Errorf("Up after Close went down: %v, want ErrClosed", err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hung")
+	}
+	if nd.bind.LocalAddrPort().IsValid() {
+		t.Error("the bind is open after Close")
+	}
+}

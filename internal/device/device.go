@@ -232,7 +232,18 @@ func (d *Device) Up() error {
 		return ErrClosed
 	}
 	defer d.leave()
+	return d.bringUp()
+}
+
+// bringUp is Up once the caller has entered. An Up that entered just
+// before Close began may get here only after Close went down: it must not
+// open the bind again, or Close would wait for its receivers forever.
+func (d *Device) bringUp() error {
 	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return ErrClosed
+	}
 	if d.up {
 		d.mu.Unlock()
 		return nil
