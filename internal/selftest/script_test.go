@@ -163,14 +163,7 @@ func runFake(t *testing.T, h *fakeHost, opts Options) *Report {
 	t.Helper()
 	opts.host = h
 	opts.rand = seeded(42)
-	rep, err := Run(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rep.WriteTo(&buf)
-	t.Logf("report:\n%s", buf.String())
-	return rep
+	return runLogged(context.Background(), t, opts)
 }
 
 // wantStatus checks the status of named checks and that a failure or skip

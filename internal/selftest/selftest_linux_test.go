@@ -81,13 +81,7 @@ func TestSelftestReportsBrokenStep(t *testing.T) {
 		}
 		return errors.New("no IPv4 address to remove")
 	}}
-	rep, err := Run(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rep.WriteTo(&buf)
-	t.Logf("report:\n%s", buf.String())
+	rep := runLogged(context.Background(), t, opts)
 	if rep.OK() {
 		t.Fatal("report says OK with the adapter's IPv4 address removed")
 	}
@@ -131,13 +125,7 @@ func TestSelftestIPv6Disabled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("disable IPv6 in %s: %v\n%s", ns, err, out)
 	}
-	rep, err := Run(context.Background(), Options{Netns: ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rep.WriteTo(&buf)
-	t.Logf("report:\n%s", buf.String())
+	rep := runLogged(context.Background(), t, Options{Netns: ns})
 	if !rep.OK() {
 		t.Error("a host without IPv6 fails the selftest")
 	}
@@ -161,13 +149,7 @@ func TestSelftestInterrupted(t *testing.T) {
 	ns := netnstest.New(t, "wrnst")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rep, err := Run(ctx, Options{Netns: ns, afterUp: func(adapter) error { cancel(); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rep.WriteTo(&buf)
-	t.Logf("report:\n%s", buf.String())
+	rep := runLogged(ctx, t, Options{Netns: ns, afterUp: func(adapter) error { cancel(); return nil }})
 	if !rep.Interrupted || rep.OK() {
 		t.Errorf("Interrupted=%v OK=%v, want interrupted and not OK", rep.Interrupted, rep.OK())
 	}

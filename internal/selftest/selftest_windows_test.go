@@ -44,13 +44,7 @@ func TestSelftestWithoutWintun(t *testing.T) {
 	if !windows.GetCurrentProcessToken().IsElevated() {
 		t.Skip("not elevated: the selftest refuses before it looks for wintun.dll")
 	}
-	rep, err := Run(context.Background(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rep.WriteTo(&buf)
-	t.Logf("report:\n%s", buf.String())
+	rep := runLogged(context.Background(), t, Options{})
 	if rep.OK() {
 		t.Fatal("report says OK without wintun.dll")
 	}
@@ -102,13 +96,7 @@ func TestSelftestUntrustedWintun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(dll) })
-	rep, err := Run(context.Background(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rep.WriteTo(&buf)
-	t.Logf("report:\n%s", buf.String())
+	rep := runLogged(context.Background(), t, Options{})
 	c := rep.Check(chkDriver)
 	if c == nil || c.Status != Fail || !errors.Is(c.Err, ErrWintunSignature) || !strings.Contains(c.Detail, dll) {
 		t.Fatalf("driver check: %+v, want a failure wrapping ErrWintunSignature naming %s", c, dll)
@@ -131,13 +119,7 @@ func TestSelftestOnWindows(t *testing.T) {
 	if !windows.GetCurrentProcessToken().IsElevated() {
 		t.Skip("needs an elevated (Administrator) prompt")
 	}
-	rep, err := Run(context.Background(), Options{KillSwitch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rep.WriteTo(&buf)
-	t.Logf("report:\n%s", buf.String())
+	rep := runLogged(context.Background(), t, Options{KillSwitch: true})
 	if !rep.OK() {
 		t.Fatal("the selftest failed")
 	}
