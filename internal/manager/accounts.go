@@ -73,8 +73,9 @@ const maxTokens = 100
 
 // accountsFile is what Accounts keeps on disk.
 type accountsFile struct {
-	Admin  *PasswordHash `json:"admin,omitempty"`
-	Tokens []APIToken    `json:"tokens,omitempty"`
+	Admin     *PasswordHash `json:"admin,omitempty"`
+	Tokens    []APIToken    `json:"tokens,omitempty"`
+	Operators []Operator    `json:"operators,omitempty"` // operators.go
 }
 
 // Accounts holds the administrator's password and the API tokens in one

@@ -101,6 +101,34 @@ type ServiceSystem struct {
 	// Poll is how often a starting or stopping service is checked (default
 	// 100 ms).
 	Poll time.Duration
+	// OperatorGroups, if set, lists the SIDs of the local groups a
+	// Windows account is in (directly or through other groups), so that
+	// operator accounts are for members of Network Configuration
+	// Operators or Administrators only (see CheckOperator).
+	OperatorGroups func(account string) ([]string, error)
+}
+
+// Well-known groups whose members may hold an operator account.
+const (
+	sidNetworkConfigurationOperators = "S-1-5-32-556"
+	sidAdministrators                = "S-1-5-32-544"
+)
+
+// CheckOperator implements OperatorChecker: the account must be in
+// Network Configuration Operators or Administrators, the groups that may
+// start and stop tunnel services.
+func (s *ServiceSystem) CheckOperator(account string) error {
+	if s.OperatorGroups == nil {
+		return nil
+	}
+	sids, err := s.OperatorGroups(account)
+	if err != nil {
+		return fmt.Errorf("the groups of %s: %w", account, err)
+	}
+	if slices.Contains(sids, sidNetworkConfigurationOperators) || slices.Contains(sids, sidAdministrators) {
+		return nil
+	}
+	return fmt.Errorf("%s is not a member of Network Configuration Operators (or Administrators)", account)
 }
 
 var _ System = (*ServiceSystem)(nil)

@@ -37,6 +37,7 @@ func Platform(configDir string, allowHooks bool) (System, Store, error) {
 		LogPath:                 winsvc.TunnelLogPath,
 		AllowHooks:              allowHooks,
 		HooksAllowedMachineWide: winsvc.ScriptsAllowedMachineWide,
+		OperatorGroups:          windowsOperatorGroups,
 	}, store, nil
 }
 

@@ -209,3 +209,28 @@ func TestServiceStatusMapping(t *testing.T) {
 		}
 	}
 }
+
+// The groups of the account running the tests (an elevated administrator
+// on Windows; under wine, whose NetUserGetLocalGroups names Administrators
+// for anyone, the one user) include Administrators; a name that is no
+// account is refused.
+func TestWindowsOperatorGroups(t *testing.T) {
+	user := os.Getenv("USERNAME")
+	if user == "" {
+		t.Skip("no USERNAME")
+	}
+	sids, err := windowsOperatorGroups(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s is in %q", user, sids)
+	if !windows.GetCurrentProcessToken().IsElevated() {
+		return
+	}
+	if err := (&ServiceSystem{OperatorGroups: windowsOperatorGroups}).CheckOperator(user); err != nil {
+		t.Errorf("an elevated administrator may not be an operator: %v (groups %q)", err, sids)
+	}
+	if _, err := windowsOperatorGroups("no-such-account-7f3a"); err == nil {
+		t.Error("an account that does not exist has groups")
+	}
+}
