@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"testing"
 	"time"
 
@@ -726,25 +725,7 @@ func TestOffloadOptions(t *testing.T) {
 	})
 	t.Run("inherited vnet, NoOffload", func(t *testing.T) {
 		ns := newNetns(t)
-		var f *os.File
-		var err error
-		inNetns(t, ns, func() {
-			fd, e := unix.Open(cloneDevice, unix.O_RDWR|unix.O_CLOEXEC, 0)
-			if e != nil {
-				err = e
-				return
-			}
-			ifr, _ := unix.NewIfreq("wrn0")
-			ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
-			if err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
-				unix.Close(fd)
-				return
-			}
-			f = os.NewFile(uintptr(fd), "inherited")
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := openTUNFile(t, ns, "wrn0", unix.IFF_TUN|unix.IFF_NO_PI|unix.IFF_VNET_HDR)
 		d, err := CreateFromFileWithOptions(f, 1420, Options{NoOffload: true})
 		if err != nil {
 			t.Fatal(err)

@@ -61,6 +61,32 @@ func socketIn(t *testing.T, ns string) *net.UDPConn {
 	return c
 }
 
+// openTUNFile opens a TUN queue named name with flags (TUNSETIFF) inside
+// ns, as a parent process would before handing it down.
+func openTUNFile(t *testing.T, ns, name string, flags uint16) *os.File {
+	t.Helper()
+	var f *os.File
+	var err error
+	inNetns(t, ns, func() {
+		fd, e := unix.Open(cloneDevice, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if e != nil {
+			err = e
+			return
+		}
+		ifr, _ := unix.NewIfreq(name)
+		ifr.SetUint16(flags)
+		if err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+			unix.Close(fd)
+			return
+		}
+		f = os.NewFile(uintptr(fd), "inherited")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // createIn creates a TUN inside namespace ns, closed when the test ends.
 func createIn(t *testing.T, ns, name string, mtu int) Device {
 	t.Helper()
@@ -294,28 +320,7 @@ func TestDeletedInterface(t *testing.T) {
 
 func TestCreateFromFile(t *testing.T) {
 	ns := newNetns(t)
-	open := func(name string, flags uint16) *os.File {
-		var f *os.File
-		var err error
-		inNetns(t, ns, func() {
-			fd, e := unix.Open(cloneDevice, unix.O_RDWR|unix.O_CLOEXEC, 0)
-			if e != nil {
-				err = e
-				return
-			}
-			ifr, _ := unix.NewIfreq(name)
-			ifr.SetUint16(flags)
-			if err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
-				unix.Close(fd)
-				return
-			}
-			f = os.NewFile(uintptr(fd), "inherited")
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
+	open := func(name string, flags uint16) *os.File { return openTUNFile(t, ns, name, flags) }
 
 	d, err := CreateFromFile(open("wrn-fd", unix.IFF_TUN|unix.IFF_NO_PI), 1380)
 	if err != nil {
