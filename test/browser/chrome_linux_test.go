@@ -98,6 +98,7 @@ func startChrome(t *testing.T, ns string) (*chrome, *tab) {
 	c.record = newRecorder()
 	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithListener(c.record.listen))
 	c.ctx = ctx
+	c.record.ctx = ctx // before any event can come
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc()
@@ -116,7 +117,6 @@ func startChrome(t *testing.T, ns string) (*chrome, *tab) {
 	case <-start.Done():
 		t.Fatalf("chromium did not start in 60 s:\n%s", c.out)
 	}
-	c.record.ctx = ctx
 	return c, &tab{t: t, c: c, ctx: ctx, record: c.record}
 }
 
@@ -268,19 +268,28 @@ func (tb *tab) screenshot(full bool) []byte {
 	return png
 }
 
+// screenshots is the directory WARREN_SCREENSHOTS names, or "". A
+// relative one is relative to the repository's root (go test runs in
+// the package's directory).
+func screenshots() string {
+	dir := os.Getenv("WARREN_SCREENSHOTS")
+	if dir != "" && !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", "..", dir)
+	}
+	return dir
+}
+
 // save writes a screenshot named name.png into the directory
 // WARREN_SCREENSHOTS names, if it does.
 func (tb *tab) save(name string, full bool) {
 	tb.t.Helper()
-	dir := os.Getenv("WARREN_SCREENSHOTS")
+	dir := screenshots()
 	if dir == "" {
 		return
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.t.Fatal(err)
 	}
-	// The caret blinks and the focus ring shows: drop both.
-	eval[bool](tb, `(document.activeElement && document.activeElement.blur(), true)`)
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), tb.screenshot(full), 0o644); err != nil {
 		tb.t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -143,8 +144,10 @@ func (s *scenario) clients() {
 		tb.nav(s.m.base + "/tunnels/" + s.e.tunnel + "/clients")
 	}
 
+	tb.save("clients", true)
+
 	// A client named with HTML: text on the clients page and the
-	// tunnel's peers.
+	// tunnel's peers; deleted again (its button asks first).
 	tb.typeIn("[data-test=client-name]", xssClientName)
 	tb.click("[data-test=client-add]")
 	tb.waitFor("the second client added", fmt.Sprintf(`(e => e && e.textContent === %s)(document.querySelector("[data-test=client-created-name]"))`, jsString(xssClientName)),
@@ -153,11 +156,19 @@ func (s *scenario) clients() {
 	tb.waitFor("the HTML-named client listed as text", fmt.Sprintf(`[...document.querySelectorAll(%s)].some(r => r.querySelector("[data-test=client-row-name]").textContent === %s)`, jsString(row), jsString(xssClientName)),
 		"document.body.innerText", 10*time.Second)
 	noMarkup(s, tb)
-	tb.save("clients", false)
 	tb.nav(s.m.base + "/tunnels/" + s.e.tunnel)
 	tb.waitFor("the HTML-named client among the peers, as text", fmt.Sprintf(`[...document.querySelectorAll("[data-test=peer-name]")].some(e => e.textContent === %s)`, jsString(xssClientName)),
 		`document.querySelector("[data-test=peers]").innerText`, 10*time.Second)
 	noMarkup(s, tb)
+
+	tb.nav(s.m.base + "/tunnels/" + s.e.tunnel + "/clients")
+	id := eval[string](tb, fmt.Sprintf(`[...document.querySelectorAll(%s)].find(r => r.querySelector("[data-test=client-row-name]").textContent === %s).dataset.client`, jsString(row), jsString(xssClientName)))
+	tb.click(fmt.Sprintf(`[data-test=client-row][data-client=%q] [data-test=client-delete]`, id))
+	tb.waitFor("the HTML-named client deleted", fmt.Sprintf(`!document.querySelector(%s) && !!document.querySelector(%s)`, jsString(fmt.Sprintf(`[data-test=client-row][data-client=%q]`, id)), jsString(row)),
+		`document.querySelector("[data-test=clients]").innerText`, 10*time.Second)
+	if d := tb.record.seenDialogs(); len(d) != 1 || d[0].kind != page.DialogTypeConfirm {
+		t.Errorf("deleting a client asked %+v, want one confirmation", d)
+	}
 }
 
 // noMarkup fails the test if the page's main part holds an img element

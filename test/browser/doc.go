@@ -20,6 +20,8 @@
 //
 // It needs root, /dev/net/tun, ip, wg, iperf3, zbarimg (zbar-tools) and
 // chromium; it skips naming what is missing, or fails when CI is set.
-// WARREN_SCREENSHOTS=DIR saves screenshots of the main pages there as PNG
-// (docs/screenshots holds the ones the README shows).
+// WARREN_SCREENSHOTS=DIR (relative to the repository's root) saves
+// screenshots of the main pages there as PNG, with the tunnel named
+// "office" and half a minute of traffic on its graphs; docs/screenshots
+// holds the ones the README shows.
 package browser

@@ -34,6 +34,9 @@ const (
 	hubInner     = "10.66.0.1"
 	refInner     = "10.66.0.2"
 	tunnelPort   = 51820
+
+	// screenshotTunnel names the tunnel when screenshots are taken.
+	screenshotTunnel = "office"
 )
 
 // env is what one browser test runs against: the binaries, the
@@ -95,6 +98,17 @@ func newEnv(t *testing.T) *env {
 	e.hub, e.ref, e.phone = netnstest.New(t, "wbh"), netnstest.New(t, "wbr"), netnstest.New(t, "wbp")
 	id := e.hub[len(e.hub)-6:]
 	e.tunnel, e.refIface, e.phoneIface = "wbt"+id, "wbr"+id, "wbp"+id
+	if screenshots() != "" {
+		// The README's pictures show a tunnel named as a person would
+		// name it. Names are the machine's (warren up's state, the
+		// device's log): the name must be free.
+		e.tunnel = screenshotTunnel
+		for _, f := range []string{"/run/warren/quick/" + e.tunnel + ".json", quick.DaemonLogPath(e.tunnel), "/var/run/wireguard/" + e.tunnel + ".sock"} {
+			if _, err := os.Stat(f); err == nil {
+				t.Fatalf("%s exists: a tunnel named %s runs on this machine, and the screenshots need the name", f, e.tunnel)
+			}
+		}
+	}
 	e.stateDir, e.confDir, e.uapiDir = filepath.Join(e.dir, "state"), filepath.Join(e.dir, "conf"), filepath.Join(e.dir, "uapi")
 	if err := os.MkdirAll(e.uapiDir, 0o700); err != nil {
 		t.Fatal(err)
