@@ -179,8 +179,13 @@ func readAddr(r io.Reader) (socksAddr, error) {
 		if n[0] == 0 {
 			return a, fmt.Errorf("%w: empty domain name", ErrSOCKSFormat)
 		}
-		// A literal address in domain form is taken as the address.
+		// A literal address in domain form is taken as the address. A
+		// zone (fe80::1%eth0) names an interface of the client's host,
+		// which means nothing inside the tunnel: refused.
 		if ip, err := netip.ParseAddr(string(b)); err == nil {
+			if ip.Zone() != "" {
+				return a, fmt.Errorf("%w: an address with a zone (%q) cannot be reached through the tunnel", ErrSOCKSFormat, b)
+			}
 			a.IP = ip.Unmap()
 		} else {
 			a.Name = string(b)
