@@ -281,6 +281,12 @@ func (d *Device) transmit(b *batch) {
 		}
 		p.timersAnyAuthenticatedPacketTraversal()
 		p.timersAnyAuthenticatedPacketSent()
+		if data {
+			// Before the send: the answer may arrive, and clear this
+			// timer, before a goroutine descheduled after Send would arm
+			// it, leaving a spurious new handshake due.
+			p.timersDataSent()
+		}
 		if ep := p.getEndpoint(); ep != nil {
 			if err := d.sendChunked(bufs, maxBatch, ep); err != nil {
 				d.log.Verbosef("%v - Failed to send data packets: %v", p, err)
@@ -289,9 +295,6 @@ func (d *Device) transmit(b *batch) {
 			}
 		}
 		clear(bufs)
-		if data {
-			p.timersDataSent()
-		}
 	}
 	d.pools.putBatch(b)
 	d.inflight.Add(-1)

@@ -1,10 +1,14 @@
 package device
 
 import (
+	"bytes"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/clock"
 	"github.com/warren-vpn/warren/internal/netsim"
 	"github.com/warren-vpn/warren/internal/wgtypes"
@@ -241,5 +245,78 @@ func TestRekeyAndRejectAfterMessages(t *testing.T) {
 	}
 	if _, cur, _ := pa.sessions(); cur == second {
 		t.Error("no new session after RejectAfterMessages")
+	}
+}
+
+// returnGate is a bind whose Sends of data messages, while armed, deliver
+// the datagrams and then wait to return until released: a sender
+// descheduled right after its send.
+type returnGate struct {
+	*netsim.Bind
+	armed   atomic.Bool
+	release chan struct{}
+	waiting atomic.Int64
+}
+
+func (g *returnGate) Send(bufs [][]byte, ep bind.Endpoint) error {
+	err := g.Bind.Send(bufs, ep)
+	if g.armed.Load() && len(bufs) > 0 && len(bufs[0]) > wire.MinTransportSize && bufs[0][0] == wire.TypeTransport {
+		g.waiting.Add(1)
+		<-g.release
+		g.waiting.Add(-1)
+	}
+	return err
+}
+
+// TestAnswerBeforeSendReturns: the answer to a's data may arrive, and be
+// processed, before the goroutine that sent the data returns from the
+// send. The timer that expects that answer is armed before the send, so
+// the answer clears it; armed after, it would survive and start a new
+// handshake KeepaliveTimeout+RekeyTimeout later although b answered.
+func TestAnswerBeforeSendReturns(t *testing.T) {
+	clk := clock.NewManual(testEpoch)
+	n := netsim.New(netsim.Options{})
+	t.Cleanup(func() { n.Close() })
+	gate := &returnGate{release: make(chan struct{})}
+	releaseOnce := sync.OnceFunc(func() { close(gate.release) })
+	a := newNodeWith(t, n, 1, clk, nodeConfig{wrap: func(b *netsim.Bind) bind.Bind {
+		gate.Bind = b
+		return gate
+	}})
+	b := newNode(t, n, 2, clk)
+	t.Cleanup(releaseOnce) // runs before the nodes' Close, which waits for the held sender
+	connect(t, a, b)
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("hello")))
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("hello")))
+	advance(clk, KeepaliveTimeout+RekeyTimeout+RekeyTimeoutJitterMax, a, b) // every timer of that exchange done
+	tp := installTap(n)
+
+	gate.armed.Store(true)
+	question := ipv4(a.v4, b.v4, []byte("question"))
+	if err := a.tun.Inject(question); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := recv(t, b, 5*time.Second); !ok || !bytes.Equal(got, question) {
+		t.Fatal("b did not get the question")
+	}
+	waitFor(t, "a's send to be held", func() bool { return gate.waiting.Load() == 1 })
+	answer := ipv4(b.v4, a.v4, []byte("answer"))
+	if err := b.tun.Inject(answer); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := recv(t, a, 5*time.Second); !ok || !bytes.Equal(got, answer) {
+		t.Fatal("a did not get the answer")
+	}
+	// The answer's timers run after its TUN write: data received arms
+	// a's keepalive timer, idle since the exchange above.
+	pb := a.peer(t, b.pub)
+	waitFor(t, "a to run the answer's timers", func() bool { return pb.timerPending(timerSendKeepalive) })
+	gate.armed.Store(false)
+	releaseOnce()
+	quiesce(a, b)
+
+	advance(clk, KeepaliveTimeout+RekeyTimeout+RekeyTimeoutJitterMax+time.Second, a, b)
+	if c := tp.count(a.addr, wire.TypeInitiation); c != 0 {
+		t.Errorf("a started %d handshakes although b answered", c)
 	}
 }
