@@ -78,10 +78,12 @@ func TestImportRules(t *testing.T) {
 		"internal/history":   {"internal/wgtypes", "internal/noise"},
 		"internal/metrics":   {"internal/wgtypes", "internal/noise", "internal/conf"},
 		// The manager drives devices as the tools do (UAPI, quick's files,
-		// winnet's conflict plan) and keeps history; the web UI sees only
-		// the manager and the value types it hands out.
+		// winnet's conflict plan, on Windows the tunnel services and the
+		// DPAPI store through winsvc, as `warren service` does) and keeps
+		// history; the web UI sees only the manager and the value types it
+		// hands out.
 		"internal/manager": {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise", "internal/safedir",
-			"internal/atomicfile", "internal/ringlog", "internal/winnet", "internal/quick", "internal/history"},
+			"internal/atomicfile", "internal/ringlog", "internal/winnet", "internal/quick", "internal/history", "internal/winsvc"},
 		"internal/manager/managertest": {"internal/manager", "internal/conf", "internal/noise", "internal/ringlog", "internal/wgtypes"},
 		"internal/webui":               {"internal/manager", "internal/conf", "internal/noise", "internal/wgtypes", "internal/metrics"},
 		// selftest drives a whole tunnel: an engine, a userspace peer and,
