@@ -36,7 +36,7 @@ func (s *Server) apiListTunnels(w http.ResponseWriter, r *http.Request) {
 		Warnings []warningJSON `json:"warnings"`
 	}{Tunnels: []tunnelJSON{}, Warnings: toWarningsJSON(ws)}
 	for i := range ts {
-		out.Tunnels = append(out.Tunnels, toTunnelJSON(&ts[i]))
+		out.Tunnels = append(out.Tunnels, s.tunnelJSONFor(r, &ts[i]))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -52,7 +52,7 @@ func (s *Server) apiGetTunnel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		tunnelJSON
 		Warnings []warningJSON `json:"warnings"`
-	}{toTunnelJSON(t), toWarningsJSON(ws)})
+	}{s.tunnelJSONFor(r, t), toWarningsJSON(ws)})
 }
 
 func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,11 +15,17 @@ type principal struct {
 	session string
 	// token is the API token used, if any.
 	token *manager.APIToken
+	// role is what it may do (roles.go); account is the operator's name.
+	role    role
+	account string
 }
 
 func (p *principal) String() string {
 	if p.token != nil {
 		return "API token " + p.token.ID + " (" + p.token.Name + ")"
+	}
+	if p.role == roleOperator {
+		return "operator " + p.account + "'s session"
 	}
 	return "the administrator's session"
 }
@@ -48,28 +53,25 @@ func (s *Server) authenticate(r *http.Request) (*principal, bool) {
 		return &principal{token: &tok}, true
 	}
 	c, err := r.Cookie(SessionCookie)
-	if err != nil || !s.sessions.valid(c.Value) {
+	if err != nil {
 		return nil, false
 	}
-	return &principal{session: c.Value}, true
+	sess, ok := s.sessions.lookup(c.Value)
+	if !ok {
+		return nil, false
+	}
+	return &principal{session: c.Value, role: sess.role, account: sess.account}, true
 }
 
-// apiAuth lets through requests with a session or an API token, and
-// answers others 401.
+// apiAuth lets through the administrator's requests (a session or an API
+// token), answers others 401, and an operator's 403 (operatorAPI admits
+// operators too).
 func (s *Server) apiAuth(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.authenticate(r)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="warren"`)
-			writeError(w, http.StatusUnauthorized, "log in, or send an API token as Authorization: Bearer", "unauthorized")
-			return
-		}
-		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	})
+	return s.authAPI(false, next)
 }
 
-// sessionOnly is apiAuth for what an API token may not do: manage tokens
-// and the password.
+// sessionOnly is apiAuth for what an API token may not do: manage tokens,
+// operators and the password.
 func (s *Server) sessionOnly(next http.HandlerFunc) http.Handler {
 	return s.apiAuth(func(w http.ResponseWriter, r *http.Request) {
 		if principalOf(r).session == "" {
@@ -80,17 +82,11 @@ func (s *Server) sessionOnly(next http.HandlerFunc) http.Handler {
 	})
 }
 
-// pageAuth sends browsers without a session to the login page.
+// pageAuth sends browsers without a session to the login page, and
+// shows an operator that the page is the administrator's (operatorPage
+// admits operators too).
 func (s *Server) pageAuth(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(SessionCookie)
-		if err != nil || !s.sessions.valid(c.Value) {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return
-		}
-		p := &principal{session: c.Value}
-		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	})
+	return s.authPage(false, next)
 }
 
 // source is the request's peer address (never a forwarded header: the

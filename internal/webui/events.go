@@ -107,7 +107,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	}))
 	defer cancel()
 	if snap := s.m.Sampler().Latest(); snap != nil {
-		if st.event("stats", toStatsJSON(snap)) != nil {
+		if st.event("stats", s.statsJSONFor(r, snap)) != nil {
 			return
 		}
 	}
@@ -122,7 +122,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 			if !s.stillAuthorized(r) {
 				return
 			}
-			err = st.event("stats", toStatsJSON(snap))
+			err = st.event("stats", s.statsJSONFor(r, snap))
 		case <-hb.C:
 			if !s.stillAuthorized(r) {
 				return

@@ -39,6 +39,11 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	var peer *noise.PublicKey
 	if k := r.URL.Query().Get("peer"); k != "" {
+		if isOperator(r) {
+			// Operators know peers by opaque IDs, not keys.
+			adminOnly(w)
+			return
+		}
 		pub, err := parsePublicKey(k)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "peer: "+err.Error(), "bad-request")

@@ -52,12 +52,14 @@ func (s *Server) apiSetup(w http.ResponseWriter, r *http.Request) {
 	s.limiter.success(source(r))
 	s.m.RemoveSetupLink()
 	s.m.Logf(manager.LogTagAuth, "administrator password set from %s", source(r))
-	setSessionCookie(w, s.sessions.create())
+	setSessionCookie(w, s.sessions.create(roleAdmin, ""))
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	var req struct {
+		// User names an operator (roles.go); empty, the administrator.
+		User     string `json:"user"`
 		Password string `json:"password"`
 	}
 	if !readJSON(w, r, &req) {
@@ -68,6 +70,10 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if req.User != "" {
+		s.operatorLogin(w, r, req.User, req.Password)
+		return
+	}
 	if !s.m.Accounts().CheckPassword(req.Password) {
 		s.m.Logf(manager.LogTagAuth, "failed login from %s", source(r))
 		writeError(w, http.StatusUnauthorized, "wrong password", "password")
@@ -75,7 +81,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.limiter.success(source(r))
 	s.m.Logf(manager.LogTagAuth, "login from %s", source(r))
-	setSessionCookie(w, s.sessions.create())
+	setSessionCookie(w, s.sessions.create(roleAdmin, ""))
 	w.WriteHeader(http.StatusNoContent)
 }
 

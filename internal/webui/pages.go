@@ -7,11 +7,13 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/manager"
+	"github.com/warren-vpn/warren/internal/noise"
 )
 
 //go:embed templates
@@ -25,6 +27,7 @@ var funcs = template.FuncMap{
 	"prefix": conf.FormatPrefix,
 	"unix":   unix,
 	"join":   strings.Join,
+	"path":   url.PathEscape,
 }
 
 func parsePages() map[string]*template.Template {
@@ -63,6 +66,10 @@ type page struct {
 	Title    string
 	Nav      string // which menu entry is current
 	LoggedIn bool
+	// Operator: the limited view (roles.go); Account is the operator's
+	// name.
+	Operator bool
+	Account  string
 	Data     any
 }
 
@@ -70,6 +77,9 @@ type page struct {
 // becomes a 500 rather than half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.LoggedIn = principalOf(r) != nil
+	if pr := principalOf(r); pr != nil && pr.role == roleOperator {
+		p.Operator, p.Account = true, pr.account
+	}
 	var buf bytes.Buffer
 	if err := pages[name].Execute(&buf, p); err != nil {
 		http.Error(w, "template: "+err.Error(), http.StatusInternalServerError)
@@ -87,16 +97,22 @@ func (s *Server) pageTunnels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws, _ := s.m.Warnings()
+	if isOperator(r) {
+		for i := range ts {
+			ts[i].PublicKey = noise.PublicKey{}
+		}
+	}
 	s.render(w, r, http.StatusOK, "tunnels", page{Title: "Tunnels", Nav: "tunnels", Data: struct {
 		Tunnels  []manager.Tunnel
 		Warnings []manager.Warning
 	}{ts, ws}})
 }
 
-// peerView is a peer with what the page shows precomputed.
+// peerView is a peer with what the page shows precomputed: Key is ""
+// for an operator, ID tells peers apart (roles.go).
 type peerView struct {
 	manager.Peer
-	Key string
+	Key, ID string
 }
 
 func (s *Server) pageTunnel(w http.ResponseWriter, r *http.Request) {
@@ -108,10 +124,14 @@ func (s *Server) pageTunnel(w http.ResponseWriter, r *http.Request) {
 	ws, _ := s.m.WarningsFor(t.Name)
 	var peers []peerView
 	for _, p := range t.Peers {
-		peers = append(peers, peerView{Peer: p, Key: p.PublicKey.String()})
+		v := peerView{Peer: p, Key: p.PublicKey.String(), ID: s.peerID(r, t.Name, p.PublicKey)}
+		if isOperator(r) {
+			v.Key, v.PublicKey = "", noise.PublicKey{}
+		}
+		peers = append(peers, v)
 	}
 	pub := ""
-	if !t.PublicKey.IsZero() {
+	if !t.PublicKey.IsZero() && !isOperator(r) {
 		pub = t.PublicKey.String()
 	}
 	s.render(w, r, http.StatusOK, "tunnel", page{Title: t.Name, Nav: "tunnels", Data: struct {
@@ -160,8 +180,9 @@ func (s *Server) pageLog(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageSettings(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "settings", page{Title: "Settings", Nav: "settings", Data: struct {
 		Tokens    []manager.APIToken
+		Operators []manager.Operator
 		MinLength int
-	}{s.m.Accounts().Tokens(), manager.MinPasswordLen}})
+	}{s.m.Accounts().Tokens(), s.m.Accounts().Operators(), manager.MinPasswordLen}})
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {

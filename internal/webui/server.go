@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -43,6 +44,8 @@ type Server struct {
 	streams  atomic.Int32
 	handler  http.Handler
 	links    *oneTimeLinks // clients' one-time links (clients.go)
+	// peerSecret keys the opaque peer IDs operators see (roles.go).
+	peerSecret [32]byte
 }
 
 // New makes a Server.
@@ -78,6 +81,7 @@ func New(opts Options) (*Server, error) {
 		argon:    make(chan struct{}, 2),
 		links:    newOneTimeLinks(now),
 	}
+	rand.Read(s.peerSecret[:])
 	s.handler = s.securityHeaders(s.checkHost(s.checkCrossOrigin(requireJSON(s.routes()))))
 	return s, nil
 }
@@ -88,11 +92,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	// Pages.
-	mux.Handle("GET /{$}", s.pageAuth(s.pageTunnels))
+	// operatorPage and operatorAPI mark what operators may use too
+	// (roles.go); everything else is the administrator's.
+	mux.Handle("GET /{$}", s.operatorPage(s.pageTunnels))
 	mux.Handle("GET /import", s.pageAuth(s.pageImport))
-	mux.Handle("GET /tunnels/{name}", s.pageAuth(s.pageTunnel))
+	mux.Handle("GET /tunnels/{name}", s.operatorPage(s.pageTunnel))
 	mux.Handle("GET /tunnels/{name}/edit", s.pageAuth(s.pageEdit))
-	mux.Handle("GET /tunnels/{name}/log", s.pageAuth(s.pageTunnelLog))
+	mux.Handle("GET /tunnels/{name}/log", s.operatorPage(s.pageTunnelLog))
 	mux.Handle("GET /log", s.pageAuth(s.pageLog))
 	mux.Handle("GET /settings", s.pageAuth(s.pageSettings))
 	mux.HandleFunc("GET /login", s.pageLogin)
@@ -107,21 +113,25 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/tokens", s.sessionOnly(s.apiTokens))
 	mux.Handle("POST /api/tokens", s.sessionOnly(s.apiCreateToken))
 	mux.Handle("DELETE /api/tokens/{id}", s.sessionOnly(s.apiRevokeToken))
+	mux.Handle("GET /api/operators", s.sessionOnly(s.apiOperators))
+	mux.Handle("POST /api/operators", s.sessionOnly(s.apiCreateOperator))
+	mux.Handle("PUT /api/operators/{name}/password", s.sessionOnly(s.apiResetOperator))
+	mux.Handle("DELETE /api/operators/{name}", s.sessionOnly(s.apiDeleteOperator))
 
 	// Tunnels.
-	mux.Handle("GET /api/tunnels", s.apiAuth(s.apiListTunnels))
+	mux.Handle("GET /api/tunnels", s.operatorAPI(s.apiListTunnels))
 	mux.Handle("POST /api/tunnels", s.apiAuth(s.apiImport))
-	mux.Handle("GET /api/tunnels/{name}", s.apiAuth(s.apiGetTunnel))
+	mux.Handle("GET /api/tunnels/{name}", s.operatorAPI(s.apiGetTunnel))
 	mux.Handle("DELETE /api/tunnels/{name}", s.apiAuth(s.apiDelete))
 	mux.Handle("GET /api/tunnels/{name}/config", s.apiAuth(s.apiGetConfig))
 	mux.Handle("PUT /api/tunnels/{name}/config", s.apiAuth(s.apiPutConfig))
-	mux.Handle("POST /api/tunnels/{name}/activate", s.apiAuth(s.apiActivate))
-	mux.Handle("POST /api/tunnels/{name}/deactivate", s.apiAuth(s.apiDeactivate))
+	mux.Handle("POST /api/tunnels/{name}/activate", s.operatorAPI(s.apiActivate))
+	mux.Handle("POST /api/tunnels/{name}/deactivate", s.operatorAPI(s.apiDeactivate))
 	mux.Handle("POST /api/tunnels/{name}/peer-name", s.apiAuth(s.apiPeerName))
-	mux.Handle("GET /api/tunnels/{name}/log", s.apiAuth(s.apiTunnelLog))
-	mux.Handle("GET /api/tunnels/{name}/history", s.apiAuth(s.apiHistory))
+	mux.Handle("GET /api/tunnels/{name}/log", s.operatorAPI(s.apiTunnelLog))
+	mux.Handle("GET /api/tunnels/{name}/history", s.operatorAPI(s.apiHistory))
 	mux.Handle("GET /api/log", s.apiAuth(s.apiLog))
-	mux.Handle("GET /api/events", s.apiAuth(s.apiEvents))
+	mux.Handle("GET /api/events", s.operatorAPI(s.apiEvents))
 	s.clientRoutes(mux)
 	return mux
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,6 +28,9 @@ const (
 
 type session struct {
 	created, seen time.Time
+	role          role
+	// account is the operator's name ("" for the administrator).
+	account string
 }
 
 // sessions holds the logged-in sessions, keyed by the SHA-256 of their
@@ -43,8 +47,9 @@ func newSessions(now func() time.Time, idle, maxAge time.Duration) *sessions {
 	return &sessions{now: now, idle: idle, max: maxAge, m: map[[32]byte]*session{}}
 }
 
-// create starts a session and returns its secret (256 random bits).
-func (s *sessions) create() string {
+// create starts a session of role (an operator's: of account) and
+// returns its secret (256 random bits).
+func (s *sessions) create(r role, account string) string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	secret := base64.RawURLEncoding.EncodeToString(b)
@@ -63,14 +68,14 @@ func (s *sessions) create() string {
 		}
 		delete(s.m, oldest)
 	}
-	s.m[sha256.Sum256([]byte(secret))] = &session{created: now, seen: now}
+	s.m[sha256.Sum256([]byte(secret))] = &session{created: now, seen: now, role: r, account: account}
 	return secret
 }
 
-// valid reports whether secret is a live session, and marks it seen.
-func (s *sessions) valid(secret string) bool {
+// lookup returns the live session of secret (a copy), and marks it seen.
+func (s *sessions) lookup(secret string) (session, bool) {
 	if secret == "" || len(secret) > 100 {
-		return false
+		return session{}, false
 	}
 	key := sha256.Sum256([]byte(secret))
 	now := s.now()
@@ -78,14 +83,14 @@ func (s *sessions) valid(secret string) bool {
 	defer s.mu.Unlock()
 	v := s.m[key]
 	if v == nil {
-		return false
+		return session{}, false
 	}
 	if s.expired(v, now) {
 		delete(s.m, key)
-		return false
+		return session{}, false
 	}
 	v.seen = now
-	return true
+	return *v, true
 }
 
 // alive reports whether secret is still a live session without marking
@@ -117,6 +122,18 @@ func (s *sessions) endAllBut(keep string) {
 	defer s.mu.Unlock()
 	for k := range s.m {
 		if k != key {
+			delete(s.m, k)
+		}
+	}
+}
+
+// endAccount ends every session of operator account (deleted, or given a
+// new password).
+func (s *sessions) endAccount(account string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.m {
+		if v.role == roleOperator && strings.EqualFold(v.account, account) {
 			delete(s.m, k)
 		}
 	}

@@ -20,6 +20,9 @@ type tunnelJSON struct {
 	PublicKey   string       `json:"publicKey,omitempty"`
 	Addresses   []string     `json:"addresses"`
 	Peers       []peerJSON   `json:"peers"`
+	// Service is the tunnel's service state where tunnels are services
+	// (Windows): "running", "stopped", "not installed", ...
+	Service string `json:"service,omitempty"`
 }
 
 type configError struct {
@@ -28,7 +31,10 @@ type configError struct {
 }
 
 type peerJSON struct {
-	PublicKey           string   `json:"publicKey"`
+	// ID tells peers apart: the public key, or for an operator an opaque
+	// value (roles.go).
+	ID                  string   `json:"id"`
+	PublicKey           string   `json:"publicKey,omitempty"`
 	Name                string   `json:"name,omitempty"`
 	Endpoint            string   `json:"endpoint,omitempty"`
 	AllowedIPs          []string `json:"allowedIPs"`
@@ -69,6 +75,7 @@ func toTunnelJSON(t *manager.Tunnel) tunnelJSON {
 	out := tunnelJSON{
 		Name: t.Name, HasConfig: t.HasConfig, Running: t.Running, ListenPort: t.ListenPort,
 		PublicKey: keyText(t.PublicKey), Addresses: []string{}, Peers: []peerJSON{},
+		Service: string(t.Service),
 	}
 	if t.ConfigErr != nil {
 		out.ConfigError = &configError{Line: t.ConfigErr.Line, Message: t.ConfigErr.Msg}
@@ -78,7 +85,7 @@ func toTunnelJSON(t *manager.Tunnel) tunnelJSON {
 	}
 	for _, p := range t.Peers {
 		pj := peerJSON{
-			PublicKey: p.PublicKey.String(), Name: p.Name, Endpoint: p.Endpoint, AllowedIPs: []string{},
+			ID: p.PublicKey.String(), PublicKey: p.PublicKey.String(), Name: p.Name, Endpoint: p.Endpoint, AllowedIPs: []string{},
 			PersistentKeepalive: p.PersistentKeepalive, HasPresharedKey: p.HasPresharedKey,
 			LatestHandshake: unix(p.LastHandshake), RxBytes: p.RxBytes, TxBytes: p.TxBytes,
 			InConfig: p.InConfig, Running: p.Running,
@@ -117,7 +124,8 @@ type interfaceJSON struct {
 }
 
 type peerStatsJSON struct {
-	PublicKey       string   `json:"publicKey"`
+	ID              string   `json:"id"`
+	PublicKey       string   `json:"publicKey,omitempty"`
 	Name            string   `json:"name,omitempty"`
 	Endpoint        string   `json:"endpoint,omitempty"`
 	AllowedIPs      []string `json:"allowedIPs"`
@@ -141,7 +149,7 @@ func toInterfaceJSON(s *manager.Snapshot, name string, d *wgtypes.Device) *inter
 	ij := &interfaceJSON{PublicKey: keyText(d.PublicKey), ListenPort: d.ListenPort, Peers: []peerStatsJSON{}}
 	for _, p := range d.Peers {
 		ps := peerStatsJSON{
-			PublicKey: p.PublicKey.String(), Name: s.PeerName(name, p.PublicKey), AllowedIPs: []string{},
+			ID: p.PublicKey.String(), PublicKey: p.PublicKey.String(), Name: s.PeerName(name, p.PublicKey), AllowedIPs: []string{},
 			LatestHandshake: unix(p.LastHandshakeTime), RxBytes: p.RxBytes, TxBytes: p.TxBytes,
 		}
 		if p.Endpoint.IsValid() {

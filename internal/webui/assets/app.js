@@ -224,8 +224,10 @@
     var table = $('#peers');
     if (!table || !window.EventSource) { return; }
     var tunnel = table.dataset.tunnel;
-    var prev = {};   // public key -> {rx, tx, time}
-    var hists = {};  // public key -> {rx: [], tx: []}
+    // Peers are told apart by id: the public key, or for an operator an
+    // opaque value (the server's data-peer is the same).
+    var prev = {};   // id -> {rx, tx, time}
+    var hists = {};  // id -> {rx: [], tx: []}
     var total = { rx: [], tx: [] };
     var totalCanvas = $('#tunnel-graph');
     var es = new EventSource('/api/events');
@@ -237,8 +239,8 @@
       if (!iface) { return; }
       var sumRx = 0, sumTx = 0;
       iface.peers.forEach(function (p) {
-        var row = $all('tr[data-peer]', table).filter(function (r) { return r.dataset.peer === p.publicKey; })[0];
-        var last = prev[p.publicKey];
+        var row = $all('tr[data-peer]', table).filter(function (r) { return r.dataset.peer === p.id; })[0];
+        var last = prev[p.id];
         var rx = 0, tx = 0;
         if (last && snap.time > last.time) {
           var dt = (snap.time - last.time) / 1000;
@@ -246,9 +248,9 @@
           rx = p.rxBytes >= last.rx ? (p.rxBytes - last.rx) / dt : 0;
           tx = p.txBytes >= last.tx ? (p.txBytes - last.tx) / dt : 0;
         }
-        prev[p.publicKey] = { rx: p.rxBytes, tx: p.txBytes, time: snap.time };
+        prev[p.id] = { rx: p.rxBytes, tx: p.txBytes, time: snap.time };
         sumRx += rx; sumTx += tx;
-        var hist = hists[p.publicKey] || (hists[p.publicKey] = { rx: [], tx: [] });
+        var hist = hists[p.id] || (hists[p.id] = { rx: [], tx: [] });
         if (last) { pushRate(hist, rx, tx); }
         if (!row) { return; }
         var hs = $('[data-test=peer-handshake]', row);
