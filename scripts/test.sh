@@ -58,3 +58,14 @@ if [ "$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then
 	WARREN_TUN_OFFLOAD=0 WARREN_UDP_GSO=0 WARREN_UDP_GRO=0 WARREN_E2E_IMPLS=warren \
 		go test -count=1 -timeout 10m -run '^(TestPing|TestTransfer|TestJumboMTU|TestNATRoaming)$' ./test/e2e
 fi
+
+# A one-minute soak (scripts/soak.sh; its 30-minute run is quoted in
+# README.md): two daemons with 1,000 peers each under traffic, UAPI churn and
+# syncconf, judged on bytes, stalls, handshakes, resources and logs.
+if [ "$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then
+	echo "== soak, 1 minute"
+	scripts/soak.sh --minutes 1
+elif [ -n "${CI:-}" ]; then
+	echo "== soak: CI must run it, as root with /dev/net/tun" >&2
+	exit 1
+fi
