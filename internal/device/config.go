@@ -73,6 +73,9 @@ func (d *Device) applyLocked(cfg *wgtypes.Config, eps []bind.Endpoint) ([]*Peer,
 	if d.closed {
 		return nil, ErrClosed
 	}
+	if err := d.checkPeerLimitLocked(cfg); err != nil {
+		return nil, err
+	}
 	if err := d.applyBindLocked(cfg); err != nil {
 		return nil, err
 	}
@@ -134,6 +137,72 @@ func (d *Device) applyLocked(cfg *wgtypes.Config, eps []bind.Endpoint) ([]*Peer,
 		d.tableMu.Unlock()
 	}
 	return kick, nil
+}
+
+// MaxPeers returns the most peers the device holds (Options.MaxPeers).
+// It makes the device a uapi.PeerLimiter.
+func (d *Device) MaxPeers() int { return d.maxPeers }
+
+// checkPeerLimitLocked refuses cfg if applying it would leave the device
+// with more than its MaxPeers peers. Most changes are far from the limit:
+// they are admitted by a bound counting every peer cfg names and does not
+// remove as new; only near the limit is the outcome counted exactly.
+func (d *Device) checkPeerLimitLocked(cfg *wgtypes.Config) error {
+	have := len(d.peers)
+	if cfg.ReplacePeers {
+		have = 0
+	}
+	bound := have
+	for i := range cfg.Peers {
+		if !cfg.Peers[i].Remove {
+			bound++
+		}
+	}
+	if bound <= d.maxPeers {
+		return nil
+	}
+	// Exactly: follow each named key's presence through the change.
+	var own noise.PublicKey
+	if id := d.identity.Load(); id != nil {
+		own = id.Public
+	}
+	n := have
+	if cfg.PrivateKey != nil && !cfg.PrivateKey.IsZero() {
+		own = cfg.PrivateKey.Clamped().PublicKey()
+		if _, ok := d.peers[own]; ok && !cfg.ReplacePeers {
+			n-- // setPrivateKeyLocked removes it
+		}
+	}
+	present := map[noise.PublicKey]bool{own: false}
+	for i := range cfg.Peers {
+		pc := &cfg.Peers[i]
+		if pc.PublicKey == own {
+			continue
+		}
+		was, seen := present[pc.PublicKey]
+		if !seen {
+			_, was = d.peers[pc.PublicKey]
+			was = was && !cfg.ReplacePeers
+		}
+		now := was
+		switch {
+		case pc.Remove:
+			now = false
+		case !pc.UpdateOnly:
+			now = true
+		}
+		present[pc.PublicKey] = now
+		switch {
+		case now && !was:
+			n++
+		case was && !now:
+			n--
+		}
+	}
+	if n > d.maxPeers {
+		return fmt.Errorf("%d peers would exceed the device's limit of %d: %w: %w", n, d.maxPeers, ErrTooManyPeers, wgtypes.ErrInvalidConfig)
+	}
+	return nil
 }
 
 // applyBindLocked rebinds for a new listen port and applies the fwmark,

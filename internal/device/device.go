@@ -10,6 +10,7 @@
 package device
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -56,7 +57,19 @@ type Options struct {
 	// it, so only set it when the user asked for it, to a file only they
 	// can read. Writes are serialized, one handshake per Write.
 	KeyLog io.Writer
+	// MaxPeers bounds the peers the device holds: an Apply that would
+	// leave more is refused whole (ErrTooManyPeers). Zero picks
+	// DefaultMaxPeers.
+	MaxPeers int
 }
+
+// DefaultMaxPeers is the peer limit of a Device whose Options do not set
+// one: 2^20, a little over a million.
+const DefaultMaxPeers = 1 << 20
+
+// ErrTooManyPeers is wrapped (with wgtypes.ErrInvalidConfig) by an Apply
+// refused because the device would hold more than its MaxPeers peers.
+var ErrTooManyPeers = errors.New("too many peers")
 
 // Device is a WireGuard interface: a TUN device, a UDP bind, and the peers
 // between them.
@@ -98,6 +111,7 @@ type Device struct {
 	underLoadUntil atomic.Int64  // UnixNano
 	limiter        *ratelimit.Limiter
 	keyLog         *keyLog // nil without Options.KeyLog
+	maxPeers       int
 
 	workers    int
 	runScratch []*elem // the TUN reader's
@@ -148,6 +162,7 @@ func New(t tun.Device, b bind.Bind, opts Options) (*Device, error) {
 		limiter:   ratelimit.New(),
 		workers:   max(1, runtime.GOMAXPROCS(0)),
 		inlineMax: inlineBatch(opts.InlineBatch),
+		maxPeers:  cmp.Or(max(opts.MaxPeers, 0), DefaultMaxPeers),
 		hsQ:       make(chan *hsMsg, HandshakeQueueSize),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),

@@ -22,5 +22,6 @@
 //
 // A request is parsed completely before anything is applied, and parsing is
 // bounded so a hostile client cannot exhaust memory: see MaxLineLength,
-// MaxLines, MaxPeers and MaxAllowedIPs.
+// MaxLines, DefaultMaxPeers (or the Handler's own limit, PeerLimiter) and
+// MaxAllowedIPs.
 package uapi

@@ -168,8 +168,8 @@ func (p *getParser) line(key, value string) error {
 		if err != nil {
 			return fmt.Errorf("public_key: %w", err)
 		}
-		if len(p.dev.Peers) >= MaxPeers {
-			return fmt.Errorf("more than %d peers", MaxPeers)
+		if len(p.dev.Peers) >= DefaultMaxPeers {
+			return fmt.Errorf("more than %d peers", DefaultMaxPeers)
 		}
 		p.endPeer()
 		p.dev.Peers = append(p.dev.Peers, wgtypes.Peer{PublicKey: k})

@@ -8,17 +8,36 @@ import (
 )
 
 // Bounds on one request, against hostile or broken clients. They are far
-// above anything wg(8) sends for a real configuration.
+// above anything wg(8) sends for a real configuration: a device of
+// DefaultMaxPeers peers, each with several allowed IPs, fits.
 const (
 	// MaxLineLength is the longest line accepted, newline included.
 	MaxLineLength = 4096
 	// MaxLines is the most lines one set request or get answer may have.
-	MaxLines = 1 << 22
-	// MaxPeers is the most peers (public_key lines) in one request or answer.
-	MaxPeers = 1 << 17
+	MaxLines = 1 << 25
+	// DefaultMaxPeers is the most peers (public_key lines) in one request
+	// or answer unless the Handler says otherwise (PeerLimiter). It is the
+	// engine's default peer limit.
+	DefaultMaxPeers = 1 << 20
 	// MaxAllowedIPs is the most allowed_ip lines in one request or answer.
-	MaxAllowedIPs = 1 << 20
+	MaxAllowedIPs = 1 << 23
 )
+
+// PeerLimiter is implemented by a Handler whose device holds at most
+// MaxPeers peers. The server then refuses, while parsing, a set request
+// naming more peers than that, before it is built whole in memory; the
+// Handler's Apply still enforces its limit, counting the peers it has.
+type PeerLimiter interface {
+	MaxPeers() int
+}
+
+// maxPeersOf returns h's peer limit, or DefaultMaxPeers.
+func maxPeersOf(h any) int {
+	if l, ok := h.(PeerLimiter); ok && l.MaxPeers() > 0 {
+		return l.MaxPeers()
+	}
+	return DefaultMaxPeers
+}
 
 // errLineTooLong is wrapped when a line exceeds MaxLineLength.
 var errLineTooLong = errors.New("line too long")

@@ -158,7 +158,7 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 // serveSet handles one set body and returns the errno to answer (0 for
 // none) and whether the connection is still in step with the client.
 func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64, keepOpen bool) {
-	cfg, ended, err := parseSet(lr)
+	cfg, ended, err := parseSet(lr, maxPeersOf(h))
 	if err != nil {
 		logf("%v", err) // "uapi: invalid argument: set request line 2: ..."
 		var ue *Error

@@ -32,7 +32,7 @@ import (
 //
 // If r is a *bufio.Reader, ParseSet reads nothing past the blank line.
 func ParseSet(r io.Reader) (*wgtypes.Config, error) {
-	cfg, _, err := parseSet(newLineReader(r))
+	cfg, _, err := parseSet(newLineReader(r), DefaultMaxPeers)
 	return cfg, err
 }
 
@@ -41,12 +41,14 @@ type setParser struct {
 	cfg      wgtypes.Config
 	peer     *wgtypes.PeerConfig // nil while in the device section
 	nAllowed int
+	maxPeers int // public_key lines allowed
 }
 
 // parseSet parses a set body. ended reports whether the blank line was seen.
-// On a syntax error the rest of the body is not read.
-func parseSet(lr *lineReader) (cfg *wgtypes.Config, ended bool, err error) {
-	var p setParser
+// On a syntax error the rest of the body is not read. More than maxPeers
+// public_key lines are an error (EINVAL) naming the limit.
+func parseSet(lr *lineReader, maxPeers int) (cfg *wgtypes.Config, ended bool, err error) {
+	p := setParser{maxPeers: maxPeers}
 	start := lr.n
 	for {
 		line, err := lr.next()
@@ -137,8 +139,8 @@ func (p *setParser) publicKey(value string) *Error {
 	if err != nil {
 		return errorf(errnoInvalid, "public_key: %w", err)
 	}
-	if len(p.cfg.Peers) >= MaxPeers {
-		return errorf(errnoInvalid, "public_key: more than %d peers", MaxPeers)
+	if len(p.cfg.Peers) >= p.maxPeers {
+		return errorf(errnoInvalid, "public_key: more than %d peers in one request (the device's peer limit)", p.maxPeers)
 	}
 	p.cfg.Peers = append(p.cfg.Peers, wgtypes.PeerConfig{PublicKey: k})
 	p.peer = &p.cfg.Peers[len(p.cfg.Peers)-1]

