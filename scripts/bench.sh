@@ -7,10 +7,13 @@
 # turn (the same one at both ends), measures through the tunnel:
 #   TCP, 1 stream, tunnel MTU 1420 (and the daemons' CPU time during it)
 #   TCP, 4 streams, MTU 1420
-#   TCP, 1 stream, MTU 9000
+#   TCP, 1 stream, MTU 9000 (and the daemons' CPU time during it)
 #   UDP, 64-byte payloads, packets per second received by iperf3 (whose
 #     single-threaded server limits it: CPU the daemons leave it counts)
 #   ping RTT (median of BENCH_PINGS pings, 10 ms apart)
+#   latency under load: ping every 10 ms through the tunnel, in the same
+#     direction, while a BENCH_LOAD-second iperf3 upload saturates it
+#     (MTU 1420); p50, p99 and max of the RTTs, and the upload's throughput
 #   resident memory of a daemon configured with BENCH_PEERS peers
 #   rootless: a 64 MiB download through warren proxy's SOCKS5 server with
 #     warren on its userspace stack at both ends, against the same proxy code
@@ -19,8 +22,10 @@
 #     X25519 work each handshake needs (go test benchmarks in internal/noise)
 # Implementations alternate, round by round (the machine is shared, so only
 # numbers from one run are comparable), and the table shows medians and the
-# ratio warren/wireguard-go against the targets of issue 6: the median of the
+# ratio warren/wireguard-go against the targets of issue 13: the median of the
 # rounds' own ratios (the machine's speed drifts from round to round).
+# The results also go to a JSON file and an SVG chart of each row, warren
+# against the reference (drawn by scripts/benchchart).
 #
 # Usage (root):  scripts/bench.sh [--quick]
 # Environment:
@@ -28,6 +33,14 @@
 #   BENCH_DURATION  seconds per iperf3 run (8; --quick 2)
 #   BENCH_PINGS     pings per RTT measurement (50; --quick 20)
 #   BENCH_PEERS     peers in the memory measurement (10000; --quick 1000)
+#   BENCH_LOAD      seconds of the upload in the latency-under-load row (10;
+#                   --quick 4); the pings start 1 s into it and end 1 s early
+#   BENCH_ONLY      measure only these rows (space-separated metric names
+#                   from the table, e.g. "tcp9000 load"; "load" is the
+#                   latency-under-load group, "cpu" rides on tcp1420/tcp9000)
+#   BENCH_JSON      where the results go as JSON (docs/bench/results.json;
+#                   --quick: a file in /tmp); the chart goes beside it, the
+#                   .json replaced by .svg ("" writes neither)
 #   BENCH_IMPLS     implementations to run ("ref warren"); a name of the form
 #                   warren:VAR=VAL[,VAR=VAL] runs warren with those variables
 #                   set, e.g. "ref warren warren:WARREN_TUN_OFFLOAD=0"
@@ -49,13 +62,21 @@ for a in "$@"; do
 	esac
 done
 if ((quick)); then
-	: "${BENCH_ROUNDS:=1}" "${BENCH_DURATION:=2}" "${BENCH_PINGS:=20}" "${BENCH_PEERS:=1000}"
+	: "${BENCH_ROUNDS:=1}" "${BENCH_DURATION:=2}" "${BENCH_PINGS:=20}" "${BENCH_PEERS:=1000}" "${BENCH_LOAD:=4}"
+	: "${BENCH_JSON=/tmp/warren-bench-quick.json}"
 fi
 ROUNDS=${BENCH_ROUNDS:-5}
 DUR=${BENCH_DURATION:-8}
 PINGS=${BENCH_PINGS:-50}
 PEERS=${BENCH_PEERS:-10000}
+LOAD=${BENCH_LOAD:-10}
 IMPLS=${BENCH_IMPLS:-ref warren}
+ONLY=${BENCH_ONLY:-}
+JSON=${BENCH_JSON-docs/bench/results.json}
+((LOAD >= 3)) || { echo "bench.sh: BENCH_LOAD must be at least 3 seconds" >&2; exit 2; }
+
+# want ROW: whether BENCH_ONLY selects ROW (everything when it is empty).
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, TUN)"
@@ -193,36 +214,79 @@ iperf() {
 # record IMPL METRIC VALUE
 record() { echo "$1 $2 $3" >>"$WORK/results"; echo "   $1 $2 = $3" >&2; }
 
-measure_tunnel() {
-	local impl=$1 out t0a t0b t1a t1b s0 s1 gbps hz
-	hz=$(getconf CLK_TCK)
-	tunnel_up "$impl" 1420
-	# TCP, one stream, with the daemons' CPU time.
+# rtts: the RTTs (ms) in ping's output on stdin, one a line, sorted.
+rtts() { grep -o 'time=[0-9.]*' | cut -d= -f2 | sort -g; }
+
+# quantile Q: the Q-quantile (0..1, nearest rank) of the sorted numbers on
+# stdin, "-" when there are none.
+quantile() {
+	awk -v q="$1" '{ v[NR] = $1 } END {
+		if (NR == 0) { print "-"; exit }
+		k = int(q * NR); if (k < q * NR) k++; if (k < 1) k = 1
+		printf "%.3f", v[k] }'
+}
+
+# tcp_with_cpu METRIC CPUMETRIC [ARGS...]: a TCP run recorded as METRIC
+# (Gbit/s) and the daemons' CPU time during it, in cores per Gbit/s, as
+# CPUMETRIC.
+tcp_with_cpu() {
+	local m=$1 cm=$2 out t0a t0b t1a t1b s0 s1 gbps
+	shift 2
 	t0a=$(cputicks "$PIDA") t0b=$(cputicks "$PIDB") s0=$(date +%s.%N)
-	if out=$(iperf); then
-		t1a=$(cputicks "$PIDA") t1b=$(cputicks "$PIDB") s1=$(date +%s.%N)
-		gbps=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
-		record "$impl" tcp1420 "$gbps"
-		record "$impl" cpu_per_gbps "$(awk -v d=$((t1a - t0a + t1b - t0b)) -v hz="$hz" -v s0="$s0" -v s1="$s1" -v g="$gbps" \
-			'BEGIN { cores = d / hz / (s1 - s0); printf "%.3f", (g > 0 ? cores / g : 0) }')"
+	out=$(iperf "$@") || return 0
+	t1a=$(cputicks "$PIDA") t1b=$(cputicks "$PIDB") s1=$(date +%s.%N)
+	gbps=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
+	record "$impl" "$m" "$gbps"
+	record "$impl" "$cm" "$(awk -v d=$((t1a - t0a + t1b - t0b)) -v hz="$HZ" -v s0="$s0" -v s1="$s1" -v g="$gbps" \
+		'BEGIN { cores = d / hz / (s1 - s0); printf "%.3f", (g > 0 ? cores / g : 0) }')"
+}
+
+# ping_under_load: pings every 10 ms from NSA to NSB's tunnel address
+# while an iperf3 upload in the same direction saturates the tunnel, from
+# 1 s after the upload starts to 1 s before it ends; records the RTTs' p50,
+# p99 and max, the share of pings lost, and the upload's throughput.
+ping_under_load() {
+	local n=$(((LOAD - 2) * 100)) out iperfpid sorted
+	ip netns exec "$NSA" timeout $((LOAD + 30)) iperf3 -c "$TB" -p "$IPERF_PORT" -t "$LOAD" -J >"$WORK/load.json" 2>&1 &
+	iperfpid=$!
+	sleep 1
+	out=$(ip netns exec "$NSA" ping -c "$n" -i 0.01 -W 1 "$TB" 2>&1) || true
+	if ! wait "$iperfpid"; then
+		echo "iperf3 under the pings failed: $(jq -r '.error // empty' "$WORK/load.json" 2>/dev/null)" >&2
+		return 0
 	fi
-	if out=$(iperf -P 4); then
-		record "$impl" tcp1420x4 "$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")"
+	sorted=$(rtts <<<"$out")
+	[ -n "$sorted" ] || { echo "ping under load: no replies" >&2; return 0; }
+	record "$impl" load_p50_ms "$(quantile 0.50 <<<"$sorted")"
+	record "$impl" load_p99_ms "$(quantile 0.99 <<<"$sorted")"
+	record "$impl" load_max_ms "$(quantile 1 <<<"$sorted")"
+	record "$impl" load_loss_pct "$(awk -v n="$n" -v r="$(wc -l <<<"$sorted")" 'BEGIN { printf "%.1f", 100 * (n - r) / n }')"
+	record "$impl" load_gbps "$(jq '.end.sum_received.bits_per_second / 1e9' "$WORK/load.json")"
+}
+
+measure_tunnel() {
+	local impl=$1 out
+	if want tcp1420 || want cpu_per_gbps || want tcp1420x4 || want udp64_kpps || want ping_ms || want load; then
+		tunnel_up "$impl" 1420
+		if want tcp1420 || want cpu_per_gbps; then tcp_with_cpu tcp1420 cpu_per_gbps; fi
+		if want tcp1420x4 && out=$(iperf -P 4); then
+			record "$impl" tcp1420x4 "$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")"
+		fi
+		if want udp64_kpps && out=$(iperf -u -l 64 -b 10G); then
+			# Received packets per second: sent minus those the server missed.
+			record "$impl" udp64_kpps "$(jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds / 1e3' <<<"$out")"
+		fi
+		if want ping_ms && out=$(ip netns exec "$NSA" ping -c "$PINGS" -i 0.01 "$TB" 2>&1); then
+			record "$impl" ping_ms "$(rtts <<<"$out" | quantile 0.5)"
+		fi
+		if want load; then ping_under_load; fi
+		tunnel_down
 	fi
-	if out=$(iperf -u -l 64 -b 10G); then
-		# Received packets per second: sent minus those the server missed.
-		record "$impl" udp64_kpps "$(jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds / 1e3' <<<"$out")"
+	if want tcp9000 || want cpu9000_per_gbps; then
+		tunnel_up "$impl" 9000
+		tcp_with_cpu tcp9000 cpu9000_per_gbps
+		tunnel_down
 	fi
-	if out=$(ip netns exec "$NSA" ping -c "$PINGS" -i 0.01 "$TB" 2>&1); then
-		record "$impl" ping_ms "$(grep -o 'time=[0-9.]*' <<<"$out" | cut -d= -f2 | sort -g |
-			awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
-	fi
-	tunnel_down
-	tunnel_up "$impl" 9000
-	if out=$(iperf); then
-		record "$impl" tcp9000 "$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")"
-	fi
-	tunnel_down
 }
 
 measure_memory() {
@@ -236,6 +300,7 @@ measure_memory() {
 }
 
 : >"$WORK/results"
+HZ=$(getconf CLK_TCK)
 read -r -a impls <<<"$IMPLS"
 for ((r = 1; r <= ROUNDS; r++)); do
 	# Alternate which implementation goes first, so drift in the machine's
@@ -248,13 +313,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for impl in "${order[@]}"; do
 		echo "== round $r/$ROUNDS: $impl" >&2
 		measure_tunnel "$impl"
-		measure_memory "$impl"
+		if want rss_mib; then measure_memory "$impl"; fi
 	done
 done
 
 # Rootless mode: SOCKS5 throughput on the userspace stacks (no namespaces).
-echo "== rootless SOCKS5 download" >&2
-if out=$(WARREN_BENCH=1 go test -count=1 -run '^TestSOCKS5ThroughputRatio$' -v ./internal/proxy 2>&1); then
+if ! want socks5_mbps; then
+	:
+elif echo "== rootless SOCKS5 download" >&2; out=$(WARREN_BENCH=1 go test -count=1 -run '^TestSOCKS5ThroughputRatio$' -v ./internal/proxy 2>&1); then
 	line=$(grep -o 'socks5_download_mbps warren=[0-9.]* reference=[0-9.]*' <<<"$out" | tail -n 1)
 	if [ -n "$line" ]; then
 		w=${line#*warren=}; w=${w%% *}
@@ -291,7 +357,7 @@ measure_handshake() {
 		esac
 	done <<<"$vals"
 }
-measure_handshake
+if want handshake_hs; then measure_handshake; fi
 # --- end handshakes ---------------------------------------------------------
 
 # The table: medians per implementation, and each warren variant against ref.
@@ -307,24 +373,56 @@ paired() {
 		END { for (k = 1; k <= na && k <= nb; k++) if (r[k] + 0 != 0) print a[k] / r[k] }' "$WORK/results" | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+# values IMPL METRIC: IMPL's values of METRIC in run order, as a JSON array.
+values() {
+	awk -v i="$1" -v m="$2" '$1 == i && $2 == m { printf "%s%s", (n++ ? "," : ""), $3 } BEGIN { printf "[" } END { print "]" }' "$WORK/results"
+}
+date_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
+machine=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
-echo "warren vs wireguard-go, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, $ROUNDS rounds x ${DUR}s"
-metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms cpu_per_gbps rss_mib socks5_mbps handshake_hs"
+echo "warren vs wireguard-go, $date_utc, ${machine:-unknown CPU}, $(uname -r), $(nproc) cores, $ROUNDS rounds x ${DUR}s"
+metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms load_p50_ms load_p99_ms load_max_ms load_loss_pct load_gbps
+	cpu_per_gbps cpu9000_per_gbps rss_mib socks5_mbps handshake_hs"
 declare -A label=(
-	[tcp1420]="TCP 1 stream, MTU 1420 (Gbit/s)" [tcp9000]="TCP 1 stream, MTU 9000 (Gbit/s)"
-	[tcp1420x4]="TCP 4 streams, MTU 1420 (Gbit/s)" [udp64_kpps]="UDP 64 B received (kpps)"
-	[ping_ms]="ping RTT median (ms)" [cpu_per_gbps]="CPU cores per Gbit/s (TCP 1420)"
-	[rss_mib]="RSS with $PEERS peers (MiB)" [socks5_mbps]="SOCKS5 download, rootless (Mbit/s)"
+	[tcp1420]="TCP 1 stream, MTU 1420" [tcp9000]="TCP 1 stream, MTU 9000"
+	[tcp1420x4]="TCP 4 streams, MTU 1420" [udp64_kpps]="UDP 64 B received"
+	[ping_ms]="ping RTT median, idle"
+	[load_p50_ms]="ping RTT p50 under load" [load_p99_ms]="ping RTT p99 under load"
+	[load_max_ms]="ping RTT max under load" [load_loss_pct]="pings lost under load"
+	[load_gbps]="TCP 1 stream under the pings, MTU 1420"
+	[cpu_per_gbps]="CPU cores per Gbit/s, MTU 1420" [cpu9000_per_gbps]="CPU cores per Gbit/s, MTU 9000"
+	[rss_mib]="RSS with $PEERS peers" [socks5_mbps]="SOCKS5 download, rootless"
 	[handshake_hs]="handshakes/s responder, 1 core (vs X25519 limit)")
-# target: how the ratio warren/ref must compare ("ge X", "le X"), or "diff X" for ping.
+declare -A unit=(
+	[tcp1420]="Gbit/s" [tcp9000]="Gbit/s" [tcp1420x4]="Gbit/s" [udp64_kpps]="kpps" [ping_ms]="ms"
+	[load_p50_ms]="ms" [load_p99_ms]="ms" [load_max_ms]="ms" [load_loss_pct]="%" [load_gbps]="Gbit/s"
+	[cpu_per_gbps]="cores/(Gbit/s)" [cpu9000_per_gbps]="cores/(Gbit/s)" [rss_mib]="MiB"
+	[socks5_mbps]="Mbit/s" [handshake_hs]="hs/s")
+# target: how the ratio warren/ref must compare ("ge X", "le X", "lt X"),
+# "diff X" for the idle ping (warren at most X ms above), "none" for a row
+# shown for context.
 declare -A target=(
-	[tcp1420]="ge 1.3" [tcp9000]="ge 1.3" [tcp1420x4]="ge 1.0" [udp64_kpps]="ge 1.3"
-	[ping_ms]="diff 0.1" [cpu_per_gbps]="lt 1.0" [rss_mib]="le 0.25" [socks5_mbps]="ge 1.0"
-	[handshake_hs]="ge 0.8")
+	[tcp1420]="ge 1.5" [tcp9000]="ge 1.5" [tcp1420x4]="ge 1.0" [udp64_kpps]="ge 1.3"
+	[ping_ms]="diff 0.1" [load_p50_ms]="none" [load_p99_ms]="le 0.5" [load_max_ms]="none"
+	[load_loss_pct]="none" [load_gbps]="none"
+	[cpu_per_gbps]="le 0.5" [cpu9000_per_gbps]="le 0.5" [rss_mib]="le 0.15" [socks5_mbps]="ge 3.0"
+	[handshake_hs]="ge 0.9")
+# better: which way is good for the chart.
+lower="ping_ms load_p50_ms load_p99_ms load_max_ms load_loss_pct cpu_per_gbps cpu9000_per_gbps rss_mib"
+targettext() {
+	case $1 in
+	diff*) printf 'warren within +%s ms' "${1#diff }" ;;
+	ge*) printf 'ratio >= %s' "${1#ge }" ;;
+	le*) printf 'ratio <= %s' "${1#le }" ;;
+	lt*) printf 'ratio < %s' "${1#lt }" ;;
+	none) printf -- '-' ;;
+	esac
+}
 others=()
 for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
+: >"$WORK/rows.jsonl"
 {
-	printf '%-49s %10s' "metric" "ref"
+	printf '%-58s %10s' "metric" "ref"
 	k=0
 	for o in "${others[@]}"; do
 		name=$o
@@ -336,7 +434,12 @@ for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
 		base=ref
 		case $m in handshake_hs) base=x25519 ;; esac # its "ref" column is the X25519 limit
 		refv=$(median "$base" "$m")
-		printf '%-49s %10s' "${label[$m]}" "$refv"
+		all="$refv"
+		for o in "${others[@]}"; do all="$all$(median "$o" "$m")"; done
+		[ "$all" = "$(printf -- '-%.0s' $(seq $((1 + ${#others[@]}))))" ] && continue # not measured
+		printf '%-58s %10s' "${label[$m]} (${unit[$m]})" "$refv"
+		res=$(jq -nc --arg impl "$base" --argjson values "$(values "$base" "$m")" \
+			'{impl: $impl, values: $values, median: (if ($values | length) > 0 then ($values | sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end) else null end)}')
 		for o in "${others[@]}"; do
 			v=$(median "$o" "$m")
 			pr=$(paired "$o" "$base" "$m")
@@ -345,16 +448,23 @@ for impl in "${impls[@]}"; do [ "$impl" != ref ] && others+=("$impl"); done
 				if (a == "-" || b == "-" || b + 0 == 0) { print "- -"; exit }
 				r = pr == "-" ? a / b : pr
 				if (p[1] == "ge") ok = r >= p[2]; else if (p[1] == "le") ok = r <= p[2]
-				else if (p[1] == "lt") ok = r < p[2]; else ok = (a - b) <= p[2]
+				else if (p[1] == "lt") ok = r < p[2]; else if (p[1] == "diff") ok = (a - b) <= p[2]
+				else { printf "%.2f -\n", r; exit }
 				printf "%.2f %s\n", r, ok ? "yes" : "NO" }')
 			printf ' %10s %8s %5s' "$v" "$ratio" "$ok"
+			res="$res
+$(jq -nc --arg impl "$o" --argjson values "$(values "$o" "$m")" --arg median "$v" --arg ratio "$ratio" --arg ok "$ok" \
+				'{impl: $impl, values: $values, median: (if $median == "-" then null else ($median | tonumber) end),
+				  ratio: (if $ratio == "-" then null else ($ratio | tonumber) end),
+				  ok: (if $ok == "yes" then true elif $ok == "NO" then false else null end)}')"
 		done
-		case ${target[$m]} in
-		diff*) printf '   warren within +%s ms\n' "${target[$m]#diff }" ;;
-		ge*) printf '   ratio >= %s\n' "${target[$m]#ge }" ;;
-		le*) printf '   ratio <= %s\n' "${target[$m]#le }" ;;
-		lt*) printf '   ratio < %s\n' "${target[$m]#lt }" ;;
-		esac
+		printf '   %s\n' "$(targettext "${target[$m]}")"
+		better=higher
+		[[ " $lower " == *" $m "* ]] && better=lower
+		jq -c --slurp --arg metric "$m" --arg lbl "${label[$m]}" --arg unit "${unit[$m]}" \
+			--arg target "$(targettext "${target[$m]}")" --arg better "$better" \
+			'{metric: $metric, "label": $lbl, unit: $unit, better: $better, target: $target, results: .}' \
+			<<<"$res" >>"$WORK/rows.jsonl"
 	done
 }
 k=0
@@ -364,3 +474,18 @@ done
 echo
 echo "raw (impl metric value, in run order):"
 sed 's/^/  /' "$WORK/results"
+
+if [ -n "$JSON" ]; then
+	mkdir -p "$(dirname "$JSON")"
+	jq --slurp --arg date "$date_utc" --arg machine "${machine:-unknown CPU}" --arg kernel "$(uname -r)" \
+		--argjson cores "$(nproc)" --argjson rounds "$ROUNDS" --argjson duration "$DUR" --argjson load "$LOAD" \
+		--argjson quick "$quick" --arg impls "$IMPLS" \
+		'{date: $date, machine: $machine, kernel: $kernel, cores: $cores, rounds: $rounds,
+		  duration_s: $duration, load_s: $load, quick: ($quick == 1), impls: ($impls | split(" ") | map(select(. != ""))),
+		  rows: .}' "$WORK/rows.jsonl" >"$JSON.tmp" && mv "$JSON.tmp" "$JSON" || die "write $JSON"
+	chmod 644 "$JSON"
+	svg=${JSON%.json}.svg
+	go run ./scripts/benchchart -o "$svg" "$JSON" || die "draw $svg"
+	chmod 644 "$svg"
+	echo "results: $JSON, chart: $svg"
+fi
