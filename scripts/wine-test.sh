@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd ./internal/wintunnel ./internal/winnet ./internal/tun ./internal/winacl ./internal/ringlog ./internal/selftest ./internal/history ./internal/metrics}"
+: "${WARREN_WINE_PKGS:=./internal/uapi ./internal/winsvc ./internal/wgcmd ./internal/wintunnel ./internal/winnet ./internal/tun ./internal/winacl ./internal/ringlog ./internal/selftest ./internal/history ./internal/metrics ./internal/manager ./internal/webui}"
 # Tests that cannot pass under wine: they list interfaces (no pipe
 # enumeration) or compare wine's error texts with Windows' or unix's.
 : "${WARREN_WINE_SKIP:=^(TestMainDispatch|TestInterfacesAcrossDirs|TestSetconfMissingFile)\$}"
@@ -43,9 +43,19 @@ else
 	echo "wine-test: $at has changed; t.TempDir cleanups may fail under wine" >&2
 fi
 
+# The test's output goes through a file: processes wine starts on demand
+# (services.exe, winedevice.exe, a service a test started) inherit the
+# test's standard handles and may outlive it, and go test, seeing its pipe
+# still open, would fail the package ("Test I/O incomplete") although the
+# test passed.
 cat >"$work/wine-exec" <<'EOS'
 #!/bin/sh
-exec wine "$@"
+out=$(mktemp "${TMPDIR:-/tmp}/warren-wine-out.XXXXXX")
+wine "$@" >"$out" 2>&1 </dev/null
+rc=$?
+cat "$out"
+rm -f "$out"
+exit $rc
 EOS
 chmod +x "$work/wine-exec"
 

@@ -115,7 +115,7 @@ func (m *Manager) ExpireClients(ctx context.Context) time.Time {
 func (m *Manager) lockSoon(ctx context.Context, tunnel string) (func(), error) {
 	deadline := time.Now().Add(expiryLockWait)
 	for {
-		unlock, err := m.lock(tunnel)
+		unlock, err := m.lockAs(tunnel, holderExpiry)
 		if !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
 			return unlock, err
 		}

@@ -56,8 +56,9 @@ type Manager struct {
 	log      *ringlog.Log
 	sampler  *Sampler
 
+	// busy holds who is changing a tunnel (lock).
 	busyMu sync.Mutex
-	busy   map[string]bool
+	busy   map[string]lockHolder
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedConfig
@@ -134,7 +135,7 @@ func New(opts Options) (*Manager, error) {
 		now:        now,
 		accounts:   acc,
 		log:        rl,
-		busy:       map[string]bool{},
+		busy:       map[string]lockHolder{},
 		cache:      map[string]cachedConfig{},
 		done:       make(chan struct{}),
 	}
@@ -189,17 +190,44 @@ func (m *Manager) Logf(tag, format string, args ...any) {
 
 // lock marks name busy for one change; ErrBusy if it already is.
 func (m *Manager) lock(name string) (unlock func(), err error) {
-	m.busyMu.Lock()
-	defer m.busyMu.Unlock()
-	if m.busy[name] {
-		return nil, fmt.Errorf("tunnel %s: %w", name, ErrBusy)
-	}
-	m.busy[name] = true
-	return func() {
+	return m.lockAs(name, holderChange)
+}
+
+// lockHolder is who holds a tunnel's lock.
+type lockHolder int
+
+const (
+	// holderChange: an activation, deactivation or edit, which may take
+	// long; another change meanwhile fails as busy.
+	holderChange lockHolder = iota + 1
+	// holderExpiry: the expiry check (expiry.go), which holds a tunnel
+	// briefly; a change waits for it rather than fail.
+	holderExpiry
+)
+
+// lockAs is lock on behalf of h. A tunnel the expiry check holds is
+// waited for, up to expiryLockWait: an administrator's change does not
+// fail as busy because a background check happened to run.
+func (m *Manager) lockAs(name string, h lockHolder) (unlock func(), err error) {
+	deadline := time.Now().Add(expiryLockWait)
+	for {
 		m.busyMu.Lock()
-		delete(m.busy, name)
+		cur, held := m.busy[name]
+		if !held {
+			m.busy[name] = h
+			m.busyMu.Unlock()
+			return func() {
+				m.busyMu.Lock()
+				delete(m.busy, name)
+				m.busyMu.Unlock()
+			}, nil
+		}
 		m.busyMu.Unlock()
-	}, nil
+		if cur != holderExpiry || time.Now().After(deadline) {
+			return nil, fmt.Errorf("tunnel %s: %w", name, ErrBusy)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // configs returns every stored configuration, parsed (from the cache
