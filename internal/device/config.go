@@ -2,7 +2,10 @@ package device
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/warren-vpn/warren/internal/bind"
@@ -294,6 +297,7 @@ func (d *Device) rekeyPeerLocked(p *Peer) {
 func (d *Device) addPeerLocked(pub noise.PublicKey) *Peer {
 	p := newPeer(d, pub)
 	d.peers[pub] = p
+	d.peerCount.Store(int64(len(d.peers)))
 	d.rekeyPeerLocked(p)
 	if d.up {
 		p.timersStart()
@@ -303,7 +307,9 @@ func (d *Device) addPeerLocked(pub noise.PublicKey) *Peer {
 }
 
 func (d *Device) removePeerLocked(p *Peer) {
+	p.removed.Store(true)
 	delete(d.peers, p.pub)
+	d.peerCount.Store(int64(len(d.peers)))
 	d.tableMu.Lock()
 	d.table.RemovePeer(p)
 	d.tableMu.Unlock()
@@ -311,11 +317,37 @@ func (d *Device) removePeerLocked(p *Peer) {
 	d.log.Verbosef("%v - Removed", p)
 }
 
-// State returns a snapshot of the configuration and statistics.
+// State returns a snapshot of the configuration and statistics, peers in
+// the order of their public keys.
 func (d *Device) State() *wgtypes.Device {
+	var s wgtypes.Device
+	d.StreamState(func(dev *wgtypes.Device) error {
+		s = *dev
+		s.Peers = make([]wgtypes.Peer, 0, d.peerCount.Load())
+		return nil
+	}, func(p *wgtypes.Peer) error {
+		ps := *p
+		ps.AllowedIPs = slices.Clone(p.AllowedIPs)
+		s.Peers = append(s.Peers, ps)
+		return nil
+	})
+	return &s
+}
+
+// StreamState hands out the state as State does, one peer at a time, so
+// that a UAPI get of many peers is never built whole in memory (it makes
+// the device a uapi.StateStreamer). The set of peers is a snapshot taken
+// under the device's lock; each peer's values are read when its turn
+// comes, and a peer removed meanwhile is left out. The lock is not held
+// while dev and peer run, so a slow reader holds up neither Apply nor
+// handshakes. The values passed are reused from call to call.
+func (d *Device) StreamState(dev func(*wgtypes.Device) error, peer func(*wgtypes.Peer) error) error {
+	type ref struct {
+		k uint64 // the key's first 8 bytes, big-endian: most comparisons end here
+		p *Peer
+	}
 	d.mu.RLock()
-	defer d.mu.RUnlock()
-	s := &wgtypes.Device{ListenPort: d.listenPort, FwMark: d.fwmark}
+	s := wgtypes.Device{ListenPort: d.listenPort, FwMark: d.fwmark}
 	if d.up {
 		s.ListenPort = d.boundPort
 	}
@@ -323,9 +355,30 @@ func (d *Device) State() *wgtypes.Device {
 		s.PrivateKey = id.Private
 		s.PublicKey = id.Public
 	}
-	s.Peers = make([]wgtypes.Peer, 0, len(d.peers))
+	refs := make([]ref, 0, len(d.peers))
 	for _, p := range d.peers {
-		ps := wgtypes.Peer{
+		refs = append(refs, ref{binary.BigEndian.Uint64(p.pub[:8]), p})
+	}
+	d.mu.RUnlock()
+	defer s.PrivateKey.Zero()
+	slices.SortFunc(refs, func(a, b ref) int {
+		if c := cmp.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.p.pub[:], b.p.pub[:])
+	})
+	if err := dev(&s); err != nil {
+		return err
+	}
+	var ps wgtypes.Peer
+	var ips []netip.Prefix
+	for i := range refs {
+		p := refs[i].p
+		refs[i].p = nil
+		if p.removed.Load() {
+			continue
+		}
+		ps = wgtypes.Peer{
 			PublicKey:                   p.pub,
 			PersistentKeepaliveInterval: uint16(p.keepalive.Load()),
 			RxBytes:                     p.rxBytes.Load(),
@@ -333,8 +386,9 @@ func (d *Device) State() *wgtypes.Device {
 			ProtocolVersion:             1,
 		}
 		d.tableMu.RLock()
-		ps.AllowedIPs = d.table.Prefixes(p)
+		ips = d.table.AppendPrefixes(ips[:0], p)
 		d.tableMu.RUnlock()
+		ps.AllowedIPs = ips
 		p.hsMu.Lock()
 		ps.PresharedKey = p.psk
 		p.hsMu.Unlock()
@@ -344,8 +398,11 @@ func (d *Device) State() *wgtypes.Device {
 		}
 		ps.LastHandshakeTime = p.lastHandshake
 		p.mu.Unlock()
-		s.Peers = append(s.Peers, ps)
+		err := peer(&ps)
+		ps.PresharedKey.Zero()
+		if err != nil {
+			return err
+		}
 	}
-	slices.SortFunc(s.Peers, func(a, b wgtypes.Peer) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
-	return s
+	return nil
 }

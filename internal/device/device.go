@@ -94,6 +94,7 @@ type Device struct {
 	identity   atomic.Pointer[noise.Identity]      // nil without a private key; written under mu
 	checker    atomic.Pointer[noise.CookieChecker] // nil without a private key; written under mu
 	peers      map[noise.PublicKey]*Peer
+	peerCount  atomic.Int64 // len(peers), for readers without mu
 	tableMu    sync.RWMutex // guards table; taken alone, never while waiting on anything
 	table      routing.Table[*Peer]
 	listenPort uint16 // as configured

@@ -20,6 +20,7 @@ type Peer struct {
 
 	keepalive  atomic.Uint32 // persistent keepalive interval in seconds
 	initiating atomic.Bool   // a goroutine is starting a handshake (goInitiate)
+	removed    atomic.Bool   // taken out of the device (StreamState skips it)
 
 	// hsMu guards the handshake state and the peer's precomputed keys.
 	hsMu                   sync.Mutex

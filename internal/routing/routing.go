@@ -174,11 +174,21 @@ func (t *Table[P]) Prefixes(peer P) []netip.Prefix {
 	if l == nil {
 		return nil
 	}
-	out := make([]netip.Prefix, 0, l.n)
-	for n := l.head; n != nil; n = n.next {
-		out = append(out, n.prefix())
+	return t.AppendPrefixes(make([]netip.Prefix, 0, l.n), peer)
+}
+
+// AppendPrefixes appends peer's prefixes, in the order they were inserted,
+// to dst and returns the extended slice: a caller listing many peers can
+// reuse one buffer.
+func (t *Table[P]) AppendPrefixes(dst []netip.Prefix, peer P) []netip.Prefix {
+	l := t.peers[peer]
+	if l == nil {
+		return dst
 	}
-	return out
+	for n := l.head; n != nil; n = n.next {
+		dst = append(dst, n.prefix())
+	}
+	return dst
 }
 
 // Len returns how many prefixes the table holds.

@@ -148,6 +148,14 @@ func TestPrefixesOrder(t *testing.T) {
 	if got := tb.Prefixes(2); got != nil {
 		t.Fatalf("Prefixes of unknown peer = %v", got)
 	}
+	// AppendPrefixes extends what it is given, in the same order.
+	buf := []netip.Prefix{mp("192.0.2.0/24")}
+	if got := tb.AppendPrefixes(buf, 1); !slices.Equal(got, append(buf[:1:1], want...)) {
+		t.Fatalf("AppendPrefixes = %v, want %v after %v", got, want, buf[:1])
+	}
+	if got := tb.AppendPrefixes(buf[:0], 2); len(got) != 0 {
+		t.Fatalf("AppendPrefixes of unknown peer = %v", got)
+	}
 }
 
 func TestRemove(t *testing.T) {

@@ -22,47 +22,105 @@ import (
 // rx_bytes, persistent_keepalive_interval and one allowed_ip line each.
 // Peers and allowed IPs are written in the order given.
 func WriteGet(w io.Writer, dev *wgtypes.Device) error {
-	var b bytes.Buffer
-	b.Grow(256 + 512*len(dev.Peers))
-	if !dev.PrivateKey.IsZero() {
-		writeKey(&b, "private_key", (*[noise.KeySize]byte)(&dev.PrivateKey))
-	}
-	if dev.ListenPort != 0 {
-		writeUint(&b, "listen_port", uint64(dev.ListenPort))
-	}
-	if dev.FwMark != 0 {
-		writeUint(&b, "fwmark", uint64(dev.FwMark))
+	gw := getWriter{w: w}
+	if err := gw.device(dev); err != nil {
+		return err
 	}
 	for i := range dev.Peers {
-		p := &dev.Peers[i]
-		writeKey(&b, "public_key", (*[noise.KeySize]byte)(&p.PublicKey))
-		writeKey(&b, "preshared_key", (*[noise.KeySize]byte)(&p.PresharedKey))
-		version := p.ProtocolVersion
-		if version <= 0 {
-			version = 1
-		}
-		writeUint(&b, "protocol_version", uint64(version))
-		if p.Endpoint.IsValid() {
-			b.WriteString("endpoint=")
-			b.Write(p.Endpoint.AppendTo(b.AvailableBuffer()))
-			b.WriteByte('\n')
-		}
-		sec, nsec := handshakeTime(p.LastHandshakeTime)
-		writeUint(&b, "last_handshake_time_sec", uint64(sec))
-		writeUint(&b, "last_handshake_time_nsec", uint64(nsec))
-		writeUint(&b, "tx_bytes", p.TxBytes)
-		writeUint(&b, "rx_bytes", p.RxBytes)
-		writeUint(&b, "persistent_keepalive_interval", uint64(p.PersistentKeepaliveInterval))
-		for _, pfx := range p.AllowedIPs {
-			if pfx.IsValid() {
-				b.WriteString("allowed_ip=")
-				b.Write(pfx.AppendTo(b.AvailableBuffer()))
-				b.WriteByte('\n')
-			}
+		if err := gw.peer(&dev.Peers[i]); err != nil {
+			return err
 		}
 	}
-	_, err := w.Write(b.Bytes())
-	clear(b.Bytes()) // the buffer may hold the private key
+	return gw.flush()
+}
+
+// StateStreamer is implemented by a Handler that can hand out its state
+// peer by peer, from a snapshot of its peers taken when the call begins,
+// so that the server answers a get without building the whole answer (or
+// a whole wgtypes.Device) in memory: its memory does not grow with the
+// number of peers while it writes to a slow client.
+type StateStreamer interface {
+	// StreamState calls dev once with the device's own fields (its Peers
+	// empty), then peer once per peer, in the order a get lists them. The
+	// values passed are valid only during the call. An error returned by
+	// dev or peer stops the stream and is returned.
+	StreamState(dev func(*wgtypes.Device) error, peer func(*wgtypes.Peer) error) error
+}
+
+// WriteGetStream writes the body of a get=1 answer, as WriteGet does, from
+// what h streams. Only a few peers' worth of text is buffered at a time.
+func WriteGetStream(w io.Writer, h StateStreamer) error {
+	gw := getWriter{w: w}
+	if err := h.StreamState(gw.device, gw.peer); err != nil {
+		clear(gw.b.Bytes())
+		return err
+	}
+	return gw.flush()
+}
+
+// getWriter encodes a get answer into a small buffer that it hands to w
+// whenever it holds more than getChunk bytes, wiping it after each write
+// (it may hold the private or a preshared key).
+type getWriter struct {
+	w io.Writer
+	b bytes.Buffer
+}
+
+const getChunk = 32 << 10
+
+func (g *getWriter) device(dev *wgtypes.Device) error {
+	b := &g.b
+	if !dev.PrivateKey.IsZero() {
+		writeKey(b, "private_key", (*[noise.KeySize]byte)(&dev.PrivateKey))
+	}
+	if dev.ListenPort != 0 {
+		writeUint(b, "listen_port", uint64(dev.ListenPort))
+	}
+	if dev.FwMark != 0 {
+		writeUint(b, "fwmark", uint64(dev.FwMark))
+	}
+	return nil
+}
+
+func (g *getWriter) peer(p *wgtypes.Peer) error {
+	b := &g.b
+	writeKey(b, "public_key", (*[noise.KeySize]byte)(&p.PublicKey))
+	writeKey(b, "preshared_key", (*[noise.KeySize]byte)(&p.PresharedKey))
+	version := p.ProtocolVersion
+	if version <= 0 {
+		version = 1
+	}
+	writeUint(b, "protocol_version", uint64(version))
+	if p.Endpoint.IsValid() {
+		b.WriteString("endpoint=")
+		b.Write(p.Endpoint.AppendTo(b.AvailableBuffer()))
+		b.WriteByte('\n')
+	}
+	sec, nsec := handshakeTime(p.LastHandshakeTime)
+	writeUint(b, "last_handshake_time_sec", uint64(sec))
+	writeUint(b, "last_handshake_time_nsec", uint64(nsec))
+	writeUint(b, "tx_bytes", p.TxBytes)
+	writeUint(b, "rx_bytes", p.RxBytes)
+	writeUint(b, "persistent_keepalive_interval", uint64(p.PersistentKeepaliveInterval))
+	for _, pfx := range p.AllowedIPs {
+		if pfx.IsValid() {
+			b.WriteString("allowed_ip=")
+			b.Write(pfx.AppendTo(b.AvailableBuffer()))
+			b.WriteByte('\n')
+		}
+	}
+	if b.Len() >= getChunk {
+		return g.flush()
+	}
+	return nil
+}
+
+// flush hands the buffered text to w and wipes the buffer.
+func (g *getWriter) flush() error {
+	out := g.b.Bytes()
+	_, err := g.w.Write(out)
+	clear(out[:cap(out)])
+	g.b.Reset()
 	if err != nil {
 		return fmt.Errorf("uapi: write get answer: %w", err)
 	}

@@ -20,7 +20,8 @@ type Handler interface {
 	// wgtypes.ErrInvalidConfig are reported as EINVAL, wgtypes.ErrPortInUse
 	// as EADDRINUSE, an *Error with its own errno, anything else as EIO.
 	Apply(cfg *wgtypes.Config) error
-	// State returns a snapshot of the device.
+	// State returns a snapshot of the device. A Handler that also
+	// implements StateStreamer answers gets through StreamState instead.
 	State() *wgtypes.Device
 }
 
@@ -119,6 +120,13 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 				// wireguard-go answers EINVAL and carries on.
 				logf("uapi: get: trailing character %q", b)
 				errno = errnoInvalid
+				break
+			}
+			if st, ok := h.(StateStreamer); ok {
+				if err := WriteGetStream(w, st); err != nil {
+					logf("uapi: get: %v", err)
+					return // the answer is cut: the client must not take it whole
+				}
 				break
 			}
 			dev := h.State()
