@@ -195,15 +195,25 @@ func TestConflicts(t *testing.T) {
 	home := mustParse(t, "[Interface]\nPrivateKey = "+testKey+"\n[Peer]\nPublicKey = "+testPeer+"\nAllowedIPs = 192.168.7.0/24\n")
 
 	got := Conflicts("vpn", full, map[string]*conf.File{"v6": v6only, "home": home})
-	if want := []string{"tunnels vpn and v6 both claim the default route"}; !slices.Equal(got, want) {
+	want := []string{
+		"tunnels vpn and v6 both claim the IPv6 default route (AllowedIPs ::/0); only one of them can carry that traffic",
+		"tunnel vpn's kill switch blocks traffic through tunnel home's adapter",
+		"tunnel vpn's kill switch blocks traffic through tunnel v6's adapter",
+		"tunnel v6's kill switch blocks traffic through tunnel vpn's adapter",
+	}
+	if !slices.Equal(got, want) {
 		t.Errorf("Conflicts = %q, want %q", got, want)
 	}
 	got = Conflicts("lab", lab, map[string]*conf.File{"office": office, "home": home})
-	if want := []string{"AllowedIPs of lab (10.1.2.0/24) and office (10.1.0.0/16) overlap"}; !slices.Equal(got, want) {
+	if want := []string{"tunnel lab's AllowedIPs 10.1.2.0/24 overlaps tunnel office's 10.1.0.0/16; the longer prefix wins, equal ones are ambiguous"}; !slices.Equal(got, want) {
 		t.Errorf("Conflicts = %q, want %q", got, want)
 	}
 	if got := Conflicts("home", home, map[string]*conf.File{"office": office}); len(got) != 0 {
 		t.Errorf("disjoint tunnels: %q", got)
+	}
+	// Only warnings that involve the tunnel being installed.
+	if got := Conflicts("home", home, map[string]*conf.File{"office": office, "lab": lab}); len(got) != 0 {
+		t.Errorf("office and lab overlap, home is not involved: %q", got)
 	}
 }
 
