@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/warren-vpn/warren/internal/clock"
 	"github.com/warren-vpn/warren/internal/netsim"
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/testenv"
 	"github.com/warren-vpn/warren/internal/tun"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 	"github.com/warren-vpn/warren/internal/wire"
@@ -219,26 +218,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // checkGoroutines fails if goroutines of this package outlive the test.
 func checkGoroutines(t *testing.T) {
 	t.Helper()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			buf := make([]byte, 1<<20)
-			s := string(buf[:runtime.Stack(buf, true)])
-			var leaked []string
-			for _, g := range strings.Split(s, "\n\n") {
-				if strings.Contains(g, "internal/device.") && !strings.Contains(g, "testing.") {
-					leaked = append(leaked, g)
-				}
-			}
-			if len(leaked) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
+	testenv.CheckGoroutinesIn(t, "internal/device.")
 }
 
 // tap counts the datagrams of each message type sent from each address.
