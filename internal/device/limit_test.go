@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/warren-vpn/warren/internal/netsim"
+	"github.com/warren-vpn/warren/internal/noise"
 	"github.com/warren-vpn/warren/internal/tun"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 )
@@ -66,4 +67,51 @@ func TestPeerLimitDefault(t *testing.T) {
 	if d := newLimitedDevice(t, 0); d.MaxPeers() != DefaultMaxPeers {
 		t.Errorf("MaxPeers() = %d, want DefaultMaxPeers", d.MaxPeers())
 	}
+}
+
+// TestBulkApplyKeys: peers created by one Apply of many get their keys
+// computed ahead on several goroutines; they must be the keys a handshake
+// needs, preshared key included, in both directions.
+func TestBulkApplyKeys(t *testing.T) {
+	nt := netsim.New(netsim.Options{})
+	t.Cleanup(func() { nt.Close() })
+	a := newNode(t, nt, 1, nil)
+	b := newNode(t, nt, 2, nil)
+	c := newNode(t, nt, 3, nil)
+	psk := noise.PresharedKey{1, 2, 3}
+	pb, pc := peerOf(b, 0), peerOf(c, 0)
+	pb.PresharedKey = &psk
+	peers := append(fillerPeers(t, 2*parallelMin), pb, pc)
+	peers[5] = pc // c named twice: the second is an update
+	if err := a.d.Apply(&wgtypes.Config{Peers: peers}); err != nil {
+		t.Fatal(err)
+	}
+	toA := peerOf(a, 0)
+	if err := c.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{toA}}); err != nil {
+		t.Fatal(err)
+	}
+	toA.PresharedKey = &psk
+	if err := b.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{toA}}); err != nil {
+		t.Fatal(err)
+	}
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("to b, with a psk")))
+	expectPacket(t, c, a, ipv4(c.v4, a.v4, []byte("from c")))
+	if got := len(a.d.State().Peers); got != 2*parallelMin+1 {
+		t.Fatalf("%d peers, want %d", got, 2*parallelMin+1)
+	}
+	// A new private key rekeys every peer, on several goroutines too.
+	priv, err := noise.NewPrivateKey(randReader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.d.Apply(&wgtypes.Config{PrivateKey: &priv}); err != nil {
+		t.Fatal(err)
+	}
+	a.priv, a.pub = priv, priv.PublicKey()
+	toA = peerOf(a, 0)
+	toA.PresharedKey = &psk
+	if err := b.d.Apply(&wgtypes.Config{ReplacePeers: true, Peers: []wgtypes.PeerConfig{toA}}); err != nil {
+		t.Fatal(err)
+	}
+	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("to the new key")))
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/netsim"
 	"github.com/warren-vpn/warren/internal/noise"
+	"github.com/warren-vpn/warren/internal/uapi"
 	"github.com/warren-vpn/warren/internal/wgtypes"
 	"github.com/warren-vpn/warren/internal/wire"
 )
@@ -222,4 +224,34 @@ func benchResponderWith(b *testing.B, extra int) {
 	if other != 0 {
 		b.Fatalf("%d messages other than responses: the device went under load", other)
 	}
+}
+
+// BenchmarkScaleApply measures what a `wg setconf` of SCALE_BENCH_PEERS
+// (default 100000) peers costs the device: parsing the UAPI request and
+// applying it to a fresh device that is up.
+func BenchmarkScaleApply(b *testing.B) {
+	n := envInt(b, "SCALE_BENCH_PEERS", 100000)
+	var body strings.Builder
+	for _, pc := range fillerPeers(b, n) {
+		fmt.Fprintf(&body, "public_key=%s\nreplace_allowed_ips=true\nallowed_ip=%s\n", pc.PublicKey.Hex(), pc.AllowedIPs[0])
+	}
+	body.WriteString("\n")
+	for b.Loop() {
+		b.StopTimer()
+		nt := netsim.New(netsim.Options{})
+		nd := newNode(b, nt, 1, nil)
+		b.StartTimer()
+		cfg, err := uapi.ParseSet(strings.NewReader(body.String()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := nd.d.Apply(cfg); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		nd.d.Close()
+		nt.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/peer")
 }
