@@ -43,7 +43,10 @@
 #                   .json replaced by .svg ("" writes neither)
 #   BENCH_IMPLS     implementations to run ("ref warren"); a name of the form
 #                   warren:VAR=VAL[,VAR=VAL] runs warren with those variables
-#                   set, e.g. "ref warren warren:WARREN_TUN_OFFLOAD=0"
+#                   set, e.g. "ref warren warren:WARREN_TUN_OFFLOAD=0"; one
+#                   of the form warren@PATH runs the warren binary at PATH
+#                   (a build of another commit or with other constants),
+#                   warren@PATH:VAR=VAL[,VAR=VAL] with those variables set
 #   BENCH_WARREN    a prebuilt warren binary to use instead of building one
 #   BENCH_REF       a prebuilt wireguard-go binary to use instead of building one
 #   BENCH_KEEP      a directory to keep the raw results in
@@ -148,6 +151,14 @@ daemon_argv() {
 	warren:*)
 		IFS=, read -r -a envs <<<"${impl#warren:}"
 		echo "env LOG_LEVEL=error ${envs[*]} $WORK/warren daemon -f $iface" ;;
+	warren@*)
+		local bin=${impl#warren@}
+		if [[ $bin == *:* ]]; then
+			IFS=, read -r -a envs <<<"${bin#*:}"
+			bin=${bin%%:*}
+		fi
+		[ -x "$bin" ] || die "$impl: no executable $bin"
+		echo "env LOG_LEVEL=error ${envs[*]} $bin daemon -f $iface" ;;
 	*) die "unknown implementation $impl" ;;
 	esac
 }
