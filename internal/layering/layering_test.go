@@ -85,10 +85,10 @@ func TestImportRules(t *testing.T) {
 		"internal/manager": {"internal/conf", "internal/uapi", "internal/wgtypes", "internal/noise", "internal/safedir",
 			"internal/atomicfile", "internal/ringlog", "internal/winnet", "internal/quick", "internal/history", "internal/winsvc"},
 		"internal/manager/managertest": {"internal/manager", "internal/conf", "internal/noise", "internal/ringlog", "internal/wgtypes"},
-		"internal/webui":               {"internal/manager", "internal/conf", "internal/noise", "internal/wgtypes", "internal/metrics"},
+		"internal/webui":               {"internal/manager", "internal/conf", "internal/noise", "internal/wgtypes", "internal/metrics", "internal/cli"},
 		// selftest drives a whole tunnel: an engine, a userspace peer and,
 		// on Windows, the tunnel's network plan.
-		"internal/selftest": {"internal/bind", "internal/buildinfo", "internal/conf", "internal/device", "internal/noise",
+		"internal/selftest": {"internal/bind", "internal/buildinfo", "internal/cli", "internal/conf", "internal/device", "internal/noise",
 			"internal/peerweb", "internal/proxy", "internal/tun", "internal/wgtypes", "internal/winnet", "internal/wintunnel"},
 		// peerweb: the web server of demo's and selftest's in-process
 		// peers, on the standard library alone.

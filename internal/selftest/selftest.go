@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/warren-vpn/warren/internal/buildinfo"
+	"github.com/warren-vpn/warren/internal/cli"
 	"github.com/warren-vpn/warren/internal/conf"
 	"github.com/warren-vpn/warren/internal/device"
 	"github.com/warren-vpn/warren/internal/noise"
@@ -222,7 +223,6 @@ const (
 // stdout and returns 0 only if no check failed.
 func Main(prog string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var opts Options
 	if runtime.GOOS == "linux" {
 		fs.StringVar(&opts.Netns, "netns", "", "create the adapter in network namespace `NAME` (or a path), which must exist")
@@ -232,11 +232,10 @@ func Main(prog string, args []string, stdout, stderr io.Writer) int {
 	}
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: %s [options]\n\n%s\n\nOptions:\n", prog, usageText)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		cli.PrintFlags(w, fs)
+		fmt.Fprintf(w, "  -h, --help\n        print this help\n")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout)
 			return exitOK

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/warren-vpn/warren/internal/cli"
 	"github.com/warren-vpn/warren/internal/manager"
 	"github.com/warren-vpn/warren/internal/metrics"
 )
@@ -95,7 +96,6 @@ func (h *hostList) Set(v string) error {
 // parseArgs parses the command line; help reports -h/--help.
 func parseArgs(prog string, args []string, stderr io.Writer) (opts options, help bool, err error) {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", DefaultListen, "")
 	fs.StringVar(&opts.tlsCert, "tls-cert", "", "")
 	fs.StringVar(&opts.tlsKey, "tls-key", "", "")
@@ -105,7 +105,7 @@ func parseArgs(prog string, args []string, stderr io.Writer) (opts options, help
 	fs.StringVar(&opts.metrics, "metrics", "", "")
 	fs.StringVar(&opts.metricsTokenFile, "metrics-token-file", "", "")
 	fs.BoolVar(&opts.allowHooks, "allow-hooks", false, "")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return opts, true, nil
 		}

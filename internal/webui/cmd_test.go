@@ -28,7 +28,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--metrics", "127.0.0.1:9586"}, "", "127.0.0.1:51821"},
 		{[]string{"--metrics-token-file", "t"}, "without --metrics", ""},
 		{[]string{"extra"}, "unexpected argument", ""},
-		{[]string{"--bogus"}, "bogus", ""},
+		{[]string{"--bogus"}, "unknown flag --bogus", ""},
+		{[]string{"--listen"}, "flag --listen needs an argument", ""},
 	} {
 		opts, help, err := parseArgs("warren manager", tt.args, nil)
 		if help {
