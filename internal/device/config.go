@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/warren-vpn/warren/internal/bind"
 	"github.com/warren-vpn/warren/internal/noise"
@@ -416,7 +417,6 @@ func (d *Device) addPeerLocked(pub noise.PublicKey, psk noise.PresharedKey, pre 
 }
 
 func (d *Device) removePeerLocked(p *Peer) {
-	p.removed.Store(true)
 	delete(d.peers, p.pub)
 	d.peerCount.Store(int64(len(d.peers)))
 	d.tableMu.Lock()
@@ -484,8 +484,11 @@ func (d *Device) StreamState(dev func(*wgtypes.Device) error, peer func(*wgtypes
 	for i := range refs {
 		p := refs[i].p
 		refs[i].p = nil
-		if p.removed.Load() {
-			continue
+		d.mu.RLock()
+		live := d.peers[p.pub] == p
+		d.mu.RUnlock()
+		if !live {
+			continue // removed since the snapshot
 		}
 		ps = wgtypes.Peer{
 			PublicKey:                   p.pub,
@@ -505,7 +508,9 @@ func (d *Device) StreamState(dev func(*wgtypes.Device) error, peer func(*wgtypes
 		if p.endpoint != nil {
 			ps.Endpoint = p.endpoint.DstAddrPort()
 		}
-		ps.LastHandshakeTime = p.lastHandshake
+		if p.lastHandshake != 0 {
+			ps.LastHandshakeTime = time.Unix(0, p.lastHandshake)
+		}
 		p.mu.Unlock()
 		err := peer(&ps)
 		ps.PresharedKey.Zero()

@@ -12,24 +12,36 @@ import (
 
 // Peer is one remote WireGuard peer: its keys, sessions, endpoint, staged
 // packets and timers.
+//
+// A device may hold a million of them, most idle, so the struct is kept
+// small (it fits the 320-byte size class; TestPeerSize) and what only an
+// active peer needs is allocated on first use: the timers on the first
+// event that arms one, the staging queue on the first packet staged,
+// sessions and handshake state on the first handshake.
 type Peer struct {
 	d       *Device
-	pub     noise.PublicKey
-	name    string // short public key, for logs
 	cookies *noise.CookieGenerator
+	pub     noise.PublicKey
 
-	keepalive  atomic.Uint32 // persistent keepalive interval in seconds
-	initiating atomic.Bool   // a goroutine is starting a handshake (goInitiate)
-	removed    atomic.Bool   // taken out of the device (StreamState skips it)
+	keepalive               atomic.Uint32 // persistent keepalive interval in seconds
+	initiating              atomic.Bool   // a goroutine is starting a handshake (goInitiate)
+	sentLastMinuteHandshake atomic.Bool
 
 	// hsMu guards the handshake state and the peer's precomputed keys.
-	hsMu                   sync.Mutex
+	hsMu    sync.Mutex
+	hsIndex uint32 // local index of the pending initiation, 0 if none
+	// Packed with tmu's small fields below (TestPeerSize).
+	lastTimestamp noise.Timestamp
+	// tmu guards the timers (timers.go).
+	pending              [numTimers]bool
+	timersOn             bool
+	needAnotherKeepalive bool
+	handshakeAttempts    int32
+
 	keys                   *noise.PeerKeys // nil without a private key or with an invalid public key
 	psk                    noise.PresharedKey
 	initiator              *noise.Initiator
-	hsIndex                uint32 // local index of the pending initiation, 0 if none
 	lastSentHandshake      time.Time
-	lastTimestamp          noise.Timestamp
 	lastInitiationConsumed time.Time
 
 	// mu guards the sessions, the endpoint and the staged packets.
@@ -38,16 +50,10 @@ type Peer struct {
 	prev, cur     *keypair
 	next          *keypair
 	staged        []*elem
-	lastHandshake time.Time
+	lastHandshake int64 // Unix nanoseconds of the last completed handshake; 0: none
 
-	// tmu guards the timers (timers.go).
-	tmu                     sync.Mutex
-	timers                  [numTimers]clock.Timer
-	pending                 [numTimers]bool
-	timersOn                bool
-	handshakeAttempts       int
-	needAnotherKeepalive    bool
-	sentLastMinuteHandshake atomic.Bool
+	tmu    sync.Mutex
+	timers []clock.Timer // numTimers of them once one was armed; nil before
 
 	rxBytes, txBytes atomic.Uint64
 }
@@ -62,12 +68,13 @@ func newPeer(d *Device, pub noise.PublicKey) *Peer {
 	return &Peer{
 		d:       d,
 		pub:     pub,
-		name:    shortKey(pub),
 		cookies: noise.NewCookieGenerator(pub),
 	}
 }
 
-func (p *Peer) String() string { return p.name }
+// String names the peer for logs, computed each time rather than kept:
+// only a log line that is written pays for it.
+func (p *Peer) String() string { return shortKey(p.pub) }
 
 // getEndpoint returns the peer's current endpoint or nil.
 func (p *Peer) getEndpoint() bind.Endpoint {

@@ -3,7 +3,10 @@ package device
 import (
 	"encoding/binary"
 	"io"
+	"slices"
 	"time"
+
+	"github.com/warren-vpn/warren/internal/clock"
 )
 
 // The timer state machine of whitepaper §6, one set per peer, created
@@ -36,6 +39,9 @@ func (p *Peer) timerMod(i int, dur time.Duration) {
 		return
 	}
 	p.pending[i] = true
+	if p.timers == nil {
+		p.timers = make([]clock.Timer, numTimers)
+	}
 	if p.timers[i] == nil {
 		p.timers[i] = p.d.clock.AfterFunc(dur, func() { p.timerFired(i) })
 		return
@@ -47,7 +53,7 @@ func (p *Peer) timerDel(i int) {
 	p.tmu.Lock()
 	defer p.tmu.Unlock()
 	p.pending[i] = false
-	if p.timers[i] != nil {
+	if p.timers != nil && p.timers[i] != nil {
 		p.timers[i].Stop()
 	}
 }
@@ -73,12 +79,19 @@ func (p *Peer) timersStop() {
 	p.tmu.Lock()
 	defer p.tmu.Unlock()
 	p.timersOn = false
-	for i, t := range p.timers {
+	p.releaseTimersLocked()
+}
+
+// releaseTimersLocked stops every timer and lets them go: a peer without
+// pending timers costs no memory for them. p.tmu is held.
+func (p *Peer) releaseTimersLocked() {
+	for _, t := range p.timers {
 		if t != nil {
 			t.Stop()
 		}
-		p.pending[i] = false
 	}
+	p.timers = nil
+	clear(p.pending[:])
 }
 
 func (p *Peer) timerFired(i int) {
@@ -112,6 +125,13 @@ func (p *Peer) timerFired(i int) {
 	case timerZeroKeyMaterial:
 		p.d.log.Verbosef("%v - Removing all keys, since we haven't received a new one in %v", p, RejectAfterTime*3)
 		p.zeroSessions()
+		// The peer has gone idle: unless a timer is still due (a
+		// persistent keepalive), it goes back to costing no timers.
+		p.tmu.Lock()
+		if !slices.Contains(p.pending[:], true) {
+			p.releaseTimersLocked()
+		}
+		p.tmu.Unlock()
 	case timerPersistentKeepalive:
 		if p.keepalive.Load() > 0 {
 			p.sendKeepalive()
@@ -121,7 +141,7 @@ func (p *Peer) timerFired(i int) {
 
 func (p *Peer) expiredRetransmitHandshake() {
 	p.tmu.Lock()
-	attempts := p.handshakeAttempts
+	attempts := int(p.handshakeAttempts)
 	if attempts <= MaxTimerHandshakes {
 		p.handshakeAttempts++
 	}
@@ -188,7 +208,7 @@ func (p *Peer) timersHandshakeComplete() {
 	p.sentLastMinuteHandshake.Store(false)
 	now := p.d.now()
 	p.mu.Lock()
-	p.lastHandshake = now
+	p.lastHandshake = now.UnixNano()
 	p.mu.Unlock()
 }
 
