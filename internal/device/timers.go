@@ -155,7 +155,7 @@ func (p *Peer) expiredRetransmitHandshake() {
 		}
 		return
 	}
-	p.d.log.Verbosef("%v - Handshake did not complete after %v, retrying (try %d)", p, RekeyTimeout, attempts+2)
+	p.d.log.Verbosef("%v - Handshake did not complete after %d seconds, retrying (try %d)", p, int(RekeyTimeout/time.Second), attempts+2)
 	p.clearEndpointSrc()
 	p.sendInitiation(true)
 }
