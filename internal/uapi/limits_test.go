@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -113,3 +114,23 @@ func TestServePeerLimit(t *testing.T) {
 }
 
 var _ Handler = (*limitedHandler)(nil)
+
+// TestServeBulkSetReturnsMemory: after a set of many peers the server
+// gives the memory the parsed request took back to the system rather
+// than keeping it in the heap for good.
+func TestServeBulkSetReturnsMemory(t *testing.T) {
+	const n = 4 * bulkPeers
+	req := "set=1\n" + peersBody(n)
+	h := &fakeHandler{}
+	if ans, _ := serveOne(t, h, req); ans != "errno=0\n\n" {
+		t.Fatalf("answer %q", ans)
+	}
+	h.applied = nil // what the handler kept
+	req = ""
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	// The request's text, lines and Config came to some 20 MiB.
+	if kept := ms.HeapIdle - ms.HeapReleased; kept > 8<<20 {
+		t.Errorf("%d MiB of free heap kept from the system after a set of %d peers", kept>>20, n)
+	}
+}

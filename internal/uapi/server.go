@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -187,13 +188,22 @@ func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64
 		logf("uapi: set: request ended before its blank line; not applied")
 		return errnoProtocol, false
 	}
-	if err := h.Apply(cfg); err != nil {
+	err = h.Apply(cfg)
+	setKey, removeKey := cfg.PrivateKey != nil, cfg.PrivateKey != nil && cfg.PrivateKey.IsZero()
+	if len(cfg.Peers) >= bulkPeers {
+		// The parsed request (some 150 bytes a peer) is garbage now, and
+		// the heap grew to hold it next to the peers it made: give that
+		// memory back to the system instead of keeping it for good.
+		cfg = nil
+		debug.FreeOSMemory()
+	}
+	if err != nil {
 		logf("uapi: set: %v", err)
 		return applyErrno(err), true
 	}
 	// As wireguard-go, say that the identity changed; never the key.
-	if cfg.PrivateKey != nil {
-		if cfg.PrivateKey.IsZero() {
+	if setKey {
+		if removeKey {
 			logf("UAPI: Removing private key")
 		} else {
 			logf("UAPI: Updating private key")
@@ -201,6 +211,11 @@ func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64
 	}
 	return 0, true
 }
+
+// bulkPeers is the size of a set request (in peers) after which the server
+// returns the memory it used to the system (a collection of the whole heap,
+// which a request this big costs many times over).
+const bulkPeers = 1 << 14
 
 // drain reads the rest of a rejected set body, up to its blank line, within
 // the usual bounds. It reports whether the blank line was found.
