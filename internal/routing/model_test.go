@@ -102,8 +102,18 @@ func checkInvariants[P comparable](t testing.TB, tb *Table[P]) {
 	checkJump(t, &tb.v4, "v4")
 	checkJump(t, &tb.v6, "v6")
 	listed := 0
-	for _, l := range tb.peers {
-		listed += l.n
+	for peer, head := range tb.peers {
+		var last *node[P]
+		for n := head; n != nil; n = n.next {
+			if n.peer != peer || !n.hasPeer || (n != head && n.prev != last) {
+				t.Fatalf("peer list of %v is broken at %v", peer, n.prefix())
+			}
+			last = n
+			listed++
+		}
+		if head.prev != last {
+			t.Fatalf("peer list of %v: the first node's prev is not the last node", peer)
+		}
 	}
 	if listed != tb.Len() {
 		t.Fatalf("peer lists hold %d prefixes, Len says %d", listed, tb.Len())

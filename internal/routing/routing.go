@@ -15,7 +15,9 @@
 //
 // Besides the tries, the table keeps for every peer an intrusive list of its
 // prefixes in insertion order, so RemovePeer and Prefixes cost time
-// proportional to that peer's prefixes, not to the table.
+// proportional to that peer's prefixes, not to the table. The list costs a
+// peer one map entry pointing at its first node, nothing more: a table of a
+// million peers with one prefix each is mostly trie nodes.
 package routing
 
 import "net/netip"
@@ -25,17 +27,15 @@ import "net/netip"
 // with each other (callers guard writes with a lock).
 type Table[P comparable] struct {
 	v4, v6 family[P]
-	peers  map[P]*peerList[P]
+	// peers maps each peer to the first node of its list of prefixes, in
+	// insertion order: next links forward, ending in nil; prev links
+	// backward, the first node's prev being the last node (so appending
+	// needs no separate tail).
+	peers map[P]*node[P]
 
 	// fixedStride, when set, forces both families' jump tables to that
 	// stride whatever their size (tests use it to exercise small tables).
 	fixedStride uint8
-}
-
-// peerList is the insertion-ordered list of one peer's prefix nodes.
-type peerList[P comparable] struct {
-	head, tail *node[P]
-	n          int
 }
 
 func (t *Table[P]) family(v6 bool) *family[P] {
@@ -76,41 +76,39 @@ func (t *Table[P]) Insert(prefix netip.Prefix, peer P) {
 // link appends n to the list of n.peer.
 func (t *Table[P]) link(n *node[P]) {
 	if t.peers == nil {
-		t.peers = make(map[P]*peerList[P])
+		t.peers = make(map[P]*node[P])
 	}
-	l := t.peers[n.peer]
-	if l == nil {
-		l = &peerList[P]{}
-		t.peers[n.peer] = l
+	head := t.peers[n.peer]
+	n.next = nil
+	if head == nil {
+		n.prev = n
+		t.peers[n.peer] = n
+		return
 	}
-	n.prev, n.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = n
-	} else {
-		l.head = n
-	}
-	l.tail = n
-	l.n++
+	tail := head.prev
+	tail.next = n
+	n.prev = tail
+	head.prev = n
 }
 
 // unlink takes n out of the list of n.peer.
 func (t *Table[P]) unlink(n *node[P]) {
-	l := t.peers[n.peer]
-	if n.prev != nil {
+	head := t.peers[n.peer]
+	switch {
+	case n == head && n.next == nil:
+		delete(t.peers, n.peer)
+	case n == head:
+		n.next.prev = n.prev // the tail
+		t.peers[n.peer] = n.next
+	default:
 		n.prev.next = n.next
-	} else {
-		l.head = n.next
-	}
-	if n.next != nil {
-		n.next.prev = n.prev
-	} else {
-		l.tail = n.prev
+		if n.next != nil {
+			n.next.prev = n.prev
+		} else {
+			head.prev = n.prev
+		}
 	}
 	n.prev, n.next = nil, nil
-	l.n--
-	if l.n == 0 {
-		delete(t.peers, n.peer)
-	}
 }
 
 // Remove deletes prefix if it maps to peer.
@@ -142,12 +140,12 @@ func (t *Table[P]) removeNode(f *family[P], n *node[P]) {
 // RemovePeer deletes every prefix of peer, in time proportional to the
 // number of prefixes the peer has.
 func (t *Table[P]) RemovePeer(peer P) {
-	l := t.peers[peer]
-	if l == nil {
+	head := t.peers[peer]
+	if head == nil {
 		return
 	}
 	delete(t.peers, peer)
-	for n := l.head; n != nil; {
+	for n := head; n != nil; {
 		next := n.next
 		n.prev, n.next = nil, nil
 		t.removeNode(t.family(n.isV6), n)
@@ -170,22 +168,22 @@ func (t *Table[P]) Lookup(addr netip.Addr) (peer P, ok bool) {
 
 // Prefixes returns peer's prefixes in the order they were inserted.
 func (t *Table[P]) Prefixes(peer P) []netip.Prefix {
-	l := t.peers[peer]
-	if l == nil {
+	head := t.peers[peer]
+	if head == nil {
 		return nil
 	}
-	return t.AppendPrefixes(make([]netip.Prefix, 0, l.n), peer)
+	n := 0
+	for x := head; x != nil; x = x.next {
+		n++
+	}
+	return t.AppendPrefixes(make([]netip.Prefix, 0, n), peer)
 }
 
 // AppendPrefixes appends peer's prefixes, in the order they were inserted,
 // to dst and returns the extended slice: a caller listing many peers can
 // reuse one buffer.
 func (t *Table[P]) AppendPrefixes(dst []netip.Prefix, peer P) []netip.Prefix {
-	l := t.peers[peer]
-	if l == nil {
-		return dst
-	}
-	for n := l.head; n != nil; n = n.next {
+	for n := t.peers[peer]; n != nil; n = n.next {
 		dst = append(dst, n.prefix())
 	}
 	return dst
@@ -204,21 +202,12 @@ func (t *Table[P]) Clone() *Table[P] {
 	c.v4 = t.v4.clone(copies)
 	c.v6 = t.v6.clone(copies)
 	if len(t.peers) > 0 {
-		c.peers = make(map[P]*peerList[P], len(t.peers))
+		c.peers = make(map[P]*node[P], len(t.peers))
 	}
-	for peer, l := range t.peers {
-		nl := &peerList[P]{n: l.n}
-		for n := l.head; n != nil; n = n.next {
-			nn := copies[n]
-			nn.prev = nl.tail
-			if nl.tail != nil {
-				nl.tail.next = nn
-			} else {
-				nl.head = nn
-			}
-			nl.tail = nn
+	for _, head := range t.peers {
+		for n := head; n != nil; n = n.next {
+			c.link(copies[n])
 		}
-		c.peers[peer] = nl
 	}
 	return c
 }

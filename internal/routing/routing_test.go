@@ -258,7 +258,7 @@ func TestRemovePeerInLargeTable(t *testing.T) {
 	before := tb.Len()
 	tb.Insert(mp("172.16.0.0/12"), -1)
 	tb.Insert(mp("172.16.5.0/24"), -1)
-	if got := tb.peers[-1].n; got != 2 {
+	if got := len(tb.Prefixes(-1)); got != 2 {
 		t.Fatalf("peer index holds %d entries, want 2", got)
 	}
 	tb.RemovePeer(-1)
