@@ -13,7 +13,10 @@
 #   dump_s      time of `wg show IFACE dump` (checked to list N peers) and
 #               the peak RSS while it ran (VmHWM reset through clear_refs)
 #   set_ms      median of 5 `wg set` adding one peer and 5 removing it
-#               (wall time of the wg process, its own start included)
+#               (wall time of the wg process, its own start included: on a
+#               loaded machine starting wg alone takes 10 ms and more)
+#   uapi_set_ms the same changes as single set requests over the UAPI
+#               socket, timed inside one process (test/bench/uapiset)
 # The reference is run only where it can take the load (N <= 65536, its
 # limit). Responder handshakes/s with N peers against 1 peer come from a Go
 # benchmark (internal/device BenchmarkScaleResponder), run once per N.
@@ -70,6 +73,9 @@ if [[ " $IMPLS " == *" ref "* ]]; then
 	fi
 fi
 go build -o "$WORK/genpeers" ./test/bench/genpeers || die "build genpeers"
+go build -o "$WORK/uapiset" ./test/bench/uapiset || die "build uapiset"
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+git diff --quiet HEAD -- 2>/dev/null || REV="$REV+changes"
 EXTRA=$("$WORK/warren" genkey | "$WORK/warren" pubkey)
 
 now() { date +%s.%N; }
@@ -148,6 +154,10 @@ measure() {
 	done
 	record "$impl" "$n" set_add_ms "$(median <"$WORK/add")"
 	record "$impl" "$n" set_rm_ms "$(median <"$WORK/rm")"
+	out=$("$WORK/uapiset" -n 5 "$IF") || die "$impl: uapiset"
+	read -r a r <<<"$out"
+	record "$impl" "$n" uapi_add_ms "${a#add_ms=}"
+	record "$impl" "$n" uapi_rm_ms "${r#remove_ms=}"
 	stop_daemon
 }
 
@@ -171,15 +181,15 @@ for n in $NS_LIST; do
 done
 
 echo
-echo "# scale.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "# scale.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $REV, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| impl | peers | setconf s | setconf peak MiB | RSS MiB | bytes/peer | idle CPU ms/${IDLE}s | dump s | dump peak MiB | wg set add ms | wg set remove ms | hs/s N vs 1 |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| impl | peers | setconf s | setconf peak MiB | RSS MiB | bytes/peer | idle CPU ms/${IDLE}s | dump s | dump peak MiB | wg set add ms | wg set remove ms | UAPI add ms | UAPI remove ms | hs/s N vs 1 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $NS_LIST; do
 	for impl in $IMPLS; do
 		grep -q "^$impl $n " "$WORK/results" || continue
 		row="| $impl | $n"
-		for m in setconf_s setconf_peak_mib rss_mib bytes_peer idle_cpu_ms dump_s dump_peak_mib set_add_ms set_rm_ms hs_ratio; do
+		for m in setconf_s setconf_peak_mib rss_mib bytes_peer idle_cpu_ms dump_s dump_peak_mib set_add_ms set_rm_ms uapi_add_ms uapi_rm_ms hs_ratio; do
 			v=$(awk -v i="$impl" -v n="$n" -v m="$m" '$1 == i && $2 == n && $3 == m { print $4 }' "$WORK/results")
 			row="$row | ${v:--}"
 		done
