@@ -4,8 +4,11 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/netip"
+	"io"
+	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -254,4 +257,61 @@ func BenchmarkScaleApply(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/peer")
+}
+
+// TestScaleUAPIMemory (run with SCALE_UAPI_PEERS=N) configures N peers
+// through the UAPI server, as `wg setconf` does, and logs where the
+// process's memory is: the heap in use, what the heap keeps free, the
+// runtime's own, and the resident set.
+func TestScaleUAPIMemory(t *testing.T) {
+	n := envInt(t, "SCALE_UAPI_PEERS", 0)
+	if n == 0 {
+		t.Skip("set SCALE_UAPI_PEERS")
+	}
+	nt := netsim.New(netsim.Options{})
+	t.Cleanup(func() { nt.Close() })
+	nd := newNode(t, nt, 1, nil)
+	var body strings.Builder
+	body.WriteString("set=1\n")
+	for _, pc := range fillerPeers(t, n) {
+		fmt.Fprintf(&body, "public_key=%s\nreplace_allowed_ips=true\nallowed_ip=%s\n", pc.PublicKey.Hex(), pc.AllowedIPs[0])
+	}
+	body.WriteString("\n")
+	req := body.String()
+	body.Reset()
+	cli, srv := net.Pipe()
+	go uapi.ServeConn(srv, nd.d, t.Logf)
+	go func() { io.WriteString(cli, req) }()
+	ans := make([]byte, 64)
+	k, err := cli.Read(ans)
+	if err != nil || string(ans[:k]) != "errno=0\n\n" {
+		t.Fatalf("answer %q, %v", ans[:k], err)
+	}
+	cli.Close()
+	req = ""
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rss := ""
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				rss = strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:"))
+			}
+		}
+	}
+	mb := func(v uint64) string { return fmt.Sprintf("%.1f MiB (%d B/peer)", float64(v)/(1<<20), v/uint64(n)) }
+	var live uint64
+	for _, c := range ms.BySize {
+		live += uint64(c.Size) * (c.Mallocs - c.Frees)
+	}
+	t.Logf("%d peers: heap in use %s, of it in live small objects %s; heap free, kept %s; runtime %s; RSS %s",
+		n, mb(ms.HeapInuse), mb(live), mb(ms.HeapIdle-ms.HeapReleased), mb(ms.GCSys+ms.StackSys+ms.MSpanSys+ms.MCacheSys+ms.OtherSys+ms.BuckHashSys), rss)
+	if testing.Verbose() {
+		for _, c := range ms.BySize {
+			if live := c.Mallocs - c.Frees; live > uint64(n)/10 {
+				t.Logf("size class %d: %d live (%.2f a peer)", c.Size, live, float64(live)/float64(n))
+			}
+		}
+	}
 }
