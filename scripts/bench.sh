@@ -38,6 +38,12 @@
 #   BENCH_ONLY      measure only these rows (space-separated metric names
 #                   from the table, e.g. "tcp9000 load"; "load" is the
 #                   latency-under-load group, "cpu" rides on tcp1420/tcp9000)
+#   BENCH_PROFILE   a directory: while warren (the plain build) runs the
+#                   TCP rows at MTU 1420 and 9000, perf records both daemons
+#                   (PERF_FREQ Hz, 499) with call graphs, and
+#                   scripts/benchflame draws flame-1420.svg and
+#                   flame-9000.svg there, with the top functions in
+#                   flame-*.txt (those rounds' numbers carry perf's cost)
 #   BENCH_JSON      where the results go as JSON (docs/bench/results.json;
 #                   --quick: a file in /tmp); the chart goes beside it, the
 #                   .json replaced by .svg ("" writes neither)
@@ -83,7 +89,7 @@ want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, TUN)"
-for c in ip wg iperf3 ping jq awk go; do
+for c in ip wg iperf3 ping jq awk go ${BENCH_PROFILE:+perf}; do
 	command -v "$c" >/dev/null || die "needs $c in PATH"
 done
 [ -c /dev/net/tun ] || die "needs /dev/net/tun"
@@ -239,12 +245,30 @@ quantile() {
 
 # tcp_with_cpu METRIC CPUMETRIC [ARGS...]: a TCP run recorded as METRIC
 # (Gbit/s) and the daemons' CPU time during it, in cores per Gbit/s, as
-# CPUMETRIC.
+# CPUMETRIC; profiled (BENCH_PROFILE) when it is warren's.
 tcp_with_cpu() {
-	local m=$1 cm=$2 out t0a t0b t1a t1b s0 s1 gbps
+	local m=$1 cm=$2 out t0a t0b t1a t1b s0 s1 gbps perfpid=
 	shift 2
+	if [ -n "${BENCH_PROFILE:-}" ] && [ "$impl" = warren ]; then
+		perf record -q -F "${PERF_FREQ:-499}" -g -p "$PIDA,$PIDB" -o "$WORK/perf-$m.data" -- sleep "$DUR" 2>>"$WORK/perf.log" &
+		perfpid=$!
+	fi
 	t0a=$(cputicks "$PIDA") t0b=$(cputicks "$PIDB") s0=$(date +%s.%N)
 	out=$(iperf "$@") || return 0
+	if [ -n "$perfpid" ]; then
+		wait "$perfpid" || echo "perf record failed: $(tail -3 "$WORK/perf.log")" >&2
+		local flame=$BENCH_PROFILE/flame-${m#tcp}
+		mkdir -p "$BENCH_PROFILE"
+		if perf script -i "$WORK/perf-$m.data" 2>>"$WORK/perf.log" >"$WORK/perf-$m.txt" &&
+			go run ./scripts/benchflame -comm warren -top 25 -o "$flame.svg" \
+				-title "warren, TCP 1 stream, MTU ${m#tcp}, both daemons ($(date -u '+%Y-%m-%d'), $(nproc) cores)" \
+				"$WORK/perf-$m.txt" 2>"$flame.txt"; then
+			chmod 644 "$flame.svg" "$flame.txt"
+			echo "   flame graph: $flame.svg" >&2
+		else
+			echo "flame graph for $m failed: $(tail -3 "$flame.txt" "$WORK/perf.log")" >&2
+		fi
+	fi
 	t1a=$(cputicks "$PIDA") t1b=$(cputicks "$PIDB") s1=$(date +%s.%N)
 	gbps=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
 	record "$impl" "$m" "$gbps"
@@ -261,7 +285,8 @@ ping_under_load() {
 	ip netns exec "$NSA" timeout $((LOAD + 30)) iperf3 -c "$TB" -p "$IPERF_PORT" -t "$LOAD" -J >"$WORK/load.json" 2>&1 &
 	iperfpid=$!
 	sleep 1
-	out=$(ip netns exec "$NSA" ping -c "$n" -i 0.01 -W 1 "$TB" 2>&1) || true
+	out=$(ip netns exec "$NSA" ping -D -c "$n" -i 0.01 -W 1 "$TB" 2>&1) || true
+	{ echo "== $impl"; echo "$out"; } >>"$WORK/load-pings.log" # kept with BENCH_KEEP
 	if ! wait "$iperfpid"; then
 		echo "iperf3 under the pings failed: $(jq -r '.error // empty' "$WORK/load.json" 2>/dev/null)" >&2
 		return 0
