@@ -102,18 +102,27 @@ func checkInvariants[P comparable](t testing.TB, tb *Table[P]) {
 	checkJump(t, &tb.v4, "v4")
 	checkJump(t, &tb.v6, "v6")
 	listed := 0
-	for peer, head := range tb.peers {
-		var last *node[P]
-		for n := head; n != nil; n = n.next {
-			if n.peer != peer || !n.hasPeer || (n != head && n.prev != last) {
-				t.Fatalf("peer list of %v is broken at %v", peer, n.prefix())
+	for peer, n := range tb.peers.one {
+		if n.peer != peer || !n.hasPeer || tb.peers.many[peer] != nil {
+			t.Fatalf("peer index of %v is broken at %v", peer, n.prefix())
+		}
+		listed++
+	}
+	for peer, l := range tb.peers.many {
+		live := 0
+		for i, n := range l.nodes {
+			if n == nil {
+				continue
 			}
-			last = n
-			listed++
+			if n.peer != peer || !n.hasPeer || int(n.slot) != i {
+				t.Fatalf("peer list of %v is broken at %v (slot %d of %d)", peer, n.prefix(), n.slot, i)
+			}
+			live++
 		}
-		if head.prev != last {
-			t.Fatalf("peer list of %v: the first node's prev is not the last node", peer)
+		if live != l.live || live < 2 || len(l.nodes) > 2*live+1 {
+			t.Fatalf("peer list of %v: %d live of %d slots, says %d", peer, live, len(l.nodes), l.live)
 		}
+		listed += live
 	}
 	if listed != tb.Len() {
 		t.Fatalf("peer lists hold %d prefixes, Len says %d", listed, tb.Len())
@@ -274,7 +283,7 @@ func TestRandomizedAgainstModel(t *testing.T) {
 			for peer := range peers {
 				tb.RemovePeer(peer)
 			}
-			if tb.Len() != 0 || tb.v4.root != nil || tb.v6.root != nil || len(tb.peers) != 0 {
+			if tb.Len() != 0 || tb.v4.root != nil || tb.v6.root != nil || tb.peers.peers() != 0 {
 				t.Fatalf("table not empty after removing every peer: len %d", tb.Len())
 			}
 		})

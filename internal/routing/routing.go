@@ -27,11 +27,7 @@ import "net/netip"
 // with each other (callers guard writes with a lock).
 type Table[P comparable] struct {
 	v4, v6 family[P]
-	// peers maps each peer to the first node of its list of prefixes, in
-	// insertion order: next links forward, ending in nil; prev links
-	// backward, the first node's prev being the last node (so appending
-	// needs no separate tail).
-	peers map[P]*node[P]
+	peers  peerIndex[P]
 
 	// fixedStride, when set, forces both families' jump tables to that
 	// stride whatever their size (tests use it to exercise small tables).
@@ -74,42 +70,10 @@ func (t *Table[P]) Insert(prefix netip.Prefix, peer P) {
 }
 
 // link appends n to the list of n.peer.
-func (t *Table[P]) link(n *node[P]) {
-	if t.peers == nil {
-		t.peers = make(map[P]*node[P])
-	}
-	head := t.peers[n.peer]
-	n.next = nil
-	if head == nil {
-		n.prev = n
-		t.peers[n.peer] = n
-		return
-	}
-	tail := head.prev
-	tail.next = n
-	n.prev = tail
-	head.prev = n
-}
+func (t *Table[P]) link(n *node[P]) { t.peers.link(n) }
 
 // unlink takes n out of the list of n.peer.
-func (t *Table[P]) unlink(n *node[P]) {
-	head := t.peers[n.peer]
-	switch {
-	case n == head && n.next == nil:
-		delete(t.peers, n.peer)
-	case n == head:
-		n.next.prev = n.prev // the tail
-		t.peers[n.peer] = n.next
-	default:
-		n.prev.next = n.next
-		if n.next != nil {
-			n.next.prev = n.prev
-		} else {
-			head.prev = n.prev
-		}
-	}
-	n.prev, n.next = nil, nil
-}
+func (t *Table[P]) unlink(n *node[P]) { t.peers.unlink(n) }
 
 // Remove deletes prefix if it maps to peer.
 func (t *Table[P]) Remove(prefix netip.Prefix, peer P) {
@@ -140,16 +104,8 @@ func (t *Table[P]) removeNode(f *family[P], n *node[P]) {
 // RemovePeer deletes every prefix of peer, in time proportional to the
 // number of prefixes the peer has.
 func (t *Table[P]) RemovePeer(peer P) {
-	head := t.peers[peer]
-	if head == nil {
-		return
-	}
-	delete(t.peers, peer)
-	for n := head; n != nil; {
-		next := n.next
-		n.prev, n.next = nil, nil
+	for _, n := range t.peers.take(peer) {
 		t.removeNode(t.family(n.isV6), n)
-		n = next
 	}
 }
 
@@ -168,13 +124,9 @@ func (t *Table[P]) Lookup(addr netip.Addr) (peer P, ok bool) {
 
 // Prefixes returns peer's prefixes in the order they were inserted.
 func (t *Table[P]) Prefixes(peer P) []netip.Prefix {
-	head := t.peers[peer]
-	if head == nil {
+	n := t.peers.count(peer)
+	if n == 0 {
 		return nil
-	}
-	n := 0
-	for x := head; x != nil; x = x.next {
-		n++
 	}
 	return t.AppendPrefixes(make([]netip.Prefix, 0, n), peer)
 }
@@ -183,9 +135,7 @@ func (t *Table[P]) Prefixes(peer P) []netip.Prefix {
 // to dst and returns the extended slice: a caller listing many peers can
 // reuse one buffer.
 func (t *Table[P]) AppendPrefixes(dst []netip.Prefix, peer P) []netip.Prefix {
-	for n := t.peers[peer]; n != nil; n = n.next {
-		dst = append(dst, n.prefix())
-	}
+	t.peers.each(peer, func(n *node[P]) { dst = append(dst, n.prefix()) })
 	return dst
 }
 
@@ -201,12 +151,14 @@ func (t *Table[P]) Clone() *Table[P] {
 	copies := make(map[*node[P]]*node[P], t.Len())
 	c.v4 = t.v4.clone(copies)
 	c.v6 = t.v6.clone(copies)
-	if len(t.peers) > 0 {
-		c.peers = make(map[P]*node[P], len(t.peers))
+	for _, n := range t.peers.one {
+		c.link(copies[n])
 	}
-	for _, head := range t.peers {
-		for n := head; n != nil; n = n.next {
-			c.link(copies[n])
+	for _, l := range t.peers.many {
+		for _, n := range l.nodes {
+			if n != nil {
+				c.link(copies[n])
+			}
 		}
 	}
 	return c

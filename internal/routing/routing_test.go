@@ -408,14 +408,63 @@ func TestConcurrentLookups(t *testing.T) {
 	wg.Wait()
 }
 
-func TestNodeIsOneCacheLine(t *testing.T) {
-	// A large table's lookup costs a cache miss per node; keep a node with
-	// a pointer peer (as the engine uses) within 64 bytes.
+func TestNodeSize(t *testing.T) {
+	// A large table's lookup costs a cache miss per node, and a table of a
+	// million /32s holds two million nodes: keep a node with a pointer peer
+	// (as the engine uses) within 48 bytes.
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("layout checked on 64-bit platforms")
 	}
-	if size := unsafe.Sizeof(node[*int]{}); size != 64 {
-		t.Fatalf("node is %d bytes, want 64", size)
+	if size := unsafe.Sizeof(node[*int]{}); size > 48 {
+		t.Fatalf("node is %d bytes, want at most 48", size)
+	}
+}
+
+// TestPeerIndexManyPrefixes: a peer's list keeps insertion order while
+// prefixes come and go from its middle, its ends and to another peer, and
+// shrinks back to a single entry.
+func TestPeerIndexManyPrefixes(t *testing.T) {
+	var tb Table[int]
+	var want []netip.Prefix
+	for i := range 1000 {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24)
+		tb.Insert(p, 1)
+		want = append(want, p)
+	}
+	// Take out every third, the first and the last; give every fifth of
+	// the rest to peer 2.
+	var kept []netip.Prefix
+	for i, p := range want {
+		switch {
+		case i%3 == 0 || i == len(want)-1:
+			tb.Remove(p, 1)
+		case i%5 == 0:
+			tb.Insert(p, 2)
+		default:
+			kept = append(kept, p)
+		}
+		if i%97 == 0 {
+			checkInvariants(t, &tb)
+		}
+	}
+	checkInvariants(t, &tb)
+	if got := tb.Prefixes(1); !slices.Equal(got, kept) {
+		t.Fatalf("Prefixes(1): %d prefixes, want %d in insertion order", len(got), len(kept))
+	}
+	for _, p := range kept[1:] {
+		tb.Remove(p, 1)
+	}
+	checkInvariants(t, &tb)
+	if got := tb.Prefixes(1); !slices.Equal(got, kept[:1]) {
+		t.Fatalf("Prefixes(1) = %v, want %v", got, kept[:1])
+	}
+	if _, many := tb.peers.many[1]; many {
+		t.Fatal("a peer down to one prefix still has a list")
+	}
+	tb.RemovePeer(2)
+	tb.RemovePeer(1)
+	if tb.Len() != 0 || tb.peers.peers() != 0 {
+		t.Fatalf("Len %d, %d peers after removing both", tb.Len(), tb.peers.peers())
 	}
 }
 

@@ -13,9 +13,10 @@ type key struct{ hi, lo uint64 }
 // otherwise it is a branch node with exactly two children.
 //
 // The fields a lookup reads come first, and with a pointer-sized P a node
-// is 64 bytes: one cache line, which is what a lookup in a large table pays
-// per node. There is no parent pointer for the same reason; removal walks
-// down from the root instead.
+// is 48 bytes (TestNodeSize): less than a cache line, which is what a lookup
+// in a large table pays per node, and a table of a million /32s holds two
+// million nodes. There is no parent pointer for the same reason; removal
+// walks down from the root instead.
 type node[P comparable] struct {
 	key     key // masked to bits
 	child   [2]*node[P]
@@ -23,8 +24,7 @@ type node[P comparable] struct {
 	bits    uint8 // prefix length within the family (0..32 or 0..128)
 	hasPeer bool
 	isV6    bool
-	prev    *node[P] // neighbours in the owning peer's list
-	next    *node[P]
+	slot    int32 // in the owning peer's list, if it has several (peers.go)
 }
 
 // family is the trie of one address family and its jump table.
