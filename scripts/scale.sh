@@ -18,8 +18,9 @@
 #   uapi_set_ms the same changes as single set requests over the UAPI
 #               socket, timed inside one process (test/bench/uapiset)
 # The reference is run only where it can take the load (N <= 65536, its
-# limit). Responder handshakes/s with N peers against 1 peer come from a Go
-# benchmark (internal/device BenchmarkScaleResponder), run once per N.
+# limit). Responder handshakes/s with N idle peers configured against none
+# (besides the 512 initiators) come from a Go benchmark (internal/device
+# BenchmarkScaleResponder, the median of 3 alternating runs), once per N.
 #
 # Usage (root):  scripts/scale.sh
 # Environment:
@@ -171,11 +172,12 @@ for n in $NS_LIST; do
 	rm -f "$WORK/peers-$n.conf"
 	if [ "$HS" = 1 ]; then
 		echo "== handshakes, $n peers" >&2
-		out=$(SCALE_BENCH_PEERS=$n go test -count=1 -run '^$' -bench '^BenchmarkScaleResponder$' -benchtime 2000x ./internal/device 2>&1) ||
+		out=$(SCALE_BENCH_PEERS=$n go test -count=1 -run '^$' -bench '^BenchmarkScaleResponder$' -benchtime 3000x -timeout 60m ./internal/device 2>&1) ||
 			die "handshake benchmark: $(tail -5 <<<"$out")"
 		grep -h 'hs/s' <<<"$out" >&2 || true
-		one=$(awk '/extra=0-/ { for (i = 1; i < NF; i++) if ($(i+1) == "hs/s") print $i }' <<<"$out")
-		many=$(awk '/extra=[1-9][0-9]*-/ { for (i = 1; i < NF; i++) if ($(i+1) == "hs/s") print $i }' <<<"$out")
+		hs() { awk -v re="$1" '$1 ~ re { for (i = 1; i < NF; i++) if ($(i+1) == "hs/s") print $i }' <<<"$out" | median; }
+		one=$(hs '/extra=0(#[0-9]+)?-')
+		many=$(hs '/extra=[1-9][0-9]*(#[0-9]+)?-')
 		[ -n "$one" ] && [ -n "$many" ] && record warren "$n" hs_ratio "$(awk -v a="$many" -v b="$one" 'BEGIN { printf "%.3f", a / b }')"
 	fi
 done
