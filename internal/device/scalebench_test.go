@@ -3,9 +3,9 @@ package device
 import (
 	"crypto/rand"
 	"fmt"
-	"net/netip"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"runtime/debug"
