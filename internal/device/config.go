@@ -55,9 +55,11 @@ func (d *Device) validate(cfg *wgtypes.Config) ([]bind.Endpoint, error) {
 		if pc.ProtocolVersion != nil && *pc.ProtocolVersion != 1 {
 			return nil, fmt.Errorf("peer %s: protocol version %d: %w", shortKey(pc.PublicKey), *pc.ProtocolVersion, wgtypes.ErrInvalidConfig)
 		}
-		for _, pfx := range slices.Concat(pc.AllowedIPs, pc.RemoveAllowedIPs) {
-			if !pfx.IsValid() {
-				return nil, fmt.Errorf("peer %s: allowed IP %v: %w", shortKey(pc.PublicKey), pfx, wgtypes.ErrInvalidConfig)
+		for _, pfxs := range [2][]netip.Prefix{pc.AllowedIPs, pc.RemoveAllowedIPs} {
+			for _, pfx := range pfxs {
+				if !pfx.IsValid() {
+					return nil, fmt.Errorf("peer %s: allowed IP %v: %w", shortKey(pc.PublicKey), pfx, wgtypes.ErrInvalidConfig)
+				}
 			}
 		}
 		if pc.Endpoint != nil {
@@ -162,8 +164,9 @@ func (d *Device) applyLocked(cfg *wgtypes.Config, eps []bind.Endpoint) ([]*Peer,
 	return kick, nil
 }
 
-// precomputed are the keys computed ahead for a peer an Apply creates.
+// precomputed is a peer an Apply creates, made ahead with its keys.
 type precomputed struct {
+	peer *Peer
 	keys *noise.PeerKeys
 	err  error
 	done bool // computed (keys may still be nil, with err)
@@ -174,9 +177,9 @@ type precomputed struct {
 // 40 µs).
 const parallelMin = 64
 
-// precomputeKeysLocked computes, spread over every core, the keys of the
-// peers cfg creates (one static-static DH each, most of what adding a
-// peer costs), before they are created: the peers then become routable
+// precomputeKeysLocked makes, spread over every core, the peers cfg
+// creates and their keys (one static-static DH each, most of what adding a
+// peer costs), before they are added: the peers then become routable
 // with their keys in place, as when the keys were computed one by one. It
 // returns one entry per cfg.Peers entry, done for those that would create
 // a peer now (a key named twice may be computed twice; the second is
@@ -205,7 +208,7 @@ func (d *Device) precomputeKeysLocked(cfg *wgtypes.Config) []precomputed {
 			psk = *pc.PresharedKey
 		}
 		keys, err := noise.NewPeerKeys(id, pc.PublicKey, psk)
-		pre[todo[j]] = precomputed{keys: keys, err: err, done: true}
+		pre[todo[j]] = precomputed{peer: newPeer(d, pc.PublicKey), keys: keys, err: err, done: true}
 		psk.Zero()
 	})
 	return pre
@@ -397,7 +400,12 @@ func (d *Device) rekeyPeerLocked(p *Peer) {
 // addPeerLocked creates the peer pub with the preshared key psk. Its keys
 // come from pre if they were computed there, else they are computed now.
 func (d *Device) addPeerLocked(pub noise.PublicKey, psk noise.PresharedKey, pre *precomputed) *Peer {
-	p := newPeer(d, pub)
+	var p *Peer
+	if pre != nil && pre.peer != nil {
+		p, pre.peer = pre.peer, nil
+	} else {
+		p = newPeer(d, pub)
+	}
 	p.psk = psk
 	d.peers[pub] = p
 	d.peerCount.Store(int64(len(d.peers)))
