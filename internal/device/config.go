@@ -492,11 +492,19 @@ func (d *Device) StreamState(dev func(*wgtypes.Device) error, peer func(*wgtypes
 	for i := range refs {
 		p := refs[i].p
 		refs[i].p = nil
-		d.mu.RLock()
-		live := d.peers[p.pub] == p
-		d.mu.RUnlock()
-		if !live {
-			continue // removed since the snapshot
+		// A removed peer has no keys (destroy): only a peer without keys
+		// needs the map to tell whether it is still there.
+		p.hsMu.Lock()
+		psk, noKeys := p.psk, p.keys == nil
+		p.hsMu.Unlock()
+		if noKeys {
+			d.mu.RLock()
+			live := d.peers[p.pub] == p
+			d.mu.RUnlock()
+			if !live {
+				psk.Zero()
+				continue // removed since the snapshot
+			}
 		}
 		ps = wgtypes.Peer{
 			PublicKey:                   p.pub,
@@ -509,9 +517,8 @@ func (d *Device) StreamState(dev func(*wgtypes.Device) error, peer func(*wgtypes
 		ips = d.table.AppendPrefixes(ips[:0], p)
 		d.tableMu.RUnlock()
 		ps.AllowedIPs = ips
-		p.hsMu.Lock()
-		ps.PresharedKey = p.psk
-		p.hsMu.Unlock()
+		ps.PresharedKey = psk
+		psk.Zero()
 		p.mu.Lock()
 		if p.endpoint != nil {
 			ps.Endpoint = p.endpoint.DstAddrPort()

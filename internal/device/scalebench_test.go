@@ -342,3 +342,23 @@ func TestScaleUAPIMemory(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScaleGet measures the server's side of a `wg show dump` of
+// SCALE_BENCH_PEERS (default 100000) peers: the get answer streamed from
+// the device into a discarding writer.
+func BenchmarkScaleGet(b *testing.B) {
+	n := envInt(b, "SCALE_BENCH_PEERS", 100000)
+	nt := netsim.New(netsim.Options{})
+	b.Cleanup(func() { nt.Close() })
+	nd := newNode(b, nt, 1, nil)
+	if err := nd.d.Apply(&wgtypes.Config{Peers: fillerPeers(b, n)}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := uapi.WriteGetStream(io.Discard, nd.d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/peer")
+}

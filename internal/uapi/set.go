@@ -345,9 +345,11 @@ func writeKey(b *bytes.Buffer, name string, k *[noise.KeySize]byte) {
 	const digits = "0123456789abcdef"
 	b.WriteString(name)
 	b.WriteByte('=')
-	for _, c := range k {
-		b.WriteByte(digits[c>>4])
-		b.WriteByte(digits[c&0xf])
+	b.Grow(2*noise.KeySize + 1)
+	out := b.AvailableBuffer()[:2*noise.KeySize]
+	for i, c := range k {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&0xf]
 	}
+	b.Write(out)
 	b.WriteByte('\n')
 }
