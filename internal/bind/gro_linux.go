@@ -76,6 +76,7 @@ func (s *linuxSocket) receiveGRO(bufs [][]byte, sizes []int, eps []Endpoint) (in
 		ep := mb.endpoint(&mb.names[j], ctrl)
 		data := into[j][:size]
 		seg := parseGROSize(ctrl)
+		arrived := parseArrival(ctrl)
 		if seg <= 0 || seg >= size {
 			seg = max(size, 1)
 		}
@@ -89,6 +90,7 @@ func (s *linuxSocket) receiveGRO(bufs [][]byte, sizes []int, eps []Endpoint) (in
 					s.spill.add(into[k][:mb.msgs[k].Len], parseGROSize(c), mb.endpoint(&mb.names[k], c))
 				}
 				s.maxSegs = max(maxSegs, s.spill.maxSegs())
+				s.controlQueue(mb, bufs[:out], sizes)
 				return out, nil
 			}
 			if small {
@@ -99,6 +101,7 @@ func (s *linuxSocket) receiveGRO(bufs [][]byte, sizes []int, eps []Endpoint) (in
 				sizes[out] = hi - lo
 			}
 			eps[out] = ep
+			mb.arrived[out] = arrived
 			out++
 			if size == 0 {
 				break
@@ -106,6 +109,7 @@ func (s *linuxSocket) receiveGRO(bufs [][]byte, sizes []int, eps []Endpoint) (in
 		}
 	}
 	s.maxSegs = maxSegs
+	s.controlQueue(mb, bufs[:out], sizes)
 	return out, nil
 }
 

@@ -9,4 +9,8 @@ type StdOptions struct {
 	// NoGRO keeps the kernel from handing over runs of datagrams merged
 	// into one (UDP_GRO).
 	NoGRO bool
+	// NoQueueControl turns off the receive queue's delay control
+	// (codel.go): datagrams then wait in the socket's buffer as long as
+	// it lets them.
+	NoQueueControl bool
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,9 +20,9 @@ import (
 const linuxBatchSize = 128
 
 // controlSize is the control-message space per datagram: room for an
-// in6_pktinfo (the larger of the two pktinfos) with space to spare for a
-// UDP_GRO segment size later.
-const controlSize = 64
+// in6_pktinfo (the larger of the two pktinfos), a UDP_GRO segment size and
+// an arrival time (SO_TIMESTAMPNS).
+const controlSize = 96
 
 // NewStd returns a Bind over the operating system's UDP sockets: one IPv4
 // and one IPv6 socket on the same port. On Linux it moves up to 128
@@ -56,6 +57,7 @@ type linuxSocket struct {
 
 	gso atomic.Bool // sends may merge datagrams with UDP_SEGMENT
 	gro atomic.Bool // UDP_GRO is on: received messages may hold runs
+	aqm *codel      // the receive queue's delay control, or nil (codel.go)
 
 	// With GRO, receives are serialized: a run that does not fit the
 	// caller's buffers waits in spill for the next call.
@@ -74,6 +76,9 @@ type mmsgBatch struct {
 	names [linuxBatchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
 	ctrl  [linuxBatchSize * controlSize]byte
 	segs  [linuxBatchSize]int // datagrams in each message sent
+	// arrived: when each datagram handed out arrived (ns, the kernel's
+	// SO_TIMESTAMPNS), 0 when unknown.
+	arrived [linuxBatchSize]int64
 
 	n     int           // messages prepared
 	done  int           // messages received or sent
@@ -151,6 +156,7 @@ func (b *linuxBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 			return nil, 0, err
 		}
 		s.setupOffloads(b.opts)
+		s.setupQueueControl(b.opts)
 		if c == v4 {
 			b.v4 = s
 		} else {
@@ -174,6 +180,19 @@ func newLinuxSocket(c *net.UDPConn) (*linuxSocket, error) {
 	s.rx.New = newMmsgBatch
 	s.tx.New = newMmsgBatch
 	return s, nil
+}
+
+// setupQueueControl turns on arrival stamps and the receive queue's delay
+// control (codel.go) unless opts turn it off; without stamps there is none.
+func (s *linuxSocket) setupQueueControl(opts StdOptions) {
+	if opts.NoQueueControl {
+		return
+	}
+	_ = s.rc.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil {
+			s.aqm = newCodel(queueTarget, queueInterval)
+		}
+	})
 }
 
 // control prepares each socket before bind: packet info for sticky
@@ -270,8 +289,41 @@ func (s *linuxSocket) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int, 
 		sizes[i] = int(mb.msgs[i].Len)
 		ctrl := mb.ctrl[i*controlSize : i*controlSize+int(mb.msgs[i].Hdr.Controllen)]
 		eps[i] = mb.endpoint(&mb.names[i], ctrl)
+		mb.arrived[i] = parseArrival(ctrl)
 	}
+	s.controlQueue(mb, bufs[:done], sizes)
 	return done, nil
+}
+
+// controlQueue runs the receive queue's delay control over a batch just
+// received (its arrival times in mb.arrived).
+func (s *linuxSocket) controlQueue(mb *mmsgBatch, bufs [][]byte, sizes []int) {
+	if s.aqm != nil && len(bufs) > 0 {
+		s.aqm.filter(time.Now().UnixNano(), bufs, sizes, mb.arrived[:len(bufs)])
+	}
+}
+
+// parseArrival finds the SO_TIMESTAMPNS control message: when the
+// datagram arrived, in ns since the epoch, or 0.
+func parseArrival(ctrl []byte) int64 {
+	hdrLen := unix.CmsgLen(0)
+	for len(ctrl) >= hdrLen {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&ctrl[0]))
+		l := int(h.Len)
+		if l < hdrLen || l > len(ctrl) {
+			break
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMPNS && l-hdrLen >= int(unsafe.Sizeof(unix.Timespec{})) {
+			ts := *(*unix.Timespec)(unsafe.Pointer(&ctrl[hdrLen]))
+			return ts.Nano()
+		}
+		next := unix.CmsgSpace(l - hdrLen)
+		if next > len(ctrl) {
+			break
+		}
+		ctrl = ctrl[next:]
+	}
+	return 0
 }
 
 // recvInto receives up to len(bufs) messages, the i-th into bufs[i], and
