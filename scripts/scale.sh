@@ -20,14 +20,16 @@
 # The reference is run only where it can take the load (N <= 65536, its
 # limit). Responder handshakes/s with N idle peers configured against none
 # (besides the 512 initiators) come from a Go benchmark (internal/device
-# BenchmarkScaleResponder, the median of 3 alternating runs), once per N.
+# BenchmarkScaleResponder, the median of 3 alternating runs), once per N;
+# so does the throughput of one active peer's packets through the send path
+# with N idle peers in the routing table against none (BenchmarkScaleSendPath).
 #
 # Usage (root):  scripts/scale.sh
 # Environment:
 #   SCALE_N       peer counts ("10000 100000 1000000")
 #   SCALE_IMPLS   implementations ("warren ref")
 #   SCALE_IDLE    seconds of idle CPU measurement (10)
-#   SCALE_HS      1 to run the handshake benchmark (1)
+#   SCALE_HS      1 to run the handshake and send path benchmarks (1)
 #   SCALE_WARREN  a prebuilt warren binary; SCALE_REF a prebuilt wireguard-go
 #   SCALE_KEEP    a directory to keep the generated files and logs in
 #   WARREN_MAX_PEERS is passed to warren (its peer limit; default 2^20)
@@ -179,19 +181,27 @@ for n in $NS_LIST; do
 		one=$(hs '/extra=0(#[0-9]+)?-')
 		many=$(hs '/extra=[1-9][0-9]*(#[0-9]+)?-')
 		[ -n "$one" ] && [ -n "$many" ] && record warren "$n" hs_ratio "$(awk -v a="$many" -v b="$one" 'BEGIN { printf "%.3f", a / b }')"
+		echo "== send path, $n peers" >&2
+		out=$(SCALE_BENCH_PEERS=$n go test -count=1 -run '^$' -bench '^BenchmarkScaleSendPath$' -benchtime 300000x -timeout 60m ./internal/device 2>&1) ||
+			die "send path benchmark: $(tail -5 <<<"$out")"
+		grep -h 'MB/s' <<<"$out" >&2 || true
+		mbs() { awk -v re="$1" '$1 ~ re { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s") print $i }' <<<"$out" | median; }
+		one=$(mbs '/extra=0(#[0-9]+)?-')
+		many=$(mbs '/extra=[1-9][0-9]*(#[0-9]+)?-')
+		[ -n "$one" ] && [ -n "$many" ] && record warren "$n" send_ratio "$(awk -v a="$many" -v b="$one" 'BEGIN { printf "%.3f", a / b }')"
 	fi
 done
 
 echo
 echo "# scale.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $REV, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| impl | peers | setconf s | setconf peak MiB | RSS MiB | bytes/peer | idle CPU ms/${IDLE}s | dump s | dump peak MiB | wg set add ms | wg set remove ms | UAPI add ms | UAPI remove ms | hs/s N vs 1 |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| impl | peers | setconf s | setconf peak MiB | RSS MiB | bytes/peer | idle CPU ms/${IDLE}s | dump s | dump peak MiB | wg set add ms | wg set remove ms | UAPI add ms | UAPI remove ms | hs/s N vs 0 | send MB/s N vs 0 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $NS_LIST; do
 	for impl in $IMPLS; do
 		grep -q "^$impl $n " "$WORK/results" || continue
 		row="| $impl | $n"
-		for m in setconf_s setconf_peak_mib rss_mib bytes_peer idle_cpu_ms dump_s dump_peak_mib set_add_ms set_rm_ms uapi_add_ms uapi_rm_ms hs_ratio; do
+		for m in setconf_s setconf_peak_mib rss_mib bytes_peer idle_cpu_ms dump_s dump_peak_mib set_add_ms set_rm_ms uapi_add_ms uapi_rm_ms hs_ratio send_ratio; do
 			v=$(awk -v i="$impl" -v n="$n" -v m="$m" '$1 == i && $2 == n && $3 == m { print $4 }' "$WORK/results")
 			row="$row | ${v:--}"
 		done

@@ -362,3 +362,66 @@ func BenchmarkScaleGet(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/peer")
 }
+
+// BenchmarkScaleSendPath is BenchmarkSendPath's measurement (one active
+// peer's packets, TUN to bind, with a TUN and a bind that cost nothing)
+// on a device with and without SCALE_BENCH_PEERS (default 100000) idle
+// peers, one /32 each, in its routing table: the active peer's throughput
+// must not depend on them. Each device is set up once and measured three
+// times, alternating; compare the medians.
+func BenchmarkScaleSendPath(b *testing.B) {
+	extra := envInt(b, "SCALE_BENCH_PEERS", 100000)
+	runs := []func(*testing.B){sendPathWith(b, 0), sendPathWith(b, extra)}
+	for range 3 {
+		for i, run := range runs {
+			b.Run(fmt.Sprintf("extra=%d", []int{0, extra}[i]), run)
+		}
+	}
+}
+
+// sendPathWith sets up BenchmarkSendPath's device with extra idle peers
+// and returns the measurement, to be run any number of times.
+func sendPathWith(b *testing.B, extra int) func(*testing.B) {
+	priv, _ := noise.NewPrivateKey(randReader{})
+	peerPub := newKeyTB(b)
+	src := newSourceTUN(ipv4(netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), make([]byte, 1400)))
+	sink := &sinkBind{}
+	d, err := New(src, sink, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	ep := netip.MustParseAddrPort("192.0.2.2:51820")
+	peers := append(fillerPeers(b, extra), wgtypes.PeerConfig{
+		PublicKey: peerPub, Endpoint: &ep, AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.0.0.2/32")},
+	})
+	if err := d.Apply(&wgtypes.Config{PrivateKey: &priv, Peers: peers}); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Up(); err != nil {
+		b.Fatal(err)
+	}
+	d.mu.RLock()
+	p := d.peers[peerPub]
+	d.mu.RUnlock()
+	kp, err := newKeypair(p, &noise.Keypair{Send: [32]byte{1}, Receive: [32]byte{2}, LocalIndex: 1, RemoteIndex: 2, Initiator: true}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.installKeypair(kp)
+	return func(b *testing.B) {
+		start := sink.sent.Load()
+		b.SetBytes(int64(len(src.pkt)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for left := b.N; left > 0; {
+			n := min(left, 64)
+			src.give(n)
+			left -= n
+		}
+		for sink.sent.Load()-start < int64(b.N) {
+			time.Sleep(10 * time.Microsecond)
+		}
+		b.StopTimer()
+	}
+}
