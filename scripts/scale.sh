@@ -12,6 +12,8 @@
 #               (utime+stime; idle peers must cost no timer work)
 #   dump_s      time of `wg show IFACE dump` (checked to list N peers) and
 #               the peak RSS while it ran (VmHWM reset through clear_refs)
+#   get_s       the server's part of it: one get request over the UAPI
+#               socket, the answer read but not parsed (test/bench/uapiset)
 #   set_ms      median of 5 `wg set` adding one peer and 5 removing it
 #               (wall time of the wg process, its own start included: on a
 #               loaded machine starting wg alone takes 10 ms and more)
@@ -145,6 +147,9 @@ measure() {
 	record "$impl" "$n" dump_s "$(since "$t")"
 	record "$impl" "$n" dump_peak_mib "$(awk -v k="$(kib VmHWM)" 'BEGIN { printf "%.0f", k / 1024 }')"
 	[ "$lines" = $((n + 1)) ] || echo "scale.sh: $impl: dump listed $((lines - 1)) peers, not $n" >&2
+	out=$("$WORK/uapiset" -get "$IF") || die "$impl: uapiset -get"
+	read -r a _ <<<"$out"
+	record "$impl" "$n" get_s "${a#get_s=}"
 
 	: >"$WORK/add" && : >"$WORK/rm"
 	for ((i = 0; i < 5; i++)); do
@@ -195,13 +200,13 @@ done
 echo
 echo "# scale.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $REV, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| impl | peers | setconf s | setconf peak MiB | RSS MiB | bytes/peer | idle CPU ms/${IDLE}s | dump s | dump peak MiB | wg set add ms | wg set remove ms | UAPI add ms | UAPI remove ms | hs/s N vs 0 | send MB/s N vs 0 |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| impl | peers | setconf s | setconf peak MiB | RSS MiB | bytes/peer | idle CPU ms/${IDLE}s | dump s | dump peak MiB | UAPI get s | wg set add ms | wg set remove ms | UAPI add ms | UAPI remove ms | hs/s N vs 0 | send MB/s N vs 0 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $NS_LIST; do
 	for impl in $IMPLS; do
 		grep -q "^$impl $n " "$WORK/results" || continue
 		row="| $impl | $n"
-		for m in setconf_s setconf_peak_mib rss_mib bytes_peer idle_cpu_ms dump_s dump_peak_mib set_add_ms set_rm_ms uapi_add_ms uapi_rm_ms hs_ratio send_ratio; do
+		for m in setconf_s setconf_peak_mib rss_mib bytes_peer idle_cpu_ms dump_s dump_peak_mib get_s set_add_ms set_rm_ms uapi_add_ms uapi_rm_ms hs_ratio send_ratio; do
 			v=$(awk -v i="$impl" -v n="$n" -v m="$m" '$1 == i && $2 == n && $3 == m { print $4 }' "$WORK/results")
 			row="$row | ${v:--}"
 		done

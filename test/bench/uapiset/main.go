@@ -2,13 +2,18 @@
 // peer (a random key with one /32) to a running interface and removing it
 // again, each a set request over the interface's UAPI socket, without the
 // cost of starting a wg(8) process. It prints the median of -n rounds of
-// each, in milliseconds: "add_ms=A remove_ms=R".
+// each, in milliseconds: "add_ms=A remove_ms=R". With -get it times one get
+// request instead, its answer read to the end but not parsed (the server's
+// part of `wg show dump`): "get_s=S bytes=B".
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"slices"
@@ -22,10 +27,20 @@ import (
 func main() {
 	dir := flag.String("dir", "/var/run/wireguard", "UAPI socket directory")
 	n := flag.Int("n", 5, "rounds")
+	get := flag.Bool("get", false, "time one get request")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: uapiset [-dir DIR] [-n ROUNDS] INTERFACE")
 		os.Exit(2)
+	}
+	if *get {
+		secs, size, err := timeGet(*dir, flag.Arg(0))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "uapiset: get: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Printf("get_s=%.3f bytes=%d\n", secs, size)
+		return
 	}
 	add, rm, err := run(*dir, flag.Arg(0), *n)
 	if err != nil {
@@ -68,6 +83,35 @@ func timeSet(dir, iface string, cfg *wgtypes.Config) (float64, error) {
 		return 0, err
 	}
 	return float64(time.Since(start).Microseconds()) / 1000, nil
+}
+
+// timeGet times one get request, from connecting to the answer's errno
+// line, and returns the seconds and the answer's size.
+func timeGet(dir, iface string) (float64, int64, error) {
+	start := time.Now()
+	c, err := uapi.Dial(dir, iface)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "get=1\n\n"); err != nil {
+		return 0, 0, err
+	}
+	br := bufio.NewReaderSize(c, 1<<16)
+	var size int64
+	for {
+		line, err := br.ReadSlice('\n')
+		size += int64(len(line))
+		if err != nil {
+			return 0, 0, fmt.Errorf("answer cut after %d bytes: %w", size, err)
+		}
+		if bytes.HasPrefix(line, []byte("errno=")) {
+			if string(line) != "errno=0\n" {
+				return 0, 0, fmt.Errorf("answer %q", line)
+			}
+			return time.Since(start).Seconds(), size, nil
+		}
+	}
 }
 
 func median(v []float64) float64 {
