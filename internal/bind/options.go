@@ -9,8 +9,10 @@ type StdOptions struct {
 	// NoGRO keeps the kernel from handing over runs of datagrams merged
 	// into one (UDP_GRO).
 	NoGRO bool
-	// NoQueueControl turns off the receive queue's delay control
-	// (codel.go): datagrams then wait in the socket's buffer as long as
-	// it lets them.
-	NoQueueControl bool
+	// QueueControl turns on the receive queue's delay control (codel.go,
+	// Linux): transport data that waited in the socket's buffer beyond
+	// its target for longer than an interval is dropped. Off by default:
+	// on scripts/bench.sh's two-core runs it did not shorten the RTT under
+	// load (most of that queue is not in this socket) and cost ping losses.
+	QueueControl bool
 }

@@ -12,17 +12,17 @@ import (
 // TestQueueControlDropsStampedData: with the delay control due to drop,
 // a transport data message that waited in the socket is dropped (handed
 // out with size 0), which needs its kernel arrival stamp to have been
-// read; a handshake message beside it is not. With NoQueueControl nothing
-// is dropped. Both receive paths (with and without UDP_GRO) are covered.
+// read; a handshake message beside it is not. Without QueueControl (the
+// default) nothing is dropped. Both receive paths (with and without UDP_GRO) are covered.
 func TestQueueControlDropsStampedData(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opts StdOptions
 		drop bool
 	}{
-		{"gro", StdOptions{}, true},
-		{"nogro", StdOptions{NoGRO: true}, true},
-		{"off", StdOptions{NoQueueControl: true}, false},
+		{"gro", StdOptions{QueueControl: true}, true},
+		{"nogro", StdOptions{NoGRO: true, QueueControl: true}, true},
+		{"off", StdOptions{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, fns, port := openBind(t, func() Bind { return NewStdWithOptions(tc.opts) }, 0)
@@ -32,7 +32,7 @@ func TestQueueControlDropsStampedData(t *testing.T) {
 			}
 			if !tc.drop {
 				if s.aqm != nil {
-					t.Fatal("NoQueueControl left the delay control on")
+					t.Fatal("the delay control is on without QueueControl")
 				}
 			} else {
 				if s.aqm == nil {

@@ -183,9 +183,9 @@ func newLinuxSocket(c *net.UDPConn) (*linuxSocket, error) {
 }
 
 // setupQueueControl turns on arrival stamps and the receive queue's delay
-// control (codel.go) unless opts turn it off; without stamps there is none.
+// control (codel.go) when opts ask for it; without stamps there is none.
 func (s *linuxSocket) setupQueueControl(opts StdOptions) {
-	if opts.NoQueueControl {
+	if !opts.QueueControl {
 		return
 	}
 	_ = s.rc.Control(func(fd uintptr) {
