@@ -415,8 +415,12 @@ values() {
 }
 date_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
 machine=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+# The inner TCP's congestion control sets how deep a queue a flow keeps
+# (BBR: about twice the path's bandwidth-delay product and what it allows
+# for ACKs arriving in bursts), so the latency row depends on it.
+cc=$(ip netns exec "$NSA" sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo unknown)
 echo
-echo "warren vs wireguard-go, $date_utc, ${machine:-unknown CPU}, $(uname -r), $(nproc) cores, $ROUNDS rounds x ${DUR}s"
+echo "warren vs wireguard-go, $date_utc, ${machine:-unknown CPU}, $(uname -r), $(nproc) cores, TCP $cc, $ROUNDS rounds x ${DUR}s"
 metrics="tcp1420 tcp9000 tcp1420x4 udp64_kpps ping_ms load_p50_ms load_p99_ms load_max_ms load_loss_pct load_gbps
 	cpu_per_gbps cpu9000_per_gbps rss_mib socks5_mbps handshake_hs"
 declare -A label=(
@@ -513,10 +517,10 @@ sed 's/^/  /' "$WORK/results"
 
 if [ -n "$JSON" ]; then
 	mkdir -p "$(dirname "$JSON")"
-	jq --slurp --arg date "$date_utc" --arg machine "${machine:-unknown CPU}" --arg kernel "$(uname -r)" \
+	jq --slurp --arg date "$date_utc" --arg machine "${machine:-unknown CPU}" --arg kernel "$(uname -r)" --arg cc "$cc" \
 		--argjson cores "$(nproc)" --argjson rounds "$ROUNDS" --argjson duration "$DUR" --argjson load "$LOAD" \
 		--argjson quick "$quick" --arg impls "$IMPLS" \
-		'{date: $date, machine: $machine, kernel: $kernel, cores: $cores, rounds: $rounds,
+		'{date: $date, machine: $machine, kernel: $kernel, tcp_cc: $cc, cores: $cores, rounds: $rounds,
 		  duration_s: $duration, load_s: $load, quick: ($quick == 1), impls: ($impls | split(" ") | map(select(. != ""))),
 		  rows: .}' "$WORK/rows.jsonl" >"$JSON.tmp" && mv "$JSON.tmp" "$JSON" || die "write $JSON"
 	chmod 644 "$JSON"

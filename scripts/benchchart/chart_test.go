@@ -89,7 +89,7 @@ func TestRenderBarsFollowMedians(t *testing.T) {
 		t.Errorf("warren bar width = %.2f, want %.2f", got, want)
 	}
 	all := strings.Join(texts, "\n")
-	for _, want := range []string{"Test CPU <x>", "target ratio >= 1.5", "warren 1.52× ✓", "not measured", "3.2"} {
+	for _, want := range []string{"Test CPU <x>", "TCP bbr", "target ratio >= 1.5", "warren 1.52× ✓", "not measured", "3.2"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("chart text lacks %q; has:\n%s", want, all)
 		}

@@ -60,8 +60,12 @@ func render(r *Results) []byte {
 		title += " (quick run)"
 	}
 	text(&b, panelGap, 20, "font-size=\"15\" font-weight=\"bold\"", title)
-	text(&b, panelGap, 36, `fill="#555555"`, fmt.Sprintf("%s, %s, %s, %d cores, %d rounds: bars are medians, ticks each round's value",
-		r.Date, r.Machine, r.Kernel, r.Cores, r.Rounds))
+	cc := ""
+	if r.TCPCC != "" {
+		cc = ", TCP " + r.TCPCC
+	}
+	text(&b, panelGap, 36, `fill="#555555"`, fmt.Sprintf("%s, %s, %s, %d cores%s, %d rounds: bars are medians, ticks each round's value",
+		r.Date, r.Machine, r.Kernel, r.Cores, cc, r.Rounds))
 	for i, row := range r.Rows {
 		x := panelGap + (i%columns)*(panelW+panelGap)
 		panel(&b, x, tops[i/columns], row, colour)

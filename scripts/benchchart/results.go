@@ -14,8 +14,11 @@ type Results struct {
 	Date    string `json:"date"`
 	Machine string `json:"machine"`
 	Kernel  string `json:"kernel"`
-	Cores   int    `json:"cores"`
-	Rounds  int    `json:"rounds"`
+	// TCPCC is the inner TCP's congestion control (it sets how deep a
+	// queue a flow keeps, so the latency rows depend on it).
+	TCPCC  string `json:"tcp_cc"`
+	Cores  int    `json:"cores"`
+	Rounds int    `json:"rounds"`
 	// Duration and Load are the seconds of each iperf3 run and of the
 	// latency-under-load upload.
 	Duration float64  `json:"duration_s"`
