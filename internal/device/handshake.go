@@ -59,10 +59,14 @@ func (p *Peer) sendInitiation(isRetry bool) {
 	d.log.Verbosef("%v - Sending handshake initiation", p)
 	p.timersAnyAuthenticatedPacketTraversal()
 	p.timersAnyAuthenticatedPacketSent()
+	// The retransmission is armed before the send: the response may
+	// arrive, and a handshake worker complete the handshake and disarm
+	// it, before this goroutine runs again after the send; armed after,
+	// it would survive and retry a handshake that had completed.
+	p.timersHandshakeInitiated()
 	if err := p.sendRaw(b); err != nil {
 		d.log.Verbosef("%v - Failed to send handshake initiation: %v", p, err)
 	}
-	p.timersHandshakeInitiated()
 }
 
 // sendRaw sends one handshake message to the peer's endpoint.
