@@ -154,7 +154,12 @@ measure() {
 	: >"$WORK/add" && : >"$WORK/rm"
 	for ((i = 0; i < 5; i++)); do
 		t0=$(now)
-		wg set "$IF" peer "$EXTRA" allowed-ips 10.250.0.1/32 || die "$impl: wg set add"
+		if ! wg set "$IF" peer "$EXTRA" allowed-ips 10.250.0.1/32; then
+			echo "scale.sh: $impl: wg set refused one more peer after $n" >&2
+			record "$impl" "$n" set_add_ms refused
+			stop_daemon
+			return 0
+		fi
 		awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f\n", (b - a) * 1000 }' >>"$WORK/add"
 		t0=$(now)
 		wg set "$IF" peer "$EXTRA" remove || die "$impl: wg set remove"
