@@ -111,6 +111,7 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 			return
 		}
 		var errno int64
+		var bulk bool // a set of many peers was served
 		switch op {
 		case "get=1":
 			b, err := lr.r.ReadByte()
@@ -141,7 +142,7 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 			}
 		case "set=1":
 			var keepOpen bool
-			errno, keepOpen = serveSet(lr, h, logf)
+			errno, keepOpen, bulk = serveSet(lr, h, logf)
 			if !keepOpen {
 				if errno != 0 {
 					fmt.Fprintf(w, "errno=%d\n\n", -errno)
@@ -161,12 +162,19 @@ func ServeConn(c io.ReadWriteCloser, h Handler, logf func(format string, args ..
 		if err := w.Flush(); err != nil {
 			return
 		}
+		if bulk {
+			// The parsed request (some 150 bytes a peer) is garbage now,
+			// and the heap grew to hold it next to the peers it made: give
+			// that memory back to the system instead of keeping it for
+			// good. After the answer, so the client does not wait for it.
+			debug.FreeOSMemory()
+		}
 	}
 }
 
 // serveSet handles one set body and returns the errno to answer (0 for
 // none) and whether the connection is still in step with the client.
-func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64, keepOpen bool) {
+func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64, keepOpen, bulk bool) {
 	cfg, ended, err := parseSet(lr, maxPeersOf(h))
 	if err != nil {
 		logf("%v", err) // "uapi: invalid argument: set request line 2: ..."
@@ -174,42 +182,34 @@ func serveSet(lr *lineReader, h Handler, logf func(string, ...any)) (errno int64
 		errors.As(err, &ue)
 		switch {
 		case ue.Errno == errnoIO:
-			return 0, false // the connection is broken
+			return 0, false, false // the connection is broken
 		case errors.Is(err, errLineTooLong):
-			return ue.Errno, false // answer, but we are lost inside the line
+			return ue.Errno, false, false // answer, but we are lost inside the line
 		case !drain(lr):
-			return 0, false
+			return 0, false, false
 		}
-		return ue.Errno, true
+		return ue.Errno, true, false
 	}
 	if !ended {
 		// The client stopped mid-request (crashed, or half-closed early).
 		// Applying part of a change could be destructive: refuse it.
 		logf("uapi: set: request ended before its blank line; not applied")
-		return errnoProtocol, false
+		return errnoProtocol, false, false
 	}
-	err = h.Apply(cfg)
-	setKey, removeKey := cfg.PrivateKey != nil, cfg.PrivateKey != nil && cfg.PrivateKey.IsZero()
-	if len(cfg.Peers) >= bulkPeers {
-		// The parsed request (some 150 bytes a peer) is garbage now, and
-		// the heap grew to hold it next to the peers it made: give that
-		// memory back to the system instead of keeping it for good.
-		cfg = nil
-		debug.FreeOSMemory()
-	}
-	if err != nil {
+	bulk = len(cfg.Peers) >= bulkPeers
+	if err := h.Apply(cfg); err != nil {
 		logf("uapi: set: %v", err)
-		return applyErrno(err), true
+		return applyErrno(err), true, bulk
 	}
 	// As wireguard-go, say that the identity changed; never the key.
-	if setKey {
-		if removeKey {
+	if cfg.PrivateKey != nil {
+		if cfg.PrivateKey.IsZero() {
 			logf("UAPI: Removing private key")
 		} else {
 			logf("UAPI: Updating private key")
 		}
 	}
-	return 0, true
+	return 0, true, bulk
 }
 
 // bulkPeers is the size of a set request (in peers) after which the server
