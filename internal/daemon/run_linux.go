@@ -43,6 +43,14 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 		}
 		inline = n
 	}
+	// WARREN_MAX_PEERS=N: the most peers the device holds (unset: the
+	// device's default, device.DefaultMaxPeers); a set that would go past
+	// it is refused whole.
+	maxPeers, err := parseMaxPeers(os.Getenv("WARREN_MAX_PEERS"))
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return exitSetupFailed
+	}
 	// WARREN_KEYLOG=PATH: the keys of every handshake, for Wireshark.
 	// Checked before anything is created; the background child reopens
 	// it by its absolute path (it runs in /).
@@ -114,7 +122,7 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 		NoGSO: os.Getenv("WARREN_UDP_GSO") == "0",
 		NoGRO: os.Getenv("WARREN_UDP_GRO") == "0",
 	})
-	dopts := device.Options{Logger: logger, InlineBatch: inline}
+	dopts := device.Options{Logger: logger, InlineBatch: inline, MaxPeers: maxPeers}
 	if keyLog != nil {
 		dopts.KeyLog = keyLog // never a nil *os.File in the interface
 	}

@@ -6,10 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/warren-vpn/warren/internal/bind"
@@ -97,14 +94,6 @@ func (d *Device) applyLocked(cfg *wgtypes.Config, eps []bind.Endpoint) ([]*Peer,
 	if cfg.PrivateKey != nil {
 		d.setPrivateKeyLocked(cfg.PrivateKey.Clamped(), cfg.PrivateKey.IsZero())
 	}
-	pre := d.precomputeKeysLocked(cfg)
-	defer func() {
-		for i := range pre {
-			if pre[i].keys != nil {
-				pre[i].keys.Zero() // computed for a peer that was not created after all
-			}
-		}
-	}()
 	var kick []*Peer
 	for i := range cfg.Peers {
 		pc := &cfg.Peers[i]
@@ -126,16 +115,12 @@ func (d *Device) applyLocked(cfg *wgtypes.Config, eps []bind.Endpoint) ([]*Peer,
 			if pc.PresharedKey != nil {
 				psk = *pc.PresharedKey
 			}
-			var keys *precomputed
-			if pre != nil {
-				keys = &pre[i]
-			}
-			p = d.addPeerLocked(pc.PublicKey, psk, keys)
+			p = d.addPeerLocked(pc.PublicKey, psk)
 		case pc.PresharedKey != nil:
 			p.hsMu.Lock()
 			p.psk = *pc.PresharedKey
+			p.forgetKeysLocked()
 			p.hsMu.Unlock()
-			d.rekeyPeerLocked(p)
 		}
 		if eps[i] != nil {
 			p.mu.Lock()
@@ -162,85 +147,6 @@ func (d *Device) applyLocked(cfg *wgtypes.Config, eps []bind.Endpoint) ([]*Peer,
 		d.tableMu.Unlock()
 	}
 	return kick, nil
-}
-
-// precomputed is a peer an Apply creates, made ahead with its keys.
-type precomputed struct {
-	peer *Peer
-	keys *noise.PeerKeys
-	err  error
-	done bool // computed (keys may still be nil, with err)
-}
-
-// parallelMin is the fewest peers whose keys are worth computing on
-// several goroutines (each computation is one X25519 operation, some
-// 40 µs).
-const parallelMin = 64
-
-// precomputeKeysLocked makes, spread over every core, the peers cfg
-// creates and their keys (one static-static DH each, most of what adding a
-// peer costs), before they are added: the peers then become routable
-// with their keys in place, as when the keys were computed one by one. It
-// returns one entry per cfg.Peers entry, done for those that would create
-// a peer now (a key named twice may be computed twice; the second is
-// unused), or nil when there are too few to be worth it.
-func (d *Device) precomputeKeysLocked(cfg *wgtypes.Config) []precomputed {
-	id := d.identity.Load()
-	if id == nil || len(cfg.Peers) < parallelMin {
-		return nil
-	}
-	todo := make([]int32, 0, len(cfg.Peers))
-	for i := range cfg.Peers {
-		pc := &cfg.Peers[i]
-		if pc.Remove || pc.UpdateOnly || pc.PublicKey == id.Public || d.peers[pc.PublicKey] != nil {
-			continue
-		}
-		todo = append(todo, int32(i))
-	}
-	if len(todo) < parallelMin {
-		return nil
-	}
-	pre := make([]precomputed, len(cfg.Peers))
-	parallelize(len(todo), func(j int) {
-		pc := &cfg.Peers[todo[j]]
-		var psk noise.PresharedKey
-		if pc.PresharedKey != nil {
-			psk = *pc.PresharedKey
-		}
-		keys, err := noise.NewPeerKeys(id, pc.PublicKey, psk)
-		pre[todo[j]] = precomputed{peer: newPeer(d, pc.PublicKey), keys: keys, err: err, done: true}
-		psk.Zero()
-	})
-	return pre
-}
-
-// parallelize runs fn(0..n-1) on up to GOMAXPROCS goroutines, in chunks,
-// and returns when every call has returned.
-func parallelize(n int, fn func(i int)) {
-	const chunk = 256
-	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				start := int(next.Add(chunk)) - chunk
-				if start >= n {
-					return
-				}
-				for i := start; i < min(start+chunk, n); i++ {
-					fn(i)
-				}
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // MaxPeers returns the most peers the device holds (Options.MaxPeers).
@@ -366,57 +272,26 @@ func (d *Device) setPrivateKeyLocked(priv noise.PrivateKey, remove bool) {
 			d.removePeerLocked(p)
 		}
 	}
-	all := make([]*Peer, 0, len(d.peers))
+	// Every peer's keys belonged to the old identity: forget them (the
+	// next handshake computes them again).
 	for _, p := range d.peers {
 		p.zeroSessions()
-		all = append(all, p)
+		p.hsMu.Lock()
+		p.forgetKeysLocked()
+		p.hsMu.Unlock()
 	}
-	parallelize(len(all), func(i int) { d.rekeyPeerLocked(all[i]) })
 	if old != nil {
 		old.Zero()
 	}
 }
 
-// rekeyPeerLocked recomputes p's precomputed keys from the identity and PSK.
-func (d *Device) rekeyPeerLocked(p *Peer) {
-	p.hsMu.Lock()
-	defer p.hsMu.Unlock()
-	if p.keys != nil {
-		p.keys.Zero()
-		p.keys = nil
-	}
-	id := d.identity.Load()
-	if id == nil {
-		return
-	}
-	keys, err := noise.NewPeerKeys(id, p.pub, p.psk)
-	if err != nil {
-		d.log.Errorf("%v: %v", p, err)
-		return
-	}
-	p.keys = keys
-}
-
 // addPeerLocked creates the peer pub with the preshared key psk. Its keys
-// come from pre if they were computed there, else they are computed now.
-func (d *Device) addPeerLocked(pub noise.PublicKey, psk noise.PresharedKey, pre *precomputed) *Peer {
-	var p *Peer
-	if pre != nil && pre.peer != nil {
-		p, pre.peer = pre.peer, nil
-	} else {
-		p = newPeer(d, pub)
-	}
+// are computed on its first handshake (peerKeysLocked).
+func (d *Device) addPeerLocked(pub noise.PublicKey, psk noise.PresharedKey) *Peer {
+	p := newPeer(d, pub)
 	p.psk = psk
 	d.peers[pub] = p
 	d.peerCount.Store(int64(len(d.peers)))
-	if pre != nil && pre.done {
-		p.keys, pre.keys = pre.keys, nil
-		if pre.err != nil {
-			d.log.Errorf("%v: %v", p, pre.err)
-		}
-	} else {
-		d.rekeyPeerLocked(p)
-	}
 	if d.up {
 		p.timersStart()
 	}

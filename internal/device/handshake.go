@@ -27,7 +27,7 @@ func (p *Peer) sendInitiation(isRetry bool) {
 	p.hsMu.Lock()
 	id := d.identity.Load()
 	now := d.now()
-	if id == nil || p.keys == nil ||
+	if id == nil || p.peerKeysLocked() == nil ||
 		(!p.lastSentHandshake.IsZero() && now.Sub(p.lastSentHandshake) < RekeyTimeout) {
 		p.hsMu.Unlock()
 		return
@@ -52,7 +52,7 @@ func (p *Peer) sendInitiation(isRetry bool) {
 	}
 	p.initiator, p.hsIndex = init, idx
 	b := msg.Marshal(buf[:])
-	p.cookies.AddMACs(b, now)
+	p.cookieGen().AddMACs(b, now)
 	p.hsMu.Unlock()
 	p.writeKeyLog(&rec) // before the message leaves, so a capture never outruns it
 
@@ -127,7 +127,7 @@ func (d *Device) handleInitiation(msg []byte, ep bind.Endpoint, now time.Time) {
 		}
 		p.hsMu.Lock()
 		defer p.hsMu.Unlock()
-		return p.keys
+		return p.peerKeysLocked()
 	})
 	if errors.Is(err, noise.ErrUnknownPeer) {
 		d.log.Verbosef("Handshake initiation from unknown peer at %v", ep)
@@ -182,7 +182,7 @@ func (d *Device) handleInitiation(msg []byte, ep bind.Endpoint, now time.Time) {
 	p.lastSentHandshake = now
 	d.index.setKeypair(idx, kp)
 	b := resp.Marshal(buf[:])
-	p.cookies.AddMACs(b, now)
+	p.cookieGen().AddMACs(b, now)
 	p.hsMu.Unlock()
 	p.writeKeyLog(&rec) // before the response leaves
 
@@ -258,7 +258,7 @@ func (d *Device) handleCookieReply(msg []byte, now time.Time) {
 	if !ok {
 		return
 	}
-	if err := ent.peer.cookies.ConsumeReply(&cr, now); err != nil {
+	if err := ent.peer.cookieGen().ConsumeReply(&cr, now); err != nil {
 		d.log.Verbosef("%v - Could not decrypt cookie reply: %v", ent.peer, err)
 		return
 	}

@@ -69,9 +69,10 @@ func TestPeerLimitDefault(t *testing.T) {
 	}
 }
 
-// TestBulkApplyKeys: peers created by one Apply of many get their keys
-// computed ahead on several goroutines; they must be the keys a handshake
-// needs, preshared key included, in both directions.
+// TestBulkApplyKeys: peers created by one Apply of many get their keys on
+// their first handshake; they must be the keys a handshake needs,
+// preshared key included, in both directions, and follow a new private
+// key.
 func TestBulkApplyKeys(t *testing.T) {
 	nt := netsim.New(netsim.Options{})
 	t.Cleanup(func() { nt.Close() })
@@ -81,7 +82,7 @@ func TestBulkApplyKeys(t *testing.T) {
 	psk := noise.PresharedKey{1, 2, 3}
 	pb, pc := peerOf(b, 0), peerOf(c, 0)
 	pb.PresharedKey = &psk
-	peers := append(fillerPeers(t, 2*parallelMin), pb, pc)
+	peers := append(fillerPeers(t, 128), pb, pc)
 	peers[5] = pc // c named twice: the second is an update
 	if err := a.d.Apply(&wgtypes.Config{Peers: peers}); err != nil {
 		t.Fatal(err)
@@ -96,10 +97,10 @@ func TestBulkApplyKeys(t *testing.T) {
 	}
 	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("to b, with a psk")))
 	expectPacket(t, c, a, ipv4(c.v4, a.v4, []byte("from c")))
-	if got := len(a.d.State().Peers); got != 2*parallelMin+1 {
-		t.Fatalf("%d peers, want %d", got, 2*parallelMin+1)
+	if got := len(a.d.State().Peers); got != 128+1 {
+		t.Fatalf("%d peers, want %d", got, 128+1)
 	}
-	// A new private key rekeys every peer, on several goroutines too.
+	// A new private key makes every peer's keys be computed again.
 	priv, err := noise.NewPrivateKey(randReader{})
 	if err != nil {
 		t.Fatal(err)
@@ -114,4 +115,44 @@ func TestBulkApplyKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectPacket(t, b, a, ipv4(b.v4, a.v4, []byte("to the new key")))
+}
+
+// TestIdlePeersNoKeys: configuring peers computes no keys (no X25519
+// operation, no cookie MAC keys) until a peer shakes hands, and a psk
+// change or a new private key forgets the keys computed.
+func TestIdlePeersNoKeys(t *testing.T) {
+	_, a, b := newPair(t, netsim.Options{}, nil)
+	if err := a.d.Apply(&wgtypes.Config{Peers: fillerPeers(t, 300)}); err != nil {
+		t.Fatal(err)
+	}
+	withKeys := func() (n int) {
+		a.d.mu.RLock()
+		defer a.d.mu.RUnlock()
+		for _, p := range a.d.peers {
+			p.hsMu.Lock()
+			if p.keys != nil || p.cookies.Load() != nil {
+				n++
+			}
+			p.hsMu.Unlock()
+		}
+		return n
+	}
+	if n := withKeys(); n != 0 {
+		t.Fatalf("%d idle peers hold keys", n)
+	}
+	expectPacket(t, a, b, ipv4(a.v4, b.v4, []byte("hello")))
+	if n := withKeys(); n != 1 {
+		t.Fatalf("%d peers hold keys after one handshake, want 1", n)
+	}
+	psk := noise.PresharedKey{9}
+	if err := a.d.Apply(&wgtypes.Config{Peers: []wgtypes.PeerConfig{{PublicKey: b.pub, PresharedKey: &psk}}}); err != nil {
+		t.Fatal(err)
+	}
+	p := a.peer(t, b.pub)
+	p.hsMu.Lock()
+	stale := p.keys != nil
+	p.hsMu.Unlock()
+	if stale {
+		t.Fatal("keys kept after a psk change")
+	}
 }

@@ -17,10 +17,11 @@ import (
 // small (it fits the 320-byte size class; TestPeerSize) and what only an
 // active peer needs is allocated on first use: the timers on the first
 // event that arms one, the staging queue on the first packet staged,
-// sessions and handshake state on the first handshake.
+// sessions, handshake state, precomputed keys and cookie MAC keys on the
+// first handshake.
 type Peer struct {
 	d       *Device
-	cookies *noise.CookieGenerator
+	cookies atomic.Pointer[noise.CookieGenerator] // made on first use (cookieGen)
 	pub     noise.PublicKey
 
 	keepalive               atomic.Uint32 // persistent keepalive interval in seconds
@@ -36,9 +37,12 @@ type Peer struct {
 	pending              [numTimers]bool
 	timersOn             bool
 	needAnotherKeepalive bool
-	handshakeAttempts    int32
+	// keysFailed (under hsMu, placed here to fill padding): the DH
+	// rejected the public key; not tried again until forgotten.
+	keysFailed        bool
+	handshakeAttempts int32
 
-	keys                   *noise.PeerKeys // nil without a private key or with an invalid public key
+	keys                   *noise.PeerKeys // computed on first use (peerKeysLocked); nil until then
 	psk                    noise.PresharedKey
 	initiator              *noise.Initiator
 	lastSentHandshake      time.Time
@@ -65,10 +69,53 @@ func shortKey(k noise.PublicKey) string {
 }
 
 func newPeer(d *Device, pub noise.PublicKey) *Peer {
-	return &Peer{
-		d:       d,
-		pub:     pub,
-		cookies: noise.NewCookieGenerator(pub),
+	return &Peer{d: d, pub: pub}
+}
+
+// cookieGen returns the generator of the MACs of messages sent to the
+// peer, made on first use: an idle peer does not pay for it.
+func (p *Peer) cookieGen() *noise.CookieGenerator {
+	if g := p.cookies.Load(); g != nil {
+		return g
+	}
+	p.cookies.CompareAndSwap(nil, noise.NewCookieGenerator(p.pub))
+	return p.cookies.Load()
+}
+
+// peerKeysLocked returns the peer's precomputed keys (the static-static
+// DH, one X25519 operation, and hashes bound to its key), computing them
+// on first use, or nil without a private key or for a public key the DH
+// rejects. They are computed from the identity the device holds now and
+// the peer's PSK, and forgotten whenever either changes (forgetKeysLocked),
+// so adding a million peers costs no DH, and a peer that never shakes
+// hands none ever. p.hsMu is held.
+func (p *Peer) peerKeysLocked() *noise.PeerKeys {
+	if p.keys != nil || p.keysFailed {
+		return p.keys
+	}
+	id := p.d.identity.Load()
+	if id == nil {
+		return nil
+	}
+	keys, err := noise.NewPeerKeys(id, p.pub, p.psk)
+	if err != nil {
+		// Said once, and not computed again for every packet sent to
+		// the peer, until the private key or the PSK changes.
+		p.keysFailed = true
+		p.d.log.Errorf("%v: %v", p, err)
+		return nil
+	}
+	p.keys = keys
+	return keys
+}
+
+// forgetKeysLocked wipes the precomputed keys; the next handshake computes
+// them again. p.hsMu is held.
+func (p *Peer) forgetKeysLocked() {
+	p.keysFailed = false
+	if p.keys != nil {
+		p.keys.Zero()
+		p.keys = nil
 	}
 }
 
@@ -167,10 +214,7 @@ func (p *Peer) stop() {
 func (p *Peer) destroy() {
 	p.stop()
 	p.hsMu.Lock()
-	if p.keys != nil {
-		p.keys.Zero()
-		p.keys = nil
-	}
+	p.forgetKeysLocked()
 	p.psk.Zero()
 	p.hsMu.Unlock()
 }
