@@ -125,6 +125,12 @@ type rxGroup struct {
 func (d *Device) deliver(b *batch) {
 	var bufs [][]byte
 	bufs, d.rxGroups = d.filterInbound(b, d.rxBufs[:0], d.rxGroups[:0])
+	// Roaming first: the packets passed the replay window and the source
+	// check, so their peer is where they came from; whoever sees them
+	// arrive at the TUN sees the peer's new endpoint too.
+	for i := range d.rxGroups {
+		d.rxGroups[i].p.setEndpoint(d.rxGroups[i].ep)
+	}
 	if len(bufs) > 0 {
 		if _, err := d.tun.Write(bufs, Headroom); err != nil {
 			d.log.Verbosef("Failed to write packets to TUN device: %v", err)
@@ -138,7 +144,6 @@ func (d *Device) deliver(b *batch) {
 		g := &d.rxGroups[i]
 		p := g.p
 		p.rxBytes.Add(g.bytes)
-		p.setEndpoint(g.ep)
 		if g.rotated {
 			p.timersHandshakeComplete()
 			flush = append(flush, p)
