@@ -141,3 +141,18 @@ func TestRunWritesChartOrNothing(t *testing.T) {
 		t.Errorf("a chart was written for invalid results (stat: %v)", err)
 	}
 }
+
+func FuzzParseResults(f *testing.F) {
+	seed, err := os.ReadFile("testdata/results.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := parseResults(in)
+		if err != nil {
+			return
+		}
+		parseSVG(t, render(r)) // what parses must draw as well-formed XML
+	})
+}

@@ -130,3 +130,39 @@ func TestWriteTop(t *testing.T) {
 		t.Errorf("writeTop:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+func FuzzParsePerfScript(f *testing.F) {
+	seed, err := os.ReadFile("testdata/perf.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		stacks, err := parsePerfScript(bufio.NewReader(bytes.NewReader(in)), "")
+		if err != nil {
+			return
+		}
+		root := buildTree(stacks)
+		if root.total != len(stacks) {
+			t.Fatalf("tree holds %d samples, want %d", root.total, len(stacks))
+		}
+		if root.total > 0 {
+			parseFlameXML(t, renderFlame(root, "fuzz"))
+		}
+	})
+}
+
+// parseFlameXML fails t unless svg is well-formed XML.
+func parseFlameXML(t *testing.T, svg []byte) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("not well-formed XML: %v", err)
+		}
+	}
+}
