@@ -121,6 +121,9 @@ func run(prog string, opts options, stdout, stderr io.Writer) int {
 	bnd := bind.NewStdWithOptions(bind.StdOptions{
 		NoGSO: os.Getenv("WARREN_UDP_GSO") == "0",
 		NoGRO: os.Getenv("WARREN_UDP_GRO") == "0",
+		// WARREN_UDP_AQM=1: CoDel on the receive socket's queue (off by
+		// default: it did not shorten the queue in bench.sh's runs).
+		QueueControl: os.Getenv("WARREN_UDP_AQM") == "1",
 	})
 	dopts := device.Options{Logger: logger, InlineBatch: inline, MaxPeers: maxPeers}
 	if keyLog != nil {
