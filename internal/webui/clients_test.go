@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -321,6 +322,12 @@ func TestClientsPage(t *testing.T) {
 // The QR code, read back by zbar from the PNG served, is exactly the
 // configuration offered as text.
 func TestClientQRDecodes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		// The Windows build runs under wine in CI, where Debian's zbarimg
+		// is not a Windows program; the PNG is the same on every platform
+		// and the Linux run decodes it.
+		t.Skip("zbarimg is a Debian tool; the Linux run decodes the QR code")
+	}
 	zbar, err := exec.LookPath("zbarimg")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
