@@ -52,7 +52,13 @@
 #                   set, e.g. "ref warren warren:WARREN_TUN_OFFLOAD=0"; one
 #                   of the form warren@PATH runs the warren binary at PATH
 #                   (a build of another commit or with other constants),
-#                   warren@PATH:VAR=VAL[,VAR=VAL] with those variables set
+#                   warren@PATH:VAR=VAL[,VAR=VAL] with those variables set;
+#                   any name with the suffix +idle also configures
+#                   BENCH_IDLE_PEERS idle peers (one random key and /32 each)
+#                   on both daemons of the tunnel rows, e.g.
+#                   BENCH_IMPLS="warren warren+idle" BENCH_ONLY="tcp1420 ping_ms load":
+#                   one active peer among a million idle ones (issue 15)
+#   BENCH_IDLE_PEERS idle peers of a +idle implementation (1000000)
 #   BENCH_WARREN    a prebuilt warren binary to use instead of building one
 #   BENCH_REF       a prebuilt wireguard-go binary to use instead of building one
 #   BENCH_KEEP      a directory to keep the raw results in
@@ -135,6 +141,11 @@ else
 	go build -o "$WORK/wireguard-go" golang.zx2c4.com/wireguard || die "build wireguard-go (go.mod pins it)"
 fi
 go run ./test/bench/genpeers -n "$PEERS" >"$WORK/peers.conf" || die "generate peers"
+if [[ " $IMPLS " == *"+idle "* ]]; then
+	# The peers alone, for addconf: genpeers' [Interface] would set a key.
+	go run ./test/bench/genpeers -n "${BENCH_IDLE_PEERS:-1000000}" | sed '1,/^$/d' >"$WORK/idle.conf" ||
+		die "generate idle peers"
+fi
 "$WORK/warren" genkey >"$WORK/a.key" && "$WORK/warren" genkey >"$WORK/b.key" || die "genkey"
 PUBA=$("$WORK/warren" pubkey <"$WORK/a.key")
 PUBB=$("$WORK/warren" pubkey <"$WORK/b.key")
@@ -150,7 +161,7 @@ sleep 0.3
 
 # daemon_argv IMPL IFACE: the command line (with env) running IMPL on IFACE in the foreground.
 daemon_argv() {
-	local impl=$1 iface=$2 envs=()
+	local impl=${1%+idle} iface=$2 envs=()
 	case $impl in
 	ref) echo "env LOG_LEVEL=error $WORK/wireguard-go -f $iface" ;;
 	warren) echo "env LOG_LEVEL=error $WORK/warren daemon -f $iface" ;;
@@ -203,6 +214,10 @@ tunnel_up() {
 		peer "$PUBB" endpoint "$UB:$PORTB" allowed-ips "$TB/32" || die "configure $WA"
 	ip netns exec "$NSB" wg set "$WB" private-key "$WORK/b.key" listen-port $PORTB \
 		peer "$PUBA" endpoint "$UA:$PORTA" allowed-ips "$TA/32" || die "configure $WB"
+	if [[ $impl == *+idle ]]; then
+		ip netns exec "$NSA" wg addconf "$WA" "$WORK/idle.conf" || die "$impl: add idle peers to $WA"
+		ip netns exec "$NSB" wg addconf "$WB" "$WORK/idle.conf" || die "$impl: add idle peers to $WB"
+	fi
 	ip -n "$NSA" addr add "$TA/24" dev "$WA" && ip -n "$NSB" addr add "$TB/24" dev "$WB" || die "address tunnel"
 	ip -n "$NSA" link set "$WA" mtu "$mtu" up && ip -n "$NSB" link set "$WB" mtu "$mtu" up || die "tunnel up"
 	for ((i = 0; i < 40; i++)); do
