@@ -208,3 +208,22 @@ DEBUG: (wg0) 2026/12/03 21:58:02 peer(MCmG…VDU=) - Handshake did not complete 
 		t.Fatalf("spuriousRetries = %d, %q, %v; want the 21:57:57 retry alone", n, first, err)
 	}
 }
+
+// A run under rssJudgedFrom reports RSS without judging it; threads and
+// files are judged whatever the length, and a longer run judges RSS.
+func TestShortRunRSSNotJudged(t *testing.T) {
+	start := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	var ss []sample
+	for i := range 30 {
+		ss = append(ss, sample{T: start.Add(time.Duration(i) * 2 * time.Second), RSSKiB: 30000 + 500*i, Threads: 8, FDs: 13})
+	}
+	end := ss[len(ss)-1].T
+	rows := resourceRows("A", ss, start, start.Add(30*time.Second), end)
+	if !rows[0].ok || !strings.Contains(rows[0].result, "not judged") {
+		t.Errorf("a one-minute run's RSS: %+v", rows[0])
+	}
+	long := resourceRows("A", ss, end.Add(-rssJudgedFrom), start.Add(30*time.Second), end)
+	if long[0].ok {
+		t.Errorf("a long run's growing RSS passed: %+v", long[0])
+	}
+}
