@@ -248,19 +248,20 @@ func TestRekeyAndRejectAfterMessages(t *testing.T) {
 	}
 }
 
-// returnGate is a bind whose Sends of data messages, while armed, deliver
-// the datagrams and then wait to return until released: a sender
+// sendGate is a bind whose Sends of the datagrams match picks, while armed,
+// deliver them and then wait to return until released: a sender
 // descheduled right after its send.
-type returnGate struct {
+type sendGate struct {
 	*netsim.Bind
+	match   func(b []byte) bool
 	armed   atomic.Bool
 	release chan struct{}
 	waiting atomic.Int64
 }
 
-func (g *returnGate) Send(bufs [][]byte, ep bind.Endpoint) error {
+func (g *sendGate) Send(bufs [][]byte, ep bind.Endpoint) error {
 	err := g.Bind.Send(bufs, ep)
-	if g.armed.Load() && len(bufs) > 0 && len(bufs[0]) > wire.MinTransportSize && bufs[0][0] == wire.TypeTransport {
+	if g.armed.Load() && len(bufs) > 0 && g.match(bufs[0]) {
 		g.waiting.Add(1)
 		<-g.release
 		g.waiting.Add(-1)
@@ -277,7 +278,9 @@ func TestAnswerBeforeSendReturns(t *testing.T) {
 	clk := clock.NewManual(testEpoch)
 	n := netsim.New(netsim.Options{})
 	t.Cleanup(func() { n.Close() })
-	gate := &returnGate{release: make(chan struct{})}
+	gate := &sendGate{release: make(chan struct{}), match: func(b []byte) bool {
+		return len(b) > wire.MinTransportSize && b[0] == wire.TypeTransport
+	}}
 	releaseOnce := sync.OnceFunc(func() { close(gate.release) })
 	a := newNodeWith(t, n, 1, clk, nodeConfig{wrap: func(b *netsim.Bind) bind.Bind {
 		gate.Bind = b
